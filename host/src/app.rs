@@ -1,0 +1,31 @@
+//! Application state: one struct, cloned into every handler.
+
+use std::sync::Arc;
+
+use crate::config::Settings;
+use crate::forms::FormCatalog;
+use crate::metrics::Metrics;
+use crate::storage::Store;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub forms: Arc<FormCatalog>,
+    pub settings: Arc<Settings>,
+    pub metrics: Arc<Metrics>,
+    /// SHA-256 of the operator token given at start, if any.
+    pub operator_token_hash: Option<String>,
+}
+
+impl AppState {
+    pub fn new(store: Store, settings: Settings) -> Self {
+        let operator_token_hash = settings.operator_token.as_deref().map(crate::auth::hash_token);
+        Self {
+            store,
+            forms: Arc::new(FormCatalog::default()),
+            settings: Arc::new(settings),
+            metrics: Arc::new(Metrics::default()),
+            operator_token_hash,
+        }
+    }
+}

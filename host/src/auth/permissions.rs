@@ -1,0 +1,51 @@
+//! The permission table: every API route and the roles that may call it.
+//! A route missing here is refused for everyone, so a new route cannot be
+//! reachable by accident.
+
+use axum::http::Method;
+
+use crate::domain::Role::{self, *};
+
+const STAFF: &[Role] = &[Admin, Manager, Rep, Integrator];
+const LEAD_READERS: &[Role] = &[Admin, Manager, Rep];
+
+/// The roles allowed to call `method` on the route pattern `path` (as axum's
+/// `MatchedPath` spells it, e.g. `/api/v1/leads/{id}`).
+pub fn allowed(method: &Method, path: &str) -> &'static [Role] {
+    let route = path.trim_start_matches("/api/v1");
+    match (method.as_str(), route) {
+        ("GET" | "POST", "/tenants") => &[Operator],
+        ("GET", "/me") => &[Admin, Manager, Rep, Integrator, Operator],
+        ("GET", "/users") => &[Admin, Manager],
+        ("POST", "/users") => &[Admin],
+        ("POST", "/tokens") => &[Admin],
+        ("GET", "/forms" | "/forms/{slug}" | "/forms/{slug}/versions/{version}") => STAFF,
+        ("POST", "/forms") | ("PUT" | "PATCH", "/forms/{slug}") => &[Admin],
+        ("POST", "/forms/{slug}/leads") => LEAD_READERS,
+        ("GET", "/leads" | "/leads/{id}") => LEAD_READERS,
+        _ => &[],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integrators_see_no_personal_data() {
+        assert!(!allowed(&Method::GET, "/api/v1/leads").contains(&Integrator));
+        assert!(!allowed(&Method::GET, "/api/v1/leads/{id}").contains(&Integrator));
+    }
+
+    #[test]
+    fn only_admins_design_forms_and_only_operators_make_tenants() {
+        assert_eq!(allowed(&Method::PUT, "/api/v1/forms/{slug}"), &[Admin]);
+        assert_eq!(allowed(&Method::POST, "/api/v1/tenants"), &[Operator]);
+        assert!(!allowed(&Method::GET, "/api/v1/leads").contains(&Operator));
+    }
+
+    #[test]
+    fn unknown_routes_are_closed() {
+        assert!(allowed(&Method::DELETE, "/api/v1/leads/{id}").is_empty());
+    }
+}

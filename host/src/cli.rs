@@ -1,0 +1,274 @@
+//! The `leadhost` command line: the server and the admin commands that work
+//! on the database directly (no server needed).
+
+use std::io::{Read, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+
+use crate::app::AppState;
+use crate::config::{DEFAULT_SQLITE_FILE, FileSettings, Settings};
+use crate::domain::{NormalizedEmail, Region, Role, TenantSlug};
+use crate::storage::{SqliteSync, Store};
+use crate::tenants::{NewTenant, add_user, create_tenant, issue_operator_token, issue_token};
+
+#[derive(Parser)]
+#[command(name = "leadhost", version, about = "Self-hosted lead management server")]
+pub struct Cli {
+    /// sqlite://PATH or postgres://USER@HOST/DB. Default: the embedded SQLite
+    /// file data/leadhost.db (and, for `serve`, the demo tenant).
+    #[arg(long, global = true, env = "LEADHOST_DATABASE_URL")]
+    database_url: Option<String>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+    /// Manage tenants.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Manage a tenant's users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Make API tokens (shown once, stored hashed).
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port (printed at start).
+    #[arg(long, env = "LEADHOST_BIND")]
+    bind: Option<SocketAddr>,
+    /// A TOML file with any of: bind, database_url, sqlite_sync, body_limit,
+    /// operator_token, examples_dir.
+    #[arg(long, env = "LEADHOST_CONFIG")]
+    config: Option<PathBuf>,
+    /// Largest request body in bytes (default 65536).
+    #[arg(long, env = "LEADHOST_BODY_LIMIT")]
+    body_limit: Option<usize>,
+    /// SQLite durability: normal (survives a killed process) or full (also power loss).
+    #[arg(long, env = "LEADHOST_SQLITE_SYNC")]
+    sqlite_sync: Option<SqliteSync>,
+    /// A token that may create tenants over the API.
+    #[arg(long, env = "LEADHOST_OPERATOR_TOKEN", hide_env_values = true)]
+    operator_token: Option<String>,
+    /// Folder holding demo/tenant.json (default: examples).
+    #[arg(long, env = "LEADHOST_EXAMPLES_DIR")]
+    examples_dir: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum TenantCommand {
+    /// Create a tenant and its first admin; prints the admin's API token last.
+    Create {
+        slug: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// Region for phone numbers without a country code (ISO 3166, e.g. CN).
+        #[arg(long, default_value = "CN")]
+        region: String,
+        #[arg(long)]
+        admin_email: Option<String>,
+    },
+    /// List tenants.
+    List,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a user to a tenant.
+    Add {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        email: String,
+        /// admin, manager, rep or integrator.
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// Read a password for the page logins from standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Make a token for a tenant's user; prints it last.
+    Create {
+        #[arg(long)]
+        tenant: String,
+        /// The user's email.
+        #[arg(long)]
+        user: String,
+        #[arg(long, default_value = "cli")]
+        label: String,
+    },
+    /// Make an operator token (creates tenants over the API); prints it last.
+    Operator {
+        #[arg(long, default_value = "operator")]
+        label: String,
+    },
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => serve(cli.database_url, args).await,
+        command => {
+            let store = open_store(cli.database_url.as_deref(), SqliteSync::default()).await?;
+            admin_command(&store, command).await
+        }
+    }
+}
+
+fn default_database_url() -> String {
+    format!("sqlite://{DEFAULT_SQLITE_FILE}")
+}
+
+/// Opens the store, creating the SQLite file's folder when needed.
+async fn open_store(url: Option<&str>, sync: SqliteSync) -> anyhow::Result<Store> {
+    let url = url.map(str::to_owned).unwrap_or_else(default_database_url);
+    if let Some(path) = url.strip_prefix("sqlite://").map(|p| p.split('?').next().unwrap_or(p)) {
+        if let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+    }
+    Store::open(&url, sync).await.with_context(|| format!("opening the database {}", redact(&url)))
+}
+
+/// Hides a password in a database URL before it is printed.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if url[scheme + 3..at].contains(':') => {
+            let user_end = url[scheme + 3..at].find(':').map(|i| scheme + 3 + i).unwrap_or(at);
+            format!("{}:***{}", &url[..user_end], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+async fn serve(database_url: Option<String>, args: ServeArgs) -> anyhow::Result<()> {
+    let file = match &args.config {
+        Some(path) => FileSettings::load(path)?,
+        None => FileSettings::default(),
+    };
+    let settings = Settings {
+        bind: args.bind.or(file.bind).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+        database_url: database_url.or(file.database_url),
+        sqlite_sync: args.sqlite_sync.or(file.sqlite_sync).unwrap_or_default(),
+        body_limit: args.body_limit.or(file.body_limit).unwrap_or(64 * 1024),
+        operator_token: args.operator_token.or(file.operator_token),
+        examples_dir: args.examples_dir.or(file.examples_dir).unwrap_or_else(|| PathBuf::from("examples")),
+    };
+    let store = open_store(Some(&settings.database_url()), settings.sqlite_sync).await?;
+    let state = AppState::new(store, settings.clone());
+    let demo = if settings.uses_embedded_default() {
+        Some(crate::demo::load(&state, &settings.examples_dir).await?)
+    } else {
+        None
+    };
+
+    let listener = tokio::net::TcpListener::bind(settings.bind)
+        .await
+        .with_context(|| format!("binding {}", settings.bind))?;
+    let addr = listener.local_addr()?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "leadhost listening on http://{addr}")?;
+    writeln!(out, "database: {}", redact(&settings.database_url()))?;
+    if let Some(demo) = demo {
+        writeln!(out, "demo tenant {:?} ({}):", demo.tenant.slug, demo.tenant.name)?;
+        for form in &demo.forms {
+            writeln!(out, "  form page: http://{addr}/f/{}/{form}", demo.tenant.slug)?;
+        }
+        writeln!(out, "  an admin API token for it (shown once, stored hashed):")?;
+        writeln!(out, "    cargo run -p leadhost -- token create --tenant {} --user {}", demo.tenant.slug, demo.admin_email)?;
+    }
+    out.flush()?;
+    drop(out);
+
+    axum::serve(listener, crate::http::app(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("shutting down");
+}
+
+async fn admin_command(store: &Store, command: Command) -> anyhow::Result<()> {
+    let parse_err = |e: crate::domain::ParseError| anyhow::anyhow!(e.0);
+    match command {
+        Command::Serve(_) => unreachable!("handled by run"),
+        Command::Tenant(TenantCommand::Create { slug, name, region, admin_email }) => {
+            let slug = TenantSlug::parse(&slug).map_err(parse_err)?;
+            let admin_email = admin_email.unwrap_or_else(|| format!("admin@{slug}.invalid"));
+            let new = NewTenant {
+                name: name.unwrap_or_else(|| slug.to_string()),
+                region: Region::parse(&region).map_err(parse_err)?,
+                admin_email: NormalizedEmail::parse(&admin_email).map_err(parse_err)?,
+                slug,
+            };
+            let created = create_tenant(store, new).await?;
+            println!("created tenant {} with admin {}", created.tenant.slug, created.admin.email);
+            println!("admin API token (shown once):");
+            println!("{}", created.admin_token);
+        }
+        Command::Tenant(TenantCommand::List) => {
+            for tenant in store.list_tenants().await? {
+                println!("{}\t{}\t{}", tenant.slug, tenant.default_region, tenant.name);
+            }
+        }
+        Command::User(UserCommand::Add { tenant, email, role, name, password_stdin }) => {
+            let tenant = store.tenant_by_slug(&tenant).await.with_context(|| format!("tenant {tenant:?}"))?;
+            let email = NormalizedEmail::parse(&email).map_err(parse_err)?;
+            let role = Role::parse_tenant_role(&role).map_err(parse_err)?;
+            let password = if password_stdin {
+                let mut text = String::new();
+                std::io::stdin().read_to_string(&mut text)?;
+                let text = text.trim_end_matches(['\n', '\r']).to_owned();
+                if text.chars().count() < 10 {
+                    bail!("the password must be at least 10 characters");
+                }
+                Some(text)
+            } else {
+                None
+            };
+            let name = name.unwrap_or_else(|| email.as_str().to_owned());
+            let user = add_user(store, &tenant.id, &email, &name, role, password.as_deref()).await?;
+            println!("added {} ({}) to {}", user.email, user.role, tenant.slug);
+        }
+        Command::Token(TokenCommand::Create { tenant, user, label }) => {
+            let tenant = store.tenant_by_slug(&tenant).await.with_context(|| format!("tenant {tenant:?}"))?;
+            let email = NormalizedEmail::parse(&user).map_err(parse_err)?;
+            let user = store
+                .tenant(&tenant.id)
+                .user_by_email(email.as_str())
+                .await
+                .with_context(|| format!("user {} in tenant {}", email.as_str(), tenant.slug))?;
+            let token = issue_token(store, &tenant.id, &user.id, &label).await?;
+            println!("API token for {} ({}) in {} (shown once):", user.email, user.role, tenant.slug);
+            println!("{token}");
+        }
+        Command::Token(TokenCommand::Operator { label }) => {
+            let token = issue_operator_token(store, &label).await?;
+            println!("operator token (shown once):");
+            println!("{token}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,42 @@
+//! Compiled form versions, cached. Versions never change once published, so
+//! an entry never goes stale and needs no invalidation.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use serde_json::Value;
+
+use super::{CompiledForm, check_definition};
+use crate::storage::{StoreError, StoreResult, TenantStore};
+
+#[derive(Default)]
+pub struct FormCatalog {
+    compiled: RwLock<HashMap<(String, i32), Arc<CompiledForm>>>,
+}
+
+impl FormCatalog {
+    /// The compiled validator of one version, compiled on first use.
+    pub async fn get(&self, store: &TenantStore<'_>, form_id: &str, version: i32) -> StoreResult<Arc<CompiledForm>> {
+        let key = (form_id.to_owned(), version);
+        if let Some(found) = self.compiled.read().expect("form catalog lock").get(&key) {
+            return Ok(found.clone());
+        }
+        let stored = store.form_version(form_id, version).await?;
+        let parse = |text: &str| {
+            serde_json::from_str::<Value>(text).map_err(|e| StoreError::Corrupt(format!("form version JSON: {e}")))
+        };
+        let compiled = check_definition(&stored.title, &parse(&stored.schema)?, &parse(&stored.ui_schema)?)
+            .map_err(|errors| StoreError::Corrupt(format!("stored form version no longer compiles: {errors:?}")))?;
+        Ok(self.insert(form_id, version, compiled))
+    }
+
+    /// Keeps a version compiled at upload, so its first lead does not pay.
+    pub fn insert(&self, form_id: &str, version: i32, compiled: CompiledForm) -> Arc<CompiledForm> {
+        let compiled = Arc::new(compiled);
+        self.compiled
+            .write()
+            .expect("form catalog lock")
+            .insert((form_id.to_owned(), version), compiled.clone());
+        compiled
+    }
+}

@@ -1,0 +1,34 @@
+//! `/api/v1`: thin handlers; `auth::authorize` has already checked the
+//! caller's tenant and role before any of them runs.
+
+mod forms;
+mod leads;
+mod tenants;
+mod users;
+
+use axum::routing::{get, post};
+use axum::{Json, Router, middleware};
+use serde_json::{Value, json};
+
+use crate::app::AppState;
+use crate::auth::{Caller, authorize};
+
+pub fn router(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/tenants", get(tenants::list).post(tenants::create))
+        .route("/me", get(me))
+        .route("/users", get(users::list).post(users::create))
+        .route("/tokens", post(users::create_token))
+        .route("/forms", get(forms::list).post(forms::create))
+        .route("/forms/{slug}", get(forms::show).put(forms::publish).patch(forms::update))
+        .route("/forms/{slug}/versions/{version}", get(forms::version))
+        .route("/forms/{slug}/leads", post(leads::submit))
+        .route("/leads", get(leads::list))
+        .route("/leads/{id}", get(leads::show))
+        .route_layer(middleware::from_fn_with_state(state, authorize))
+}
+
+/// Who the token belongs to; handy for scripts and for checking a token.
+async fn me(caller: Caller) -> Json<Value> {
+    Json(json!({"tenant_id": caller.tenant_id, "user_id": caller.user_id, "role": caller.role}))
+}

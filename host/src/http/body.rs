@@ -1,0 +1,110 @@
+//! Reading request bodies: the size limit, the content type, JSON syntax.
+//! Each failure is a problem+json 4xx, never a 500.
+
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequest, Request};
+use axum::http::{HeaderMap, header};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::app::AppState;
+use crate::error::{ApiError, FieldError};
+use crate::forms::UrlEncoded;
+
+/// Reads at most `limit` bytes; a longer body is a 413 whether or not it
+/// announced its length.
+pub async fn read_limited(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ApiError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(ApiError::PayloadTooLarge { limit });
+    }
+    axum::body::to_bytes(body, limit).await.map_err(|e| {
+        let too_long = std::error::Error::source(&e)
+            .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+            || e.to_string().contains("length limit");
+        if too_long {
+            ApiError::PayloadTooLarge { limit }
+        } else {
+            ApiError::MalformedBody(format!("the body could not be read: {e}"))
+        }
+    })
+}
+
+fn media_type(headers: &HeaderMap) -> String {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+fn is_json(media_type: &str) -> bool {
+    media_type == "application/json" || media_type.ends_with("+json")
+}
+
+fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| ApiError::MalformedBody(format!("malformed JSON: {e}")))
+}
+
+/// A lead submission body: JSON, or form-urlencoded as a browser posts it.
+pub enum SubmissionBody {
+    Json(Value),
+    Form(UrlEncoded),
+}
+
+impl SubmissionBody {
+    pub async fn read(headers: &HeaderMap, body: Body, limit: usize) -> Result<Self, ApiError> {
+        let media = media_type(headers);
+        if !(is_json(&media) || media == "application/x-www-form-urlencoded") {
+            return Err(ApiError::UnsupportedMediaType(format!(
+                "{:?}; send application/json or application/x-www-form-urlencoded",
+                if media.is_empty() { "none" } else { &media }
+            )));
+        }
+        let bytes = read_limited(headers, body, limit).await?;
+        if is_json(&media) {
+            Ok(SubmissionBody::Json(parse_json(&bytes)?))
+        } else {
+            Ok(SubmissionBody::Form(UrlEncoded::parse(&bytes)))
+        }
+    }
+}
+
+/// A JSON request body of type `T`, whose every failure is problem+json:
+/// wrong content type 415, too big 413, bad syntax 400, wrong shape 422 at
+/// the pointer of the offending member.
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (parts, body) = request.into_parts();
+        let media = media_type(&parts.headers);
+        if !is_json(&media) {
+            return Err(ApiError::UnsupportedMediaType(format!("{media:?}; send application/json")));
+        }
+        let bytes = read_limited(&parts.headers, body, state.settings.body_limit).await?;
+        let value = parse_json(&bytes)?;
+        serde_path_to_error::deserialize(value).map(JsonBody).map_err(|e| {
+            let pointer = path_to_pointer(e.path());
+            ApiError::validation("the request body has the wrong shape", vec![FieldError::new(pointer, e.inner().to_string())])
+        })
+    }
+}
+
+fn path_to_pointer(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    path.iter()
+        .filter_map(|segment| match segment {
+            Segment::Seq { index } => Some(format!("/{index}")),
+            Segment::Map { key } => Some(format!("/{key}")),
+            Segment::Enum { variant } => Some(format!("/{variant}")),
+            Segment::Unknown => None,
+        })
+        .collect()
+}

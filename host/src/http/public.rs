@@ -1,0 +1,124 @@
+//! Routes without a token: health, metrics, and the public form page with
+//! its submission route.
+
+use std::collections::BTreeMap;
+
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+
+use crate::app::AppState;
+use crate::domain::{FormSlug, TenantSlug};
+use crate::error::ApiError;
+use crate::forms::page::{self, PageState};
+use crate::http::submission::{Target, query_params, receive};
+use crate::storage::StoreError;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/f/{tenant}/{form}", get(show_form).post(submit_form))
+}
+
+async fn healthz(State(state): State<AppState>) -> Response {
+    if state.store.ping().await {
+        (StatusCode::OK, Json(json!({"status": "ok"}))).into_response()
+    } else {
+        ApiError::Unavailable.into_response()
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
+}
+
+async fn load_target(state: &AppState, tenant: &str, form: &str) -> Result<Target, ApiError> {
+    let unknown = || ApiError::NotFound(format!("no form {form:?} for tenant {tenant:?}"));
+    let (Ok(tenant_slug), Ok(form_slug)) = (TenantSlug::parse(tenant), FormSlug::parse(form)) else {
+        return Err(unknown());
+    };
+    let tenant = state.store.tenant_by_slug(tenant_slug.as_str()).await.map_err(|e| match e {
+        StoreError::NotFound => unknown(),
+        other => other.into(),
+    })?;
+    Target::load(state, tenant, form_slug.as_str()).await
+}
+
+/// A closed or unknown form as a page, for people arriving by link.
+fn error_page(error: ApiError) -> Response {
+    let status = error.status();
+    let markup = page::closed("表单不可用 / Form unavailable", &error.to_string());
+    (status, Html(markup.into_string())).into_response()
+}
+
+/// The form page. Its own URL parameters (UTM) and referrer ride along as
+/// hidden fields, with a submission token that makes a double click harmless.
+async fn show_form(
+    State(state): State<AppState>,
+    Path((tenant, form)): Path<(String, String)>,
+    RawQuery(raw_query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let target = match load_target(&state, &tenant, &form).await {
+        Ok(target) => target,
+        Err(error) => return error_page(error),
+    };
+    let mut hidden: BTreeMap<String, String> = query_params(raw_query.as_deref())
+        .into_iter()
+        .filter(|(k, _)| k.starts_with("utm_") || k == "source")
+        .collect();
+    if let Some(referrer) = headers.get(header::REFERER).and_then(|v| v.to_str().ok()) {
+        hidden.insert("referrer".into(), referrer.to_owned());
+    }
+    hidden.insert("submission".into(), uuid::Uuid::new_v4().to_string());
+    let markup = page::render(&target.compiled, &PageState { hidden, ..Default::default() });
+    Html(markup.into_string()).into_response()
+}
+
+/// A browser post (urlencoded, not asking for JSON) gets pages back; any
+/// other caller gets JSON / problem+json.
+fn wants_html(headers: &HeaderMap) -> bool {
+    let header_value = |name| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
+    header_value(header::CONTENT_TYPE).starts_with("application/x-www-form-urlencoded")
+        && !header_value(header::ACCEPT).contains("json")
+}
+
+async fn submit_form(
+    State(state): State<AppState>,
+    Path((tenant, form)): Path<(String, String)>,
+    RawQuery(raw_query): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let html = wants_html(&headers);
+    let target = match load_target(&state, &tenant, &form).await {
+        Ok(target) => target,
+        Err(error) if html => return error_page(error),
+        Err(error) => return error.into_response(),
+    };
+    let query = query_params(raw_query.as_deref());
+    match receive(&state, &target, "form_page", &query, &headers, body).await {
+        Ok(_) if html => (StatusCode::CREATED, Html(page::thank_you(&target.compiled).into_string())).into_response(),
+        Ok(outcome) => (
+            StatusCode::CREATED,
+            Json(json!({"id": outcome.lead_id, "duplicate_of": outcome.duplicate_of})),
+        )
+            .into_response(),
+        Err(rejected) if html => {
+            let errors = match &rejected.error {
+                ApiError::Validation { errors, .. } => errors.clone(),
+                other => vec![crate::error::FieldError::new("", other.to_string())],
+            };
+            let typed = rejected.typed.unwrap_or_default();
+            let state = PageState { values: Some(&typed.raw), errors: &errors, hidden: typed.hidden.clone() };
+            let markup = page::render(&target.compiled, &state);
+            (rejected.error.status(), Html(markup.into_string())).into_response()
+        }
+        Err(rejected) => rejected.error.into_response(),
+    }
+}

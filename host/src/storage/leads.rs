@@ -1,0 +1,519 @@
+//! Leads, their dedup identities and touches: the durable end of intake.
+
+use serde_json::{Map, Value};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+
+use super::{StoreError, StoreResult, TenantStore, new_id};
+use crate::clock::Timestamp;
+use crate::domain::{NormalizedEmail, NormalizedPhone};
+
+/// Where a touch came from.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct TouchContext {
+    /// `form_page`, `api`, `import` or `webhook`.
+    pub channel: &'static str,
+    pub source: String,
+    pub utm_source: Option<String>,
+    pub utm_medium: Option<String>,
+    pub utm_campaign: Option<String>,
+    pub utm_term: Option<String>,
+    pub utm_content: Option<String>,
+    pub referrer: Option<String>,
+    #[serde(skip)]
+    pub idempotency_key: Option<String>,
+}
+
+/// A validated, normalised submission ready to be stored.
+#[derive(Debug, Clone)]
+pub struct NewSubmission {
+    pub form_id: String,
+    pub form_version: i32,
+    pub fields: Map<String, Value>,
+    pub email: Option<NormalizedEmail>,
+    pub phone: Option<NormalizedPhone>,
+    pub name: Option<String>,
+    pub company: Option<String>,
+    pub context: TouchContext,
+}
+
+/// Where a stored submission landed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntakeOutcome {
+    pub lead_id: String,
+    /// The existing lead the submission was merged into; `None` for a new lead.
+    pub duplicate_of: Option<String>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LeadRecord {
+    pub id: String,
+    pub form: String,
+    pub form_version: i32,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub name: Option<String>,
+    pub company: Option<String>,
+    pub fields: Value,
+    pub channel: String,
+    pub source: String,
+    pub stage: String,
+    pub owner_id: Option<String>,
+    pub score: i32,
+    pub tier: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl LeadRecord {
+    fn from_row(row: &AnyRow) -> StoreResult<Self> {
+        Ok(Self {
+            id: row.try_get("id")?,
+            form: row.try_get("form_slug")?,
+            form_version: row.try_get("form_version")?,
+            email: row.try_get("email")?,
+            phone: row.try_get("phone")?,
+            name: row.try_get("name")?,
+            company: row.try_get("company")?,
+            fields: parse_json(row.try_get("fields")?)?,
+            channel: row.try_get("channel")?,
+            source: row.try_get("source")?,
+            stage: row.try_get("stage")?,
+            owner_id: row.try_get("owner_id")?,
+            score: row.try_get("score")?,
+            tier: row.try_get("tier")?,
+            created_at: Timestamp(row.try_get("created_at")?),
+            updated_at: Timestamp(row.try_get("updated_at")?),
+        })
+    }
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TouchRecord {
+    pub id: String,
+    pub form: String,
+    pub form_version: i32,
+    pub channel: String,
+    pub source: String,
+    pub utm_source: Option<String>,
+    pub utm_medium: Option<String>,
+    pub utm_campaign: Option<String>,
+    pub utm_term: Option<String>,
+    pub utm_content: Option<String>,
+    pub referrer: Option<String>,
+    pub fields: Value,
+    /// Set when part of the submission could not be applied, e.g. a phone
+    /// that already belongs to another lead.
+    pub note: Option<String>,
+    pub created_at: Timestamp,
+}
+
+/// Which leads a caller may see.
+#[derive(Debug, Clone)]
+pub enum LeadVisibility {
+    All,
+    /// A rep: own leads and unassigned (pool) leads.
+    OwnAndPool { user_id: String },
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct LeadFilter {
+    pub form: Option<String>,
+    pub source: Option<String>,
+    pub stage: Option<String>,
+    pub owner_id: Option<String>,
+    pub created_from: Option<Timestamp>,
+    pub created_to: Option<Timestamp>,
+    /// Substring of name, email or company, any case.
+    pub text: Option<String>,
+    /// The last id of the previous page.
+    pub after: Option<String>,
+    pub limit: u32,
+}
+
+pub struct LeadPage {
+    pub leads: Vec<LeadRecord>,
+    /// Pass as `after` to get the next page; `None` on the last page.
+    pub next: Option<String>,
+}
+
+enum Bind {
+    Text(String),
+    Int(i64),
+}
+
+/// How often a submission is retried when a concurrent one took its identity
+/// first (PostgreSQL); the retry then finds that lead and merges into it.
+const INTAKE_ATTEMPTS: usize = 5;
+
+impl TenantStore<'_> {
+    /// Stores a submission: a new lead, or a touch on the lead that already
+    /// owns its email (first) or phone. Identical concurrent submissions make
+    /// one lead.
+    pub async fn record_submission(&self, sub: &NewSubmission) -> StoreResult<IntakeOutcome> {
+        for _ in 0..INTAKE_ATTEMPTS {
+            let mut tx = self.store.begin_write().await?;
+            match self.try_record(&mut tx, sub).await? {
+                Some(outcome) => {
+                    tx.commit().await?;
+                    return Ok(outcome);
+                }
+                None => tx.rollback().await?,
+            }
+        }
+        Err(StoreError::Conflict("the submission kept racing with concurrent ones; retry it".into()))
+    }
+
+    /// `None` when a concurrent transaction won a race; the caller retries.
+    async fn try_record(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        sub: &NewSubmission,
+    ) -> StoreResult<Option<IntakeOutcome>> {
+        let now = Timestamp::now();
+        if let Some(key) = &sub.context.idempotency_key {
+            let seen = sqlx::query("SELECT lead_id FROM touches WHERE tenant_id = $1 AND idempotency_key = $2")
+                .bind(&self.tenant_id)
+                .bind(key)
+                .fetch_optional(&mut **tx)
+                .await?;
+            if let Some(row) = seen {
+                let lead_id: String = row.try_get("lead_id")?;
+                return Ok(Some(IntakeOutcome { duplicate_of: Some(lead_id.clone()), lead_id }));
+            }
+        }
+
+        let email = sub.email.as_ref().map(|e| e.as_str());
+        let phone = sub.phone.as_ref().map(|p| p.as_str());
+        let owners = sqlx::query(
+            "SELECT kind, lead_id FROM lead_identities WHERE tenant_id = $1 \
+             AND ((kind = 'email' AND value = $2) OR (kind = 'phone' AND value = $3))",
+        )
+        .bind(&self.tenant_id)
+        .bind(email)
+        .bind(phone)
+        .fetch_all(&mut **tx)
+        .await?;
+        let owner_of = |kind: &str| {
+            owners
+                .iter()
+                .find(|r| r.try_get::<String, _>("kind").is_ok_and(|k| k == kind))
+                .and_then(|r| r.try_get::<String, _>("lead_id").ok())
+        };
+        let email_owner = owner_of("email");
+        let phone_owner = owner_of("phone");
+
+        let mut notes = Vec::new();
+        let (lead_id, duplicate_of) = match email_owner.clone().or(phone_owner.clone()) {
+            Some(lead_id) => {
+                self.merge_into(tx, &lead_id, sub, now).await?;
+                // Claim the identities nobody owns yet; never move one.
+                for (kind, value, owner) in [("email", email, &email_owner), ("phone", phone, &phone_owner)] {
+                    let Some(value) = value else { continue };
+                    match owner {
+                        None => {
+                            self.claim_identity(tx, kind, value, &lead_id).await?;
+                        }
+                        Some(other) if *other != lead_id => notes.push(format!(
+                            "{kind} {value} belongs to lead {other}; it was not moved"
+                        )),
+                        Some(_) => {}
+                    }
+                }
+                (lead_id.clone(), Some(lead_id))
+            }
+            None => {
+                let lead_id = new_id();
+                self.insert_lead(tx, &lead_id, sub, now).await?;
+                for (kind, value) in [("email", email), ("phone", phone)] {
+                    let Some(value) = value else { continue };
+                    if !self.claim_identity(tx, kind, value, &lead_id).await? {
+                        return Ok(None);
+                    }
+                }
+                (lead_id, None)
+            }
+        };
+
+        let note = (!notes.is_empty()).then(|| notes.join("; "));
+        if !self.insert_touch(tx, &lead_id, sub, note, now).await? {
+            return Ok(None);
+        }
+        Ok(Some(IntakeOutcome { lead_id, duplicate_of }))
+    }
+
+    /// False when another lead owns the identity already.
+    async fn claim_identity(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        kind: &str,
+        value: &str,
+        lead_id: &str,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "INSERT INTO lead_identities (tenant_id, kind, value, lead_id) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (tenant_id, kind, value) DO NOTHING",
+        )
+        .bind(&self.tenant_id)
+        .bind(kind)
+        .bind(value)
+        .bind(lead_id)
+        .execute(&mut **tx)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn insert_lead(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        lead_id: &str,
+        sub: &NewSubmission,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let email = sub.email.as_ref().map(|e| e.as_str().to_owned());
+        let phone = sub.phone.as_ref().map(|p| p.as_str().to_owned());
+        sqlx::query(
+            "INSERT INTO leads (id, tenant_id, form_id, form_version, email, phone, name, company, fields, \
+             channel, source, stage, owner_id, score, tier, search_text, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'new', NULL, 0, 'cold', $12, $13, $13)",
+        )
+        .bind(lead_id)
+        .bind(&self.tenant_id)
+        .bind(&sub.form_id)
+        .bind(sub.form_version)
+        .bind(&email)
+        .bind(&phone)
+        .bind(&sub.name)
+        .bind(&sub.company)
+        .bind(Value::Object(sub.fields.clone()).to_string())
+        .bind(sub.context.channel)
+        .bind(&sub.context.source)
+        .bind(search_text(sub.name.as_deref(), email.as_deref(), sub.company.as_deref()))
+        .bind(now.micros())
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Fills the lead's empty fields from the submission; never overwrites.
+    async fn merge_into(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        lead_id: &str,
+        sub: &NewSubmission,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let row = sqlx::query("SELECT fields, email, phone, name, company FROM leads WHERE tenant_id = $1 AND id = $2")
+            .bind(&self.tenant_id)
+            .bind(lead_id)
+            .fetch_one(&mut **tx)
+            .await?;
+        let mut fields = match parse_json(row.try_get("fields")?)? {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        };
+        for (key, value) in &sub.fields {
+            if fields.get(key).is_none_or(is_empty) {
+                fields.insert(key.clone(), value.clone());
+            }
+        }
+        let keep = |column: &str, new: Option<&str>| -> StoreResult<Option<String>> {
+            let old: Option<String> = row.try_get(column)?;
+            Ok(old.filter(|s| !s.is_empty()).or(new.map(str::to_owned)))
+        };
+        let email = keep("email", sub.email.as_ref().map(|e| e.as_str()))?;
+        let phone = keep("phone", sub.phone.as_ref().map(|p| p.as_str()))?;
+        let name = keep("name", sub.name.as_deref())?;
+        let company = keep("company", sub.company.as_deref())?;
+        sqlx::query(
+            "UPDATE leads SET fields = $3, email = $4, phone = $5, name = $6, company = $7, \
+             search_text = $8, updated_at = $9 WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(&self.tenant_id)
+        .bind(lead_id)
+        .bind(Value::Object(fields).to_string())
+        .bind(&email)
+        .bind(&phone)
+        .bind(&name)
+        .bind(&company)
+        .bind(search_text(name.as_deref(), email.as_deref(), company.as_deref()))
+        .bind(now.micros())
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// False when a concurrent submission with the same idempotency key won.
+    async fn insert_touch(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        lead_id: &str,
+        sub: &NewSubmission,
+        note: Option<String>,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        let ctx = &sub.context;
+        let done = sqlx::query(
+            "INSERT INTO touches (id, tenant_id, lead_id, form_id, form_version, channel, source, utm_source, \
+             utm_medium, utm_campaign, utm_term, utm_content, referrer, fields, note, idempotency_key, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+             ON CONFLICT (tenant_id, idempotency_key) DO NOTHING",
+        )
+        .bind(new_id())
+        .bind(&self.tenant_id)
+        .bind(lead_id)
+        .bind(&sub.form_id)
+        .bind(sub.form_version)
+        .bind(ctx.channel)
+        .bind(&ctx.source)
+        .bind(&ctx.utm_source)
+        .bind(&ctx.utm_medium)
+        .bind(&ctx.utm_campaign)
+        .bind(&ctx.utm_term)
+        .bind(&ctx.utm_content)
+        .bind(&ctx.referrer)
+        .bind(Value::Object(sub.fields.clone()).to_string())
+        .bind(note)
+        .bind(&ctx.idempotency_key)
+        .bind(now.micros())
+        .execute(&mut **tx)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn lead(&self, id: &str, visibility: &LeadVisibility) -> StoreResult<LeadRecord> {
+        let mut sql = String::from(
+            "SELECT l.*, f.slug AS form_slug FROM leads l JOIN forms f ON f.id = l.form_id \
+             WHERE l.tenant_id = $1 AND l.id = $2",
+        );
+        let mut binds = vec![Bind::Text(self.tenant_id.clone()), Bind::Text(id.to_owned())];
+        push_visibility(&mut sql, &mut binds, visibility);
+        let row = bind_all(sqlx::query(&sql), binds)
+            .fetch_optional(&self.store.read)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        LeadRecord::from_row(&row)
+    }
+
+    pub async fn touches(&self, lead_id: &str) -> StoreResult<Vec<TouchRecord>> {
+        let rows = sqlx::query(
+            "SELECT t.*, f.slug AS form_slug FROM touches t JOIN forms f ON f.id = t.form_id \
+             WHERE t.tenant_id = $1 AND t.lead_id = $2 ORDER BY t.created_at, t.id",
+        )
+        .bind(&self.tenant_id)
+        .bind(lead_id)
+        .fetch_all(&self.store.read)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(TouchRecord {
+                    id: row.try_get("id")?,
+                    form: row.try_get("form_slug")?,
+                    form_version: row.try_get("form_version")?,
+                    channel: row.try_get("channel")?,
+                    source: row.try_get("source")?,
+                    utm_source: row.try_get("utm_source")?,
+                    utm_medium: row.try_get("utm_medium")?,
+                    utm_campaign: row.try_get("utm_campaign")?,
+                    utm_term: row.try_get("utm_term")?,
+                    utm_content: row.try_get("utm_content")?,
+                    referrer: row.try_get("referrer")?,
+                    fields: parse_json(row.try_get("fields")?)?,
+                    note: row.try_get("note")?,
+                    created_at: Timestamp(row.try_get("created_at")?),
+                })
+            })
+            .collect()
+    }
+
+    /// Newest first, `limit` at a time.
+    pub async fn leads(&self, filter: &LeadFilter, visibility: &LeadVisibility) -> StoreResult<LeadPage> {
+        let mut sql = String::from(
+            "SELECT l.*, f.slug AS form_slug FROM leads l JOIN forms f ON f.id = l.form_id WHERE l.tenant_id = $1",
+        );
+        let mut binds = vec![Bind::Text(self.tenant_id.clone())];
+        let mut push = |sql: &mut String, clause: &str, bind: Bind| {
+            binds.push(bind);
+            sql.push_str(&clause.replace("?", &format!("${}", binds.len())));
+        };
+        if let Some(form) = &filter.form {
+            push(&mut sql, " AND f.slug = ?", Bind::Text(form.clone()));
+        }
+        if let Some(source) = &filter.source {
+            push(&mut sql, " AND l.source = ?", Bind::Text(source.clone()));
+        }
+        if let Some(stage) = &filter.stage {
+            push(&mut sql, " AND l.stage = ?", Bind::Text(stage.clone()));
+        }
+        if let Some(owner) = &filter.owner_id {
+            push(&mut sql, " AND l.owner_id = ?", Bind::Text(owner.clone()));
+        }
+        if let Some(from) = filter.created_from {
+            push(&mut sql, " AND l.created_at >= ?", Bind::Int(from.micros()));
+        }
+        if let Some(to) = filter.created_to {
+            push(&mut sql, " AND l.created_at < ?", Bind::Int(to.micros()));
+        }
+        if let Some(text) = &filter.text {
+            let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
+            push(&mut sql, " AND l.search_text LIKE ? ESCAPE '\\'", Bind::Text(pattern));
+        }
+        if let Some(after) = &filter.after {
+            push(&mut sql, " AND l.id < ?", Bind::Text(after.clone()));
+        }
+        push_visibility(&mut sql, &mut binds, visibility);
+        sql.push_str(&format!(" ORDER BY l.id DESC LIMIT {}", filter.limit + 1));
+
+        let rows = bind_all(sqlx::query(&sql), binds).fetch_all(&self.store.read).await?;
+        let mut leads = rows.iter().map(LeadRecord::from_row).collect::<StoreResult<Vec<_>>>()?;
+        let next = if leads.len() > filter.limit as usize {
+            leads.truncate(filter.limit as usize);
+            leads.last().map(|l| l.id.clone())
+        } else {
+            None
+        };
+        Ok(LeadPage { leads, next })
+    }
+}
+
+fn push_visibility(sql: &mut String, binds: &mut Vec<Bind>, visibility: &LeadVisibility) {
+    if let LeadVisibility::OwnAndPool { user_id } = visibility {
+        binds.push(Bind::Text(user_id.clone()));
+        sql.push_str(&format!(" AND (l.owner_id IS NULL OR l.owner_id = ${})", binds.len()));
+    }
+}
+
+fn bind_all<'q>(
+    mut query: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
+    binds: Vec<Bind>,
+) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>> {
+    for bind in binds {
+        query = match bind {
+            Bind::Text(s) => query.bind(s),
+            Bind::Int(i) => query.bind(i),
+        };
+    }
+    query
+}
+
+fn search_text(name: Option<&str>, email: Option<&str>, company: Option<&str>) -> String {
+    [name, email, company].into_iter().flatten().collect::<Vec<_>>().join(" ").to_lowercase()
+}
+
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
+fn is_empty(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+        _ => false,
+    }
+}
+
+fn parse_json(text: String) -> StoreResult<Value> {
+    serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("invalid JSON in a stored row: {e}")))
+}

@@ -1,0 +1,231 @@
+//! Tenants, their users and API tokens.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Store, StoreError, StoreResult, TenantStore, is_unique_violation, new_id};
+use crate::clock::Timestamp;
+use crate::domain::{Region, Role};
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TenantRecord {
+    pub id: String,
+    pub slug: String,
+    pub name: String,
+    pub default_region: String,
+    pub created_at: Timestamp,
+}
+
+impl TenantRecord {
+    fn from_row(row: &AnyRow) -> StoreResult<Self> {
+        Ok(Self {
+            id: row.try_get("id")?,
+            slug: row.try_get("slug")?,
+            name: row.try_get("name")?,
+            default_region: row.try_get("default_region")?,
+            created_at: Timestamp(row.try_get("created_at")?),
+        })
+    }
+
+    pub fn region(&self) -> StoreResult<Region> {
+        Region::parse(&self.default_region).map_err(|e| StoreError::Corrupt(e.0))
+    }
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct UserRecord {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub created_at: Timestamp,
+}
+
+impl UserRecord {
+    fn from_row(row: &AnyRow) -> StoreResult<Self> {
+        let role: String = row.try_get("role")?;
+        Ok(Self {
+            id: row.try_get("id")?,
+            email: row.try_get("email")?,
+            name: row.try_get("name")?,
+            role: role.parse().map_err(|e: crate::domain::ParseError| StoreError::Corrupt(e.0))?,
+            created_at: Timestamp(row.try_get("created_at")?),
+        })
+    }
+}
+
+pub struct NewUser<'a> {
+    pub email: &'a str,
+    pub name: &'a str,
+    pub role: Role,
+    pub password_hash: Option<String>,
+}
+
+/// Who a bearer token belongs to.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    pub tenant_id: Option<String>,
+    pub user_id: Option<String>,
+    pub role: Role,
+}
+
+impl Store {
+    pub async fn create_tenant(&self, slug: &str, name: &str, region: Region) -> StoreResult<TenantRecord> {
+        let record = TenantRecord {
+            id: new_id(),
+            slug: slug.to_owned(),
+            name: name.to_owned(),
+            default_region: region.code().to_owned(),
+            created_at: Timestamp::now(),
+        };
+        let result = sqlx::query(
+            "INSERT INTO tenants (id, slug, name, default_region, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&record.id)
+        .bind(&record.slug)
+        .bind(&record.name)
+        .bind(&record.default_region)
+        .bind(record.created_at.micros())
+        .execute(&self.write)
+        .await;
+        match result {
+            Ok(_) => Ok(record),
+            Err(e) if is_unique_violation(&e) => {
+                Err(StoreError::Conflict(format!("a tenant with slug {slug:?} already exists")))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn tenant_by_slug(&self, slug: &str) -> StoreResult<TenantRecord> {
+        self.tenant_where("slug", slug).await
+    }
+
+    pub async fn tenant_by_id(&self, id: &str) -> StoreResult<TenantRecord> {
+        self.tenant_where("id", id).await
+    }
+
+    async fn tenant_where(&self, column: &'static str, value: &str) -> StoreResult<TenantRecord> {
+        let row = sqlx::query(&format!("SELECT * FROM tenants WHERE {column} = $1"))
+            .bind(value)
+            .fetch_optional(&self.read)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        TenantRecord::from_row(&row)
+    }
+
+    pub async fn list_tenants(&self) -> StoreResult<Vec<TenantRecord>> {
+        let rows = sqlx::query("SELECT * FROM tenants ORDER BY slug").fetch_all(&self.read).await?;
+        rows.iter().map(TenantRecord::from_row).collect()
+    }
+
+    /// Records a token (by its hash) for a user, or an operator token when
+    /// `user` is `None`.
+    pub async fn insert_token(
+        &self,
+        token_hash: &str,
+        user: Option<(&str, &str)>,
+        label: &str,
+    ) -> StoreResult<String> {
+        let id = new_id();
+        let (kind, tenant_id, user_id) = match user {
+            Some((tenant_id, user_id)) => ("user", Some(tenant_id), Some(user_id)),
+            None => ("operator", None, None),
+        };
+        sqlx::query(
+            "INSERT INTO api_tokens (id, token_hash, kind, tenant_id, user_id, label, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&id)
+        .bind(token_hash)
+        .bind(kind)
+        .bind(tenant_id)
+        .bind(user_id)
+        .bind(label)
+        .bind(Timestamp::now().micros())
+        .execute(&self.write)
+        .await?;
+        Ok(id)
+    }
+
+    /// Looks a token up by its hash. The user's current role applies, so a
+    /// role change takes effect on the next request.
+    pub async fn authenticate(&self, token_hash: &str) -> StoreResult<Authenticated> {
+        let row = sqlx::query(
+            "SELECT t.kind, t.tenant_id, t.user_id, u.role FROM api_tokens t \
+             LEFT JOIN users u ON u.id = t.user_id \
+             WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.read)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let kind: String = row.try_get("kind")?;
+        let role = if kind == "operator" {
+            Role::Operator
+        } else {
+            let role: Option<String> = row.try_get("role")?;
+            let role = role.ok_or(StoreError::NotFound)?;
+            role.parse().map_err(|e: crate::domain::ParseError| StoreError::Corrupt(e.0))?
+        };
+        Ok(Authenticated { tenant_id: row.try_get("tenant_id")?, user_id: row.try_get("user_id")?, role })
+    }
+}
+
+impl TenantStore<'_> {
+    pub async fn create_user(&self, user: NewUser<'_>) -> StoreResult<UserRecord> {
+        let record = UserRecord {
+            id: new_id(),
+            email: user.email.to_owned(),
+            name: user.name.to_owned(),
+            role: user.role,
+            created_at: Timestamp::now(),
+        };
+        let result = sqlx::query(
+            "INSERT INTO users (id, tenant_id, email, name, role, password_hash, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&record.id)
+        .bind(&self.tenant_id)
+        .bind(&record.email)
+        .bind(&record.name)
+        .bind(record.role.as_str())
+        .bind(user.password_hash)
+        .bind(record.created_at.micros())
+        .execute(&self.store.write)
+        .await;
+        match result {
+            Ok(_) => Ok(record),
+            Err(e) if is_unique_violation(&e) => {
+                Err(StoreError::Conflict(format!("a user with email {:?} already exists", user.email)))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn users(&self) -> StoreResult<Vec<UserRecord>> {
+        let rows = sqlx::query("SELECT * FROM users WHERE tenant_id = $1 ORDER BY email")
+            .bind(&self.tenant_id)
+            .fetch_all(&self.store.read)
+            .await?;
+        rows.iter().map(UserRecord::from_row).collect()
+    }
+
+    pub async fn user_by_email(&self, email: &str) -> StoreResult<UserRecord> {
+        self.user_where("email", email).await
+    }
+
+    pub async fn user_by_id(&self, id: &str) -> StoreResult<UserRecord> {
+        self.user_where("id", id).await
+    }
+
+    async fn user_where(&self, column: &'static str, value: &str) -> StoreResult<UserRecord> {
+        let row = sqlx::query(&format!("SELECT * FROM users WHERE tenant_id = $1 AND {column} = $2"))
+            .bind(&self.tenant_id)
+            .bind(value)
+            .fetch_optional(&self.store.read)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        UserRecord::from_row(&row)
+    }
+}

@@ -1,0 +1,60 @@
+//! Tenants, users and API tokens: what the CLI, the API and the demo loader
+//! share.
+
+use crate::auth::{ApiToken, hash_password};
+use crate::domain::{NormalizedEmail, Region, Role, TenantSlug};
+use crate::storage::{NewUser, Store, StoreResult, TenantRecord, UserRecord};
+
+pub struct NewTenant {
+    pub slug: TenantSlug,
+    pub name: String,
+    pub region: Region,
+    pub admin_email: NormalizedEmail,
+}
+
+pub struct CreatedTenant {
+    pub tenant: TenantRecord,
+    pub admin: UserRecord,
+    /// The admin's API token, shown once.
+    pub admin_token: String,
+}
+
+/// A tenant with its first admin and that admin's token.
+pub async fn create_tenant(store: &Store, new: NewTenant) -> StoreResult<CreatedTenant> {
+    let tenant = store.create_tenant(new.slug.as_str(), &new.name, new.region).await?;
+    let admin = add_user(store, &tenant.id, &new.admin_email, "Administrator", Role::Admin, None).await?;
+    let admin_token = issue_token(store, &tenant.id, &admin.id, "initial admin token").await?;
+    Ok(CreatedTenant { tenant, admin, admin_token })
+}
+
+pub async fn add_user(
+    store: &Store,
+    tenant_id: &str,
+    email: &NormalizedEmail,
+    name: &str,
+    role: Role,
+    password: Option<&str>,
+) -> StoreResult<UserRecord> {
+    let password_hash = password
+        .map(hash_password)
+        .transpose()
+        .map_err(|e| crate::storage::StoreError::Corrupt(e.to_string()))?;
+    store
+        .tenant(tenant_id)
+        .create_user(NewUser { email: email.as_str(), name, role, password_hash })
+        .await
+}
+
+/// A new token for a user; returns its text, which is never stored.
+pub async fn issue_token(store: &Store, tenant_id: &str, user_id: &str, label: &str) -> StoreResult<String> {
+    let token = ApiToken::generate();
+    store.insert_token(&token.hash, Some((tenant_id, user_id)), label).await?;
+    Ok(token.text)
+}
+
+/// A new operator token (creates tenants over the API).
+pub async fn issue_operator_token(store: &Store, label: &str) -> StoreResult<String> {
+    let token = ApiToken::generate();
+    store.insert_token(&token.hash, None, label).await?;
+    Ok(token.text)
+}
