@@ -19,7 +19,10 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(store: Store, settings: Settings) -> Self {
-        let operator_token_hash = settings.operator_token.as_deref().map(crate::auth::hash_token);
+        let operator_token_hash = settings
+            .operator_token
+            .as_deref()
+            .map(crate::auth::hash_token);
         Self {
             store,
             forms: Arc::new(FormCatalog::default()),

@@ -15,7 +15,11 @@ use crate::storage::{SqliteSync, Store};
 use crate::tenants::{NewTenant, add_user, create_tenant, issue_operator_token, issue_token};
 
 #[derive(Parser)]
-#[command(name = "leadhost", version, about = "Self-hosted lead management server")]
+#[command(
+    name = "leadhost",
+    version,
+    about = "Self-hosted lead management server"
+)]
 pub struct Cli {
     /// sqlite://PATH or postgres://USER@HOST/DB. Default: the embedded SQLite
     /// file data/leadhost.db (and, for `serve`, the demo tenant).
@@ -136,19 +140,28 @@ fn default_database_url() -> String {
 /// Opens the store, creating the SQLite file's folder when needed.
 async fn open_store(url: Option<&str>, sync: SqliteSync) -> anyhow::Result<Store> {
     let url = url.map(str::to_owned).unwrap_or_else(default_database_url);
-    if let Some(path) = url.strip_prefix("sqlite://").map(|p| p.split('?').next().unwrap_or(p)) {
-        if let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        }
+    if let Some(path) = url
+        .strip_prefix("sqlite://")
+        .map(|p| p.split('?').next().unwrap_or(p))
+        && let Some(dir) = std::path::Path::new(path)
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    Store::open(&url, sync).await.with_context(|| format!("opening the database {}", redact(&url)))
+    Store::open(&url, sync)
+        .await
+        .with_context(|| format!("opening the database {}", redact(&url)))
 }
 
 /// Hides a password in a database URL before it is printed.
 fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if url[scheme + 3..at].contains(':') => {
-            let user_end = url[scheme + 3..at].find(':').map(|i| scheme + 3 + i).unwrap_or(at);
+            let user_end = url[scheme + 3..at]
+                .find(':')
+                .map(|i| scheme + 3 + i)
+                .unwrap_or(at);
             format!("{}:***{}", &url[..user_end], &url[at..])
         }
         _ => url.to_owned(),
@@ -161,12 +174,18 @@ async fn serve(database_url: Option<String>, args: ServeArgs) -> anyhow::Result<
         None => FileSettings::default(),
     };
     let settings = Settings {
-        bind: args.bind.or(file.bind).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+        bind: args
+            .bind
+            .or(file.bind)
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
         database_url: database_url.or(file.database_url),
         sqlite_sync: args.sqlite_sync.or(file.sqlite_sync).unwrap_or_default(),
         body_limit: args.body_limit.or(file.body_limit).unwrap_or(64 * 1024),
         operator_token: args.operator_token.or(file.operator_token),
-        examples_dir: args.examples_dir.or(file.examples_dir).unwrap_or_else(|| PathBuf::from("examples")),
+        examples_dir: args
+            .examples_dir
+            .or(file.examples_dir)
+            .unwrap_or_else(|| PathBuf::from("examples")),
     };
     let store = open_store(Some(&settings.database_url()), settings.sqlite_sync).await?;
     let state = AppState::new(store, settings.clone());
@@ -184,12 +203,27 @@ async fn serve(database_url: Option<String>, args: ServeArgs) -> anyhow::Result<
     writeln!(out, "leadhost listening on http://{addr}")?;
     writeln!(out, "database: {}", redact(&settings.database_url()))?;
     if let Some(demo) = demo {
-        writeln!(out, "demo tenant {:?} ({}):", demo.tenant.slug, demo.tenant.name)?;
+        writeln!(
+            out,
+            "demo tenant {:?} ({}):",
+            demo.tenant.slug, demo.tenant.name
+        )?;
         for form in &demo.forms {
-            writeln!(out, "  form page: http://{addr}/f/{}/{form}", demo.tenant.slug)?;
+            writeln!(
+                out,
+                "  form page: http://{addr}/f/{}/{form}",
+                demo.tenant.slug
+            )?;
         }
-        writeln!(out, "  an admin API token for it (shown once, stored hashed):")?;
-        writeln!(out, "    cargo run -p leadhost -- token create --tenant {} --user {}", demo.tenant.slug, demo.admin_email)?;
+        writeln!(
+            out,
+            "  an admin API token for it (shown once, stored hashed):"
+        )?;
+        writeln!(
+            out,
+            "    cargo run -p leadhost -- token create --tenant {} --user {}",
+            demo.tenant.slug, demo.admin_email
+        )?;
     }
     out.flush()?;
     drop(out);
@@ -202,7 +236,8 @@ async fn serve(database_url: Option<String>, args: ServeArgs) -> anyhow::Result<
 
 async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM handler");
     tokio::select! {
         _ = ctrl_c => {}
         _ = term.recv() => {}
@@ -214,7 +249,12 @@ async fn admin_command(store: &Store, command: Command) -> anyhow::Result<()> {
     let parse_err = |e: crate::domain::ParseError| anyhow::anyhow!(e.0);
     match command {
         Command::Serve(_) => unreachable!("handled by run"),
-        Command::Tenant(TenantCommand::Create { slug, name, region, admin_email }) => {
+        Command::Tenant(TenantCommand::Create {
+            slug,
+            name,
+            region,
+            admin_email,
+        }) => {
             let slug = TenantSlug::parse(&slug).map_err(parse_err)?;
             let admin_email = admin_email.unwrap_or_else(|| format!("admin@{slug}.invalid"));
             let new = NewTenant {
@@ -224,17 +264,32 @@ async fn admin_command(store: &Store, command: Command) -> anyhow::Result<()> {
                 slug,
             };
             let created = create_tenant(store, new).await?;
-            println!("created tenant {} with admin {}", created.tenant.slug, created.admin.email);
+            println!(
+                "created tenant {} with admin {}",
+                created.tenant.slug, created.admin.email
+            );
             println!("admin API token (shown once):");
             println!("{}", created.admin_token);
         }
         Command::Tenant(TenantCommand::List) => {
             for tenant in store.list_tenants().await? {
-                println!("{}\t{}\t{}", tenant.slug, tenant.default_region, tenant.name);
+                println!(
+                    "{}\t{}\t{}",
+                    tenant.slug, tenant.default_region, tenant.name
+                );
             }
         }
-        Command::User(UserCommand::Add { tenant, email, role, name, password_stdin }) => {
-            let tenant = store.tenant_by_slug(&tenant).await.with_context(|| format!("tenant {tenant:?}"))?;
+        Command::User(UserCommand::Add {
+            tenant,
+            email,
+            role,
+            name,
+            password_stdin,
+        }) => {
+            let tenant = store
+                .tenant_by_slug(&tenant)
+                .await
+                .with_context(|| format!("tenant {tenant:?}"))?;
             let email = NormalizedEmail::parse(&email).map_err(parse_err)?;
             let role = Role::parse_tenant_role(&role).map_err(parse_err)?;
             let password = if password_stdin {
@@ -249,11 +304,19 @@ async fn admin_command(store: &Store, command: Command) -> anyhow::Result<()> {
                 None
             };
             let name = name.unwrap_or_else(|| email.as_str().to_owned());
-            let user = add_user(store, &tenant.id, &email, &name, role, password.as_deref()).await?;
+            let user =
+                add_user(store, &tenant.id, &email, &name, role, password.as_deref()).await?;
             println!("added {} ({}) to {}", user.email, user.role, tenant.slug);
         }
-        Command::Token(TokenCommand::Create { tenant, user, label }) => {
-            let tenant = store.tenant_by_slug(&tenant).await.with_context(|| format!("tenant {tenant:?}"))?;
+        Command::Token(TokenCommand::Create {
+            tenant,
+            user,
+            label,
+        }) => {
+            let tenant = store
+                .tenant_by_slug(&tenant)
+                .await
+                .with_context(|| format!("tenant {tenant:?}"))?;
             let email = NormalizedEmail::parse(&user).map_err(parse_err)?;
             let user = store
                 .tenant(&tenant.id)
@@ -261,7 +324,10 @@ async fn admin_command(store: &Store, command: Command) -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("user {} in tenant {}", email.as_str(), tenant.slug))?;
             let token = issue_token(store, &tenant.id, &user.id, &label).await?;
-            println!("API token for {} ({}) in {} (shown once):", user.email, user.role, tenant.slug);
+            println!(
+                "API token for {} ({}) in {} (shown once):",
+                user.email, user.role, tenant.slug
+            );
             println!("{token}");
         }
         Command::Token(TokenCommand::Operator { label }) => {

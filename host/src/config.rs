@@ -27,7 +27,9 @@ pub struct Settings {
 
 impl Settings {
     pub fn database_url(&self) -> String {
-        self.database_url.clone().unwrap_or_else(|| format!("sqlite://{DEFAULT_SQLITE_FILE}"))
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{DEFAULT_SQLITE_FILE}"))
     }
 
     pub fn uses_embedded_default(&self) -> bool {
@@ -49,7 +51,8 @@ pub struct FileSettings {
 
 impl FileSettings {
     pub fn load(path: &Path) -> anyhow::Result<Self> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
     }
 }

@@ -40,8 +40,10 @@ pub struct LoadedDemo {
 
 pub async fn load(state: &AppState, examples_dir: &Path) -> anyhow::Result<LoadedDemo> {
     let file = examples_dir.join("demo").join("tenant.json");
-    let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
-    let demo: DemoTenant = serde_json::from_str(&text).with_context(|| format!("parsing {}", file.display()))?;
+    let text =
+        std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+    let demo: DemoTenant =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", file.display()))?;
     let store = &state.store;
     let tenant = match store.tenant_by_slug(&demo.slug).await {
         Ok(tenant) => tenant,
@@ -67,15 +69,17 @@ pub async fn load(state: &AppState, examples_dir: &Path) -> anyhow::Result<Loade
     let mut forms = Vec::new();
     for path in &demo.forms {
         let path = base.join(path);
-        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-        let upload: FormUpload = serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let upload: FormUpload =
+            serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
         let slug = upload.slug.clone();
         match store.tenant(&tenant.id).form(&slug).await {
             Ok(_) => {}
             Err(StoreError::NotFound) => {
-                create_form(state, &tenant.id, upload)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{}: {e} {:?}", path.display(), e.problem().errors))?;
+                create_form(state, &tenant.id, upload).await.map_err(|e| {
+                    anyhow::anyhow!("{}: {e} {:?}", path.display(), e.problem().errors)
+                })?;
             }
             Err(e) => return Err(e.into()),
         }

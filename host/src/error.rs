@@ -18,7 +18,10 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(pointer: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { pointer: pointer.into(), message: message.into() }
+        Self {
+            pointer: pointer.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -31,7 +34,10 @@ pub enum ApiError {
     #[error("the request body is larger than the limit of {limit} bytes")]
     PayloadTooLarge { limit: usize },
     #[error("{title}")]
-    Validation { title: String, errors: Vec<FieldError> },
+    Validation {
+        title: String,
+        errors: Vec<FieldError>,
+    },
     #[error("a valid bearer token is required")]
     Unauthorized,
     #[error("your role may not do this")]
@@ -52,7 +58,10 @@ pub enum ApiError {
 
 impl ApiError {
     pub fn validation(title: impl Into<String>, errors: Vec<FieldError>) -> Self {
-        Self::Validation { title: title.into(), errors }
+        Self::Validation {
+            title: title.into(),
+            errors,
+        }
     }
 
     pub fn status(&self) -> StatusCode {
@@ -123,9 +132,25 @@ impl IntoResponse for ApiError {
         }
         let status = self.status();
         let body = serde_json::to_vec(&self.problem()).unwrap_or_default();
-        let mut response = (status, [(header::CONTENT_TYPE, "application/problem+json")], body).into_response();
+        let mut response = (
+            status,
+            [(header::CONTENT_TYPE, "application/problem+json")],
+            body,
+        )
+            .into_response();
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            // The rest of the body is never read; tell the client not to
+            // reuse this connection for its next request.
+            response.headers_mut().insert(
+                header::CONNECTION,
+                header::HeaderValue::from_static("close"),
+            );
+        }
         if status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
         }
         response
     }

@@ -27,12 +27,28 @@ impl Metrics {
     pub fn render(&self) -> String {
         let mut out = String::new();
         let counters = [
-            ("leadhost_leads_created_total", "New leads stored.", &self.leads_created),
-            ("leadhost_leads_merged_total", "Submissions merged into an existing lead.", &self.leads_merged),
-            ("leadhost_submissions_invalid_total", "Submissions rejected by validation.", &self.submissions_invalid),
+            (
+                "leadhost_leads_created_total",
+                "New leads stored.",
+                &self.leads_created,
+            ),
+            (
+                "leadhost_leads_merged_total",
+                "Submissions merged into an existing lead.",
+                &self.leads_merged,
+            ),
+            (
+                "leadhost_submissions_invalid_total",
+                "Submissions rejected by validation.",
+                &self.submissions_invalid,
+            ),
         ];
         for (name, help, counter) in counters {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", counter.get());
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+                counter.get()
+            );
         }
         out
     }

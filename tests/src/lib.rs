@@ -1,1 +1,339 @@
+//! Drives the real `leadhost` binary: each test gets its own server on an
+//! ephemeral port with its own database (a fresh SQLite file, or a fresh
+//! PostgreSQL database), and talks to it over HTTP.
 
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use serde_json::{Value, json};
+
+pub use reqwest::StatusCode;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The PostgreSQL server the tests create their databases on.
+pub fn postgres_admin_url() -> String {
+    std::env::var("LEADHOST_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// The server binary built next to the test binary (target/<profile>/leadhost).
+pub fn leadhost_bin() -> PathBuf {
+    if let Ok(path) = std::env::var("LEADHOST_BIN") {
+        return path.into();
+    }
+    let exe = std::env::current_exe().expect("current exe");
+    let mut dir = exe.parent().expect("exe dir").to_path_buf();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    let bin = dir.join("leadhost");
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build -p leadhost` first",
+        bin.display()
+    );
+    bin
+}
+
+/// A database for one test, removed when dropped.
+pub struct TestDatabase {
+    pub url: String,
+    _dir: tempfile::TempDir,
+    postgres_name: Option<String>,
+}
+
+impl TestDatabase {
+    pub async fn create(backend: Backend) -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        match backend {
+            Backend::Sqlite => Ok(Self {
+                url: format!("sqlite://{}", dir.path().join("leadhost.db").display()),
+                _dir: dir,
+                postgres_name: None,
+            }),
+            Backend::Postgres => {
+                use sqlx::Connection;
+                let admin = postgres_admin_url();
+                let name = format!("lh_test_{}", uuid::Uuid::new_v4().simple());
+                let mut conn = sqlx::PgConnection::connect(&admin)
+                    .await
+                    .with_context(|| format!("connecting to PostgreSQL at {admin}"))?;
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut conn)
+                    .await?;
+                let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+                Ok(Self {
+                    url: format!("{base}/{name}"),
+                    _dir: dir,
+                    postgres_name: Some(name),
+                })
+            }
+        }
+    }
+
+    pub fn dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some(name) = self.postgres_name.take() else {
+            return;
+        };
+        // Drop runs outside any runtime guarantee: use a small one of its own.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            rt.block_on(async {
+                use sqlx::Connection;
+                let mut conn = sqlx::PgConnection::connect(&postgres_admin_url())
+                    .await
+                    .ok()?;
+                sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut conn)
+                    .await
+                    .ok()
+            })
+        })
+        .join();
+    }
+}
+
+pub const OPERATOR_TOKEN: &str = "test-operator-token";
+
+/// A running `leadhost serve`, killed when dropped.
+pub struct TestServer {
+    pub base: String,
+    db: Option<TestDatabase>,
+    pub http: reqwest::Client,
+    child: Child,
+    pub stdout: Arc<Mutex<Vec<String>>>,
+}
+
+impl TestServer {
+    pub async fn start(backend: Backend) -> anyhow::Result<Self> {
+        Self::start_with(backend, &[]).await
+    }
+
+    pub async fn start_with(backend: Backend, extra_args: &[&str]) -> anyhow::Result<Self> {
+        let db = TestDatabase::create(backend).await?;
+        Self::start_on(db, extra_args).await
+    }
+
+    pub async fn start_on(db: TestDatabase, extra_args: &[&str]) -> anyhow::Result<Self> {
+        let log = std::fs::File::create(db.dir().join("server.log"))?;
+        let mut child = Command::new(leadhost_bin())
+            .args([
+                "serve",
+                "--bind",
+                "127.0.0.1:0",
+                "--database-url",
+                &db.url,
+                "--operator-token",
+                OPERATOR_TOKEN,
+            ])
+            .args(extra_args)
+            .env(
+                "LEADHOST_LOG",
+                std::env::var("LEADHOST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .context("starting leadhost")?;
+        let stdout = child.stdout.take().expect("piped stdout");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sink = lines.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(addr) = line.strip_prefix("leadhost listening on ") {
+                    let _ = tx.send(addr.to_owned());
+                }
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let base = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(base) => base,
+            Err(_) => {
+                let _ = child.kill();
+                let log = std::fs::read_to_string(db.dir().join("server.log")).unwrap_or_default();
+                bail!("leadhost did not start; its log:\n{log}");
+            }
+        };
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()?;
+        Ok(Self {
+            base,
+            db: Some(db),
+            http,
+            child,
+            stdout: lines,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Stops the server and hands its database back, e.g. to restart on it.
+    pub fn stop(mut self) -> TestDatabase {
+        self.kill();
+        self.db.take().expect("database present until stop")
+    }
+
+    pub fn db(&self) -> &TestDatabase {
+        self.db.as_ref().expect("database present until stop")
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Runs a CLI command of the same binary against this server's database.
+    pub fn cli(&self, args: &[&str]) -> anyhow::Result<String> {
+        let out = Command::new(leadhost_bin())
+            .args(args)
+            .args(["--database-url", &self.db().url])
+            .output()?;
+        if !out.status.success() {
+            bail!(
+                "leadhost {args:?} failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(String::from_utf8(out.stdout)?)
+    }
+
+    /// A new tenant over the operator API; returns its admin token.
+    pub async fn create_tenant(&self, slug: &str) -> anyhow::Result<String> {
+        let res = self
+            .http
+            .post(self.url("/api/v1/tenants"))
+            .bearer_auth(OPERATOR_TOKEN)
+            .json(
+                &json!({"slug": slug, "name": format!("Tenant {slug}"), "default_region": "CN",
+                          "admin_email": format!("admin@{slug}.example")}),
+            )
+            .send()
+            .await?;
+        let status = res.status();
+        let body: Value = res.json().await?;
+        if status != StatusCode::CREATED {
+            bail!("creating tenant {slug}: {status} {body}");
+        }
+        Ok(body["admin_token"]
+            .as_str()
+            .context("admin_token")?
+            .to_owned())
+    }
+
+    /// Creates a form from one of the files in forms/.
+    pub async fn create_form_from_file(&self, token: &str, file: &str) -> anyhow::Result<Value> {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../forms")
+            .join(file);
+        let definition: Value = serde_json::from_str(&std::fs::read_to_string(&path)?)?;
+        let res = self
+            .http
+            .post(self.url("/api/v1/forms"))
+            .bearer_auth(token)
+            .json(&definition)
+            .send()
+            .await?;
+        let status = res.status();
+        let body: Value = res.json().await?;
+        if status != StatusCode::CREATED {
+            bail!("creating form {file}: {status} {body}");
+        }
+        Ok(body)
+    }
+
+    /// POSTs JSON to the public submission route.
+    pub async fn submit(
+        &self,
+        tenant: &str,
+        form: &str,
+        body: &Value,
+    ) -> anyhow::Result<(StatusCode, Value)> {
+        let res = self
+            .http
+            .post(self.url(&format!("/f/{tenant}/{form}")))
+            .json(body)
+            .send()
+            .await?;
+        let status = res.status();
+        Ok((status, res.json().await?))
+    }
+
+    pub async fn get_json(&self, token: &str, path: &str) -> anyhow::Result<(StatusCode, Value)> {
+        let res = self
+            .http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await?;
+        let status = res.status();
+        let text = res.text().await?;
+        Ok((
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        ))
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// The pointers of a problem+json `errors` list.
+pub fn pointers(problem: &Value) -> Vec<String> {
+    problem["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .filter_map(|e| e["pointer"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Defines each listed test twice: `sqlite::name` and `postgres::name`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() -> anyhow::Result<()> {
+                    super::$name($crate::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() -> anyhow::Result<()> {
+                    super::$name($crate::Backend::Postgres).await
+                }
+            )*
+        }
+    };
+}

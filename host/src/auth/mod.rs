@@ -41,7 +41,9 @@ impl Caller {
     /// Which leads this caller may read.
     pub fn lead_visibility(&self) -> LeadVisibility {
         match (self.role, &self.user_id) {
-            (Role::Rep, Some(user_id)) => LeadVisibility::OwnAndPool { user_id: user_id.clone() },
+            (Role::Rep, Some(user_id)) => LeadVisibility::OwnAndPool {
+                user_id: user_id.clone(),
+            },
             _ => LeadVisibility::All,
         }
     }
@@ -51,12 +53,20 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        parts.extensions.get::<Caller>().cloned().ok_or(ApiError::Unauthorized)
+        parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .ok_or(ApiError::Unauthorized)
     }
 }
 
 /// Middleware on the API router: authenticate, then authorise by route.
-pub async fn authorize(State(state): State<AppState>, mut request: Request, next: Next) -> Result<Response, ApiError> {
+pub async fn authorize(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
     let token = request
         .headers()
         .get(axum::http::header::AUTHORIZATION)
@@ -65,7 +75,10 @@ pub async fn authorize(State(state): State<AppState>, mut request: Request, next
         .map(str::trim)
         .ok_or(ApiError::Unauthorized)?;
     let caller = state.authenticate(token).await?;
-    let path = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
+    let path = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned());
     let Some(path) = path else {
         return Err(ApiError::NotFound("no such API route".into()));
     };
@@ -81,10 +94,18 @@ impl AppState {
     async fn authenticate(&self, token: &str) -> Result<Caller, ApiError> {
         let hash = hash_token(token);
         if self.operator_token_hash.as_deref() == Some(hash.as_str()) {
-            return Ok(Caller { tenant_id: None, user_id: None, role: Role::Operator });
+            return Ok(Caller {
+                tenant_id: None,
+                user_id: None,
+                role: Role::Operator,
+            });
         }
         match self.store.authenticate(&hash).await {
-            Ok(found) => Ok(Caller { tenant_id: found.tenant_id, user_id: found.user_id, role: found.role }),
+            Ok(found) => Ok(Caller {
+                tenant_id: found.tenant_id,
+                user_id: found.user_id,
+                role: found.role,
+            }),
             Err(StoreError::NotFound) => Err(ApiError::Unauthorized),
             Err(e) => Err(e.into()),
         }

@@ -6,7 +6,9 @@ use super::ParseError;
 /// a URL path without escaping.
 fn parse_slug(what: &str, raw: &str) -> Result<String, ParseError> {
     let ok = (1..=63).contains(&raw.len())
-        && raw.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !raw.starts_with('-')
         && !raw.ends_with('-');
     if ok {

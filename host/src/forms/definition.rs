@@ -58,7 +58,10 @@ impl Widget {
     ];
 
     fn parse(name: &str) -> Option<Widget> {
-        Self::NAMES.iter().find(|(n, _)| *n == name).map(|(_, w)| *w)
+        Self::NAMES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, w)| *w)
     }
 }
 
@@ -138,12 +141,18 @@ impl CompiledForm {
 
     /// Every failing field at once, each at its own pointer.
     pub fn validate(&self, submission: &Value) -> Vec<FieldError> {
-        self.validator.iter_errors(submission).flat_map(|e| describe(&e)).collect()
+        self.validator
+            .iter_errors(submission)
+            .flat_map(|e| describe(&e))
+            .collect()
     }
 
     /// `(property, value)` of email and phone, and the name and company.
     pub fn lead_fields<'a>(&'a self, fields: &'a Map<String, Value>) -> LeadFields<'a> {
-        fn get<'a>(fields: &'a Map<String, Value>, name: &'a Option<String>) -> Option<(&'a str, &'a str)> {
+        fn get<'a>(
+            fields: &'a Map<String, Value>,
+            name: &'a Option<String>,
+        ) -> Option<(&'a str, &'a str)> {
             let name = name.as_deref()?;
             let value = fields.get(name)?.as_str()?.trim();
             (!value.is_empty()).then_some((name, value))
@@ -165,12 +174,23 @@ fn describe(error: &jsonschema::ValidationError<'_>) -> Vec<FieldError> {
     let at = error.instance_path().as_str().to_owned();
     match error.kind() {
         Kind::Required { property } => {
-            let name = property.as_str().map(str::to_owned).unwrap_or_else(|| property.to_string());
-            vec![FieldError::new(format!("{at}/{}", escape_pointer(&name)), "is required")]
+            let name = property
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| property.to_string());
+            vec![FieldError::new(
+                format!("{at}/{}", escape_pointer(&name)),
+                "is required",
+            )]
         }
         Kind::AdditionalProperties { unexpected } => unexpected
             .iter()
-            .map(|name| FieldError::new(format!("{at}/{}", escape_pointer(name)), "is not a field of this form"))
+            .map(|name| {
+                FieldError::new(
+                    format!("{at}/{}", escape_pointer(name)),
+                    "is not a field of this form",
+                )
+            })
             .collect(),
         Kind::Format { format } => vec![FieldError::new(at, format!("is not a valid {format}"))],
         _ => vec![FieldError::new(at, error.masked().to_string())],
@@ -190,28 +210,45 @@ fn display_value(value: &Value) -> String {
 
 /// Checks an uploaded definition and compiles it. Errors point into the
 /// request body: `/schema/...` at the bad keyword, `/ui_schema/...`.
-pub fn check_definition(title: &str, schema: &Value, ui_schema: &Value) -> Result<CompiledForm, Vec<FieldError>> {
+pub fn check_definition(
+    title: &str,
+    schema: &Value,
+    ui_schema: &Value,
+) -> Result<CompiledForm, Vec<FieldError>> {
     let meta_errors: Vec<FieldError> = jsonschema::draft202012::meta::validator()
         .iter_errors(schema)
-        .map(|e| FieldError::new(format!("/schema{}", e.instance_path().as_str()), e.to_string()))
+        .map(|e| {
+            FieldError::new(
+                format!("/schema{}", e.instance_path().as_str()),
+                e.to_string(),
+            )
+        })
         .collect();
     if !meta_errors.is_empty() {
         return Err(meta_errors);
     }
-    if let Some(declared) = schema.get("$schema").and_then(Value::as_str) {
-        if !declared.contains("2020-12") {
-            return Err(vec![FieldError::new(
-                "/schema/$schema",
-                format!("forms use JSON Schema draft 2020-12, not {declared:?}"),
-            )]);
-        }
+    if let Some(declared) = schema.get("$schema").and_then(Value::as_str)
+        && !declared.contains("2020-12")
+    {
+        return Err(vec![FieldError::new(
+            "/schema/$schema",
+            format!("forms use JSON Schema draft 2020-12, not {declared:?}"),
+        )]);
     }
     let validator = jsonschema::draft202012::options()
         .should_validate_formats(true)
         .build(schema)
-        .map_err(|e| vec![FieldError::new(format!("/schema{}", e.instance_path().as_str()), e.to_string())])?;
+        .map_err(|e| {
+            vec![FieldError::new(
+                format!("/schema{}", e.instance_path().as_str()),
+                e.to_string(),
+            )]
+        })?;
 
-    let properties = match (schema.get("type").and_then(Value::as_str), schema.get("properties")) {
+    let properties = match (
+        schema.get("type").and_then(Value::as_str),
+        schema.get("properties"),
+    ) {
         (Some("object"), Some(Value::Object(p))) if !p.is_empty() => p,
         _ => {
             return Err(vec![FieldError::new(
@@ -258,12 +295,21 @@ pub fn check_definition(title: &str, schema: &Value, ui_schema: &Value) -> Resul
     if !errors.is_empty() {
         return Err(errors);
     }
-    let by_name = fields.iter().enumerate().map(|(i, f)| (f.name.clone(), i)).collect();
+    let by_name = fields
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.name.clone(), i))
+        .collect();
     let text = |key: &str| ui.get(key).and_then(Value::as_str).map(str::to_owned);
     Ok(CompiledForm {
         validator,
         title: title.to_owned(),
-        description: text("ui:description").or_else(|| schema.get("description").and_then(Value::as_str).map(str::to_owned)),
+        description: text("ui:description").or_else(|| {
+            schema
+                .get("description")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        }),
         submit_label: text("ui:submit").unwrap_or_else(|| "Submit / 提交".to_owned()),
         lead_fields: lead_field_names(properties),
         fields,
@@ -273,14 +319,20 @@ pub fn check_definition(title: &str, schema: &Value, ui_schema: &Value) -> Resul
 
 /// `ui:order` first (it must name known fields), then any field it left out,
 /// in schema order.
-fn field_order(properties: &Map<String, Value>, ui: &Map<String, Value>, errors: &mut Vec<FieldError>) -> Vec<String> {
+fn field_order(
+    properties: &Map<String, Value>,
+    ui: &Map<String, Value>,
+    errors: &mut Vec<FieldError>,
+) -> Vec<String> {
     let mut order: Vec<String> = Vec::new();
     match ui.get("ui:order") {
         None => {}
         Some(Value::Array(names)) => {
             for (i, name) in names.iter().enumerate() {
                 match name.as_str() {
-                    Some(n) if properties.contains_key(n) && !order.iter().any(|o| o == n) => order.push(n.to_owned()),
+                    Some(n) if properties.contains_key(n) && !order.iter().any(|o| o == n) => {
+                        order.push(n.to_owned())
+                    }
                     _ => errors.push(FieldError::new(
                         format!("/ui_schema/ui:order/{i}"),
                         format!("{name} is not a field of the schema (or is listed twice)"),
@@ -288,7 +340,10 @@ fn field_order(properties: &Map<String, Value>, ui: &Map<String, Value>, errors:
                 }
             }
         }
-        Some(_) => errors.push(FieldError::new("/ui_schema/ui:order", "must be an array of field names")),
+        Some(_) => errors.push(FieldError::new(
+            "/ui_schema/ui:order",
+            "must be an array of field names",
+        )),
     }
     for name in properties.keys() {
         if !order.contains(name) {
@@ -303,17 +358,25 @@ fn field_spec(name: &str, schema: &Value, ui: &Value) -> Result<FieldSpec, Field
     let ui_text = |key: &str| ui.get(key).and_then(Value::as_str).map(str::to_owned);
     let kind = field_kind(schema);
     let values: Vec<Value> = match kind {
-        FieldKind::Array(_) => schema.pointer("/items/enum").and_then(Value::as_array).cloned(),
+        FieldKind::Array(_) => schema
+            .pointer("/items/enum")
+            .and_then(Value::as_array)
+            .cloned(),
         _ => schema.get("enum").and_then(Value::as_array).cloned(),
     }
     .unwrap_or_default();
     let labels: Vec<String> = match ui.get("ui:enumNames") {
         None => values.iter().map(display_value).collect(),
-        Some(Value::Array(labels)) if labels.len() == values.len() => labels.iter().map(display_value).collect(),
+        Some(Value::Array(labels)) if labels.len() == values.len() => {
+            labels.iter().map(display_value).collect()
+        }
         Some(_) => {
             return Err(FieldError::new(
                 pointer("ui:enumNames"),
-                format!("must be an array of {} labels, one per enum value", values.len()),
+                format!(
+                    "must be an array of {} labels, one per enum value",
+                    values.len()
+                ),
             ));
         }
     };
@@ -326,7 +389,13 @@ fn field_spec(name: &str, schema: &Value, ui: &Value) -> Result<FieldSpec, Field
             Some("email") => Widget::Email,
             Some("date") => Widget::Date,
             _ if name == "phone" => Widget::Tel,
-            _ if schema.get("maxLength").and_then(Value::as_u64).is_some_and(|n| n > 500) => Widget::Textarea,
+            _ if schema
+                .get("maxLength")
+                .and_then(Value::as_u64)
+                .is_some_and(|n| n > 500) =>
+            {
+                Widget::Textarea
+            }
             _ => Widget::Text,
         },
     };
@@ -334,15 +403,28 @@ fn field_spec(name: &str, schema: &Value, ui: &Value) -> Result<FieldSpec, Field
         None => default_widget,
         Some(w) => w.as_str().and_then(Widget::parse).ok_or_else(|| {
             let names: Vec<&str> = Widget::NAMES.iter().map(|(n, _)| *n).collect();
-            FieldError::new(pointer("ui:widget"), format!("must be one of {}", names.join(", ")))
+            FieldError::new(
+                pointer("ui:widget"),
+                format!("must be one of {}", names.join(", ")),
+            )
         })?,
     };
     Ok(FieldSpec {
         name: name.to_owned(),
         label: ui_text("ui:title")
-            .or_else(|| schema.get("title").and_then(Value::as_str).map(str::to_owned))
+            .or_else(|| {
+                schema
+                    .get("title")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
             .unwrap_or_else(|| name.to_owned()),
-        help: ui_text("ui:help").or_else(|| schema.get("description").and_then(Value::as_str).map(str::to_owned)),
+        help: ui_text("ui:help").or_else(|| {
+            schema
+                .get("description")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        }),
         placeholder: ui_text("ui:placeholder"),
         widget,
         kind,
@@ -380,7 +462,12 @@ fn field_kind(schema: &Value) -> FieldKind {
         _ => false,
     };
     if is_array {
-        return FieldKind::Array(schema.get("items").map(scalar_kind).unwrap_or(ScalarKind::String));
+        return FieldKind::Array(
+            schema
+                .get("items")
+                .map(scalar_kind)
+                .unwrap_or(ScalarKind::String),
+        );
     }
     match scalar_kind(schema) {
         ScalarKind::Boolean => FieldKind::Boolean,
@@ -394,20 +481,36 @@ fn field_kind(schema: &Value) -> FieldKind {
 /// top level and inside `allOf`: the fields each makes required, and when.
 fn conditional_requirements(schema: &Value) -> HashMap<String, Vec<Condition>> {
     let mut found: HashMap<String, Vec<Condition>> = HashMap::new();
-    let branches = std::iter::once(schema).chain(schema.get("allOf").and_then(Value::as_array).into_iter().flatten());
+    let branches = std::iter::once(schema).chain(
+        schema
+            .get("allOf")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten(),
+    );
     for branch in branches {
-        let (Some(Value::Object(props)), Some(then)) = (branch.pointer("/if/properties"), branch.get("then")) else {
-            continue;
-        };
-        let Some((field, value)) = props.iter().find_map(|(f, s)| s.get("const").map(|v| (f.clone(), v.clone())))
+        let (Some(Value::Object(props)), Some(then)) =
+            (branch.pointer("/if/properties"), branch.get("then"))
         else {
             continue;
         };
-        for name in then.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str) {
-            found
-                .entry(name.to_owned())
-                .or_default()
-                .push(Condition { field: field.clone(), value: value.clone() });
+        let Some((field, value)) = props
+            .iter()
+            .find_map(|(f, s)| s.get("const").map(|v| (f.clone(), v.clone())))
+        else {
+            continue;
+        };
+        for name in then
+            .get("required")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+        {
+            found.entry(name.to_owned()).or_default().push(Condition {
+                field: field.clone(),
+                value: value.clone(),
+            });
         }
     }
     found
@@ -421,7 +524,12 @@ fn lead_field_names(properties: &Map<String, Value>) -> LeadFieldNames {
             .map(|(n, _)| n.clone())
             .or_else(|| properties.contains_key(role).then(|| role.to_owned()))
     };
-    LeadFieldNames { email: pick("email"), phone: pick("phone"), name: pick("name"), company: pick("company") }
+    LeadFieldNames {
+        email: pick("email"),
+        phone: pick("phone"),
+        name: pick("name"),
+        company: pick("company"),
+    }
 }
 
 #[cfg(test)]
@@ -459,15 +567,20 @@ mod tests {
     #[test]
     fn conditional_requirement_applies_only_when_its_condition_holds() {
         let form = form();
-        assert!(form.validate(&json!({"name": "a", "email": "a@b.cn", "relationship": "new"})).is_empty());
-        let errors = form.validate(&json!({"name": "a", "email": "a@b.cn", "relationship": "existing"}));
+        assert!(
+            form.validate(&json!({"name": "a", "email": "a@b.cn", "relationship": "new"}))
+                .is_empty()
+        );
+        let errors =
+            form.validate(&json!({"name": "a", "email": "a@b.cn", "relationship": "existing"}));
         assert_eq!(errors, vec![FieldError::new("/customer_id", "is required")]);
         assert_eq!(form.field("customer_id").unwrap().required_when.len(), 1);
     }
 
     #[test]
     fn ui_order_comes_first_then_the_rest() {
-        let names: Vec<&str> = form().fields.iter().map(|f| f.name.as_str()).collect();
+        let form = form();
+        let names: Vec<&str> = form.fields.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(names[..2], ["email", "name"]);
         assert_eq!(names.len(), 5);
     }
@@ -476,13 +589,20 @@ mod tests {
     fn a_bad_keyword_is_pointed_at() {
         let schema = json!({"type": "object", "properties": {"age": {"type": "strin"}}});
         let errors = check_definition("t", &schema, &json!({})).err().unwrap();
-        assert!(errors.iter().any(|e| e.pointer.starts_with("/schema/properties/age/type")), "{errors:?}");
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.pointer.starts_with("/schema/properties/age/type")),
+            "{errors:?}"
+        );
     }
 
     #[test]
     fn ui_schema_must_name_real_fields() {
         let schema = json!({"type": "object", "properties": {"a": {"type": "string"}}});
-        let errors = check_definition("t", &schema, &json!({"ui:order": ["a", "b"], "c": {}})).err().unwrap();
+        let errors = check_definition("t", &schema, &json!({"ui:order": ["a", "b"], "c": {}}))
+            .err()
+            .unwrap();
         let pointers: Vec<&str> = errors.iter().map(|e| e.pointer.as_str()).collect();
         assert_eq!(pointers, ["/ui_schema/ui:order/1", "/ui_schema/c"]);
     }

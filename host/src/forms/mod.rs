@@ -5,10 +5,10 @@
 mod catalog;
 mod coerce;
 mod definition;
-mod publish;
 pub mod page;
+mod publish;
 
 pub use catalog::FormCatalog;
 pub use coerce::UrlEncoded;
-pub use publish::{FormUpload, VersionUpload, create_form, publish_version};
 pub use definition::{CompiledForm, FieldKind, FieldSpec, Widget, check_definition};
+pub use publish::{FormUpload, VersionUpload, create_form, publish_version};

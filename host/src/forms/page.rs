@@ -57,12 +57,19 @@ fn layout(title: &str, body: Markup) -> Markup {
 
 /// The field an error belongs to (`/products/1` belongs to `products`).
 fn field_of(pointer: &str) -> &str {
-    pointer.trim_start_matches('/').split('/').next().unwrap_or("")
+    pointer
+        .trim_start_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or("")
 }
 
 pub fn render(form: &CompiledForm, state: &PageState<'_>) -> Markup {
-    let unplaced: Vec<&FieldError> =
-        state.errors.iter().filter(|e| form.field(field_of(&e.pointer)).is_none()).collect();
+    let unplaced: Vec<&FieldError> = state
+        .errors
+        .iter()
+        .filter(|e| form.field(field_of(&e.pointer)).is_none())
+        .collect();
     let body = html! {
         h1 { (form.title) }
         @if let Some(description) = &form.description { p.intro { (description) } }
@@ -97,11 +104,18 @@ pub fn thank_you(form: &CompiledForm) -> Markup {
 
 /// The page for a form that cannot take submissions now.
 pub fn closed(title: &str, message: &str) -> Markup {
-    layout(title, html! { h1 { (title) } p role="status" { (message) } })
+    layout(
+        title,
+        html! { h1 { (title) } p role="status" { (message) } },
+    )
 }
 
 fn render_field(form: &CompiledForm, field: &FieldSpec, state: &PageState<'_>) -> Markup {
-    let errors: Vec<&FieldError> = state.errors.iter().filter(|e| field_of(&e.pointer) == field.name).collect();
+    let errors: Vec<&FieldError> = state
+        .errors
+        .iter()
+        .filter(|e| field_of(&e.pointer) == field.name)
+        .collect();
     let typed: Vec<String> = match state.values {
         Some(values) => values.get(&field.name).cloned().unwrap_or_default(),
         None => field.default.iter().flat_map(default_strings).collect(),
@@ -131,7 +145,11 @@ fn render_field(form: &CompiledForm, field: &FieldSpec, state: &PageState<'_>) -
             }
         },
         Widget::Radio | Widget::Checkboxes => {
-            let input_type = if field.widget == Widget::Radio { "radio" } else { "checkbox" };
+            let input_type = if field.widget == Widget::Radio {
+                "radio"
+            } else {
+                "checkbox"
+            };
             html! {
                 @for (value, text) in &field.options {
                     @let value = option_value(value);

@@ -36,13 +36,25 @@ fn invalid(errors: Vec<FieldError>) -> ApiError {
 }
 
 fn ui_or_empty(ui: &Value) -> Value {
-    if ui.is_null() { Value::Object(Default::default()) } else { ui.clone() }
+    if ui.is_null() {
+        Value::Object(Default::default())
+    } else {
+        ui.clone()
+    }
 }
 
-pub async fn create_form(state: &AppState, tenant_id: &str, upload: FormUpload) -> Result<FormRecord, ApiError> {
-    let slug = FormSlug::parse(&upload.slug).map_err(|e| invalid(vec![FieldError::new("/slug", e.0)]))?;
+pub async fn create_form(
+    state: &AppState,
+    tenant_id: &str,
+    upload: FormUpload,
+) -> Result<FormRecord, ApiError> {
+    let slug =
+        FormSlug::parse(&upload.slug).map_err(|e| invalid(vec![FieldError::new("/slug", e.0)]))?;
     if upload.title.trim().is_empty() {
-        return Err(invalid(vec![FieldError::new("/title", "must not be empty")]));
+        return Err(invalid(vec![FieldError::new(
+            "/title",
+            "must not be empty",
+        )]));
     }
     let ui_schema = ui_or_empty(&upload.ui_schema);
     let compiled = check_definition(&upload.title, &upload.schema, &ui_schema).map_err(invalid)?;
@@ -51,7 +63,11 @@ pub async fn create_form(state: &AppState, tenant_id: &str, upload: FormUpload) 
         .tenant(tenant_id)
         .create_form(
             slug.as_str(),
-            NewFormVersion { title: &upload.title, schema: &upload.schema.to_string(), ui_schema: &ui_schema.to_string() },
+            NewFormVersion {
+                title: &upload.title,
+                schema: &upload.schema.to_string(),
+                ui_schema: &ui_schema.to_string(),
+            },
         )
         .await?;
     state.forms.insert(&form.id, form.current_version, compiled);
@@ -72,7 +88,11 @@ pub async fn publish_version(
     let form = store
         .publish_version(
             slug,
-            NewFormVersion { title: &title, schema: &upload.schema.to_string(), ui_schema: &ui_schema.to_string() },
+            NewFormVersion {
+                title: &title,
+                schema: &upload.schema.to_string(),
+                ui_schema: &ui_schema.to_string(),
+            },
         )
         .await?;
     state.forms.insert(&form.id, form.current_version, compiled);

@@ -13,7 +13,11 @@ use crate::forms::UrlEncoded;
 
 /// Reads at most `limit` bytes; a longer body is a 413 whether or not it
 /// announced its length.
-pub async fn read_limited(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ApiError> {
+pub async fn read_limited(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<Bytes, ApiError> {
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -47,7 +51,8 @@ fn is_json(media_type: &str) -> bool {
 }
 
 fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
-    serde_json::from_slice(bytes).map_err(|e| ApiError::MalformedBody(format!("malformed JSON: {e}")))
+    serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::MalformedBody(format!("malformed JSON: {e}")))
 }
 
 /// A lead submission body: JSON, or form-urlencoded as a browser posts it.
@@ -86,14 +91,21 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
         let (parts, body) = request.into_parts();
         let media = media_type(&parts.headers);
         if !is_json(&media) {
-            return Err(ApiError::UnsupportedMediaType(format!("{media:?}; send application/json")));
+            return Err(ApiError::UnsupportedMediaType(format!(
+                "{media:?}; send application/json"
+            )));
         }
         let bytes = read_limited(&parts.headers, body, state.settings.body_limit).await?;
         let value = parse_json(&bytes)?;
-        serde_path_to_error::deserialize(value).map(JsonBody).map_err(|e| {
-            let pointer = path_to_pointer(e.path());
-            ApiError::validation("the request body has the wrong shape", vec![FieldError::new(pointer, e.inner().to_string())])
-        })
+        serde_path_to_error::deserialize(value)
+            .map(JsonBody)
+            .map_err(|e| {
+                let pointer = path_to_pointer(e.path());
+                ApiError::validation(
+                    "the request body has the wrong shape",
+                    vec![FieldError::new(pointer, e.inner().to_string())],
+                )
+            })
     }
 }
 

@@ -34,18 +34,26 @@ async fn healthz(State(state): State<AppState>) -> Response {
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
 }
 
 async fn load_target(state: &AppState, tenant: &str, form: &str) -> Result<Target, ApiError> {
     let unknown = || ApiError::NotFound(format!("no form {form:?} for tenant {tenant:?}"));
-    let (Ok(tenant_slug), Ok(form_slug)) = (TenantSlug::parse(tenant), FormSlug::parse(form)) else {
+    let (Ok(tenant_slug), Ok(form_slug)) = (TenantSlug::parse(tenant), FormSlug::parse(form))
+    else {
         return Err(unknown());
     };
-    let tenant = state.store.tenant_by_slug(tenant_slug.as_str()).await.map_err(|e| match e {
-        StoreError::NotFound => unknown(),
-        other => other.into(),
-    })?;
+    let tenant = state
+        .store
+        .tenant_by_slug(tenant_slug.as_str())
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => unknown(),
+            other => other.into(),
+        })?;
     Target::load(state, tenant, form_slug.as_str()).await
 }
 
@@ -76,14 +84,26 @@ async fn show_form(
         hidden.insert("referrer".into(), referrer.to_owned());
     }
     hidden.insert("submission".into(), uuid::Uuid::new_v4().to_string());
-    let markup = page::render(&target.compiled, &PageState { hidden, ..Default::default() });
+    let markup = page::render(
+        &target.compiled,
+        &PageState {
+            hidden,
+            ..Default::default()
+        },
+    );
     Html(markup.into_string()).into_response()
 }
 
 /// A browser post (urlencoded, not asking for JSON) gets pages back; any
 /// other caller gets JSON / problem+json.
 fn wants_html(headers: &HeaderMap) -> bool {
-    let header_value = |name| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
+    let header_value = |name| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase()
+    };
     header_value(header::CONTENT_TYPE).starts_with("application/x-www-form-urlencoded")
         && !header_value(header::ACCEPT).contains("json")
 }
@@ -103,7 +123,11 @@ async fn submit_form(
     };
     let query = query_params(raw_query.as_deref());
     match receive(&state, &target, "form_page", &query, &headers, body).await {
-        Ok(_) if html => (StatusCode::CREATED, Html(page::thank_you(&target.compiled).into_string())).into_response(),
+        Ok(_) if html => (
+            StatusCode::CREATED,
+            Html(page::thank_you(&target.compiled).into_string()),
+        )
+            .into_response(),
         Ok(outcome) => (
             StatusCode::CREATED,
             Json(json!({"id": outcome.lead_id, "duplicate_of": outcome.duplicate_of})),
@@ -115,7 +139,11 @@ async fn submit_form(
                 other => vec![crate::error::FieldError::new("", other.to_string())],
             };
             let typed = rejected.typed.unwrap_or_default();
-            let state = PageState { values: Some(&typed.raw), errors: &errors, hidden: typed.hidden.clone() };
+            let state = PageState {
+                values: Some(&typed.raw),
+                errors: &errors,
+                hidden: typed.hidden.clone(),
+            };
             let markup = page::render(&target.compiled, &state);
             (rejected.error.status(), Html(markup.into_string())).into_response()
         }

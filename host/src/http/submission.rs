@@ -35,23 +35,41 @@ pub struct Target {
 impl Target {
     /// The tenant's form and its current compiled version; 404 when unknown,
     /// 410 when disabled.
-    pub async fn load(state: &AppState, tenant: TenantRecord, form_slug: &str) -> Result<Self, ApiError> {
+    pub async fn load(
+        state: &AppState,
+        tenant: TenantRecord,
+        form_slug: &str,
+    ) -> Result<Self, ApiError> {
         let store = state.store.tenant(&tenant.id);
         let form = store.form(form_slug).await.map_err(|e| match e {
-            StoreError::NotFound => ApiError::NotFound(format!("tenant {:?} has no form {form_slug:?}", tenant.slug)),
+            StoreError::NotFound => ApiError::NotFound(format!(
+                "tenant {:?} has no form {form_slug:?}",
+                tenant.slug
+            )),
             other => other.into(),
         })?;
         if !form.enabled {
-            return Err(ApiError::Gone(format!("the form {form_slug:?} is closed and takes no submissions")));
+            return Err(ApiError::Gone(format!(
+                "the form {form_slug:?} is closed and takes no submissions"
+            )));
         }
-        let compiled = state.forms.get(&store, &form.id, form.current_version).await?;
-        Ok(Target { tenant, form, compiled })
+        let compiled = state
+            .forms
+            .get(&store, &form.id, form.current_version)
+            .await?;
+        Ok(Target {
+            tenant,
+            form,
+            compiled,
+        })
     }
 }
 
 /// Parses the query string leniently: a malformed pair is skipped, not fatal.
 pub fn query_params(raw: Option<&str>) -> BTreeMap<String, String> {
-    form_urlencoded::parse(raw.unwrap_or("").as_bytes()).into_owned().collect()
+    form_urlencoded::parse(raw.unwrap_or("").as_bytes())
+        .into_owned()
+        .collect()
 }
 
 pub async fn receive(
@@ -72,9 +90,14 @@ pub async fn receive(
             )
             .into());
         }
-        SubmissionBody::Form(decoded) => (decoded.to_fields(&target.compiled), decoded.hidden.clone(), Some(decoded)),
+        SubmissionBody::Form(decoded) => (
+            decoded.to_fields(&target.compiled),
+            decoded.hidden.clone(),
+            Some(decoded),
+        ),
     };
-    let mut context = ContextParams::merged(&[query, &hidden]).into_touch(channel, header_str(headers, header::REFERER));
+    let mut context = ContextParams::merged(&[query, &hidden])
+        .into_touch(channel, header_str(headers, header::REFERER));
     if let Some(key) = header_str(headers, "idempotency-key") {
         context.idempotency_key = Some(key.chars().take(200).collect());
     }
@@ -85,9 +108,14 @@ pub async fn receive(
         fields,
         context,
     };
-    submit(state, request).await.map_err(|error| Rejected { error, typed })
+    submit(state, request)
+        .await
+        .map_err(|error| Rejected { error, typed })
 }
 
 fn header_str(headers: &HeaderMap, name: impl header::AsHeaderName) -> Option<&str> {
-    headers.get(name).and_then(|v| v.to_str().ok()).filter(|v| !v.is_empty())
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty())
 }

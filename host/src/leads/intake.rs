@@ -19,8 +19,20 @@ pub struct IntakeRequest<'a> {
 
 /// Stores the submission once it is valid. Every failing field is reported
 /// at once; an acknowledged (returned) outcome is committed.
-pub async fn submit(state: &AppState, request: IntakeRequest<'_>) -> Result<IntakeOutcome, ApiError> {
-    let IntakeRequest { tenant, form, compiled, fields, context } = request;
+pub async fn submit(
+    state: &AppState,
+    request: IntakeRequest<'_>,
+) -> Result<IntakeOutcome, ApiError> {
+    let IntakeRequest {
+        tenant,
+        form,
+        compiled,
+        mut fields,
+        context,
+    } = request;
+    for value in fields.values_mut() {
+        trim_strings(value);
+    }
     let fields_value = Value::Object(fields);
     let mut errors = compiled.validate(&fields_value);
     let Value::Object(fields) = fields_value else {
@@ -41,7 +53,10 @@ pub async fn submit(state: &AppState, request: IntakeRequest<'_>) -> Result<Inta
     });
     if !errors.is_empty() {
         state.metrics.submissions_invalid.inc();
-        return Err(ApiError::validation("the submission has invalid fields", errors));
+        return Err(ApiError::validation(
+            "the submission has invalid fields",
+            errors,
+        ));
     }
 
     let submission = NewSubmission {
@@ -54,7 +69,11 @@ pub async fn submit(state: &AppState, request: IntakeRequest<'_>) -> Result<Inta
         fields,
         context,
     };
-    let outcome = state.store.tenant(&tenant.id).record_submission(&submission).await?;
+    let outcome = state
+        .store
+        .tenant(&tenant.id)
+        .record_submission(&submission)
+        .await?;
     match &outcome.duplicate_of {
         None => state.metrics.leads_created.inc(),
         Some(_) => state.metrics.leads_merged.inc(),
@@ -64,6 +83,15 @@ pub async fn submit(state: &AppState, request: IntakeRequest<'_>) -> Result<Inta
         duplicate = outcome.duplicate_of.is_some(), channel = submission.context.channel, "lead captured"
     );
     Ok(outcome)
+}
+
+/// Stray spaces around typed values are noise (" li@example.com"), not data.
+fn trim_strings(value: &mut Value) {
+    match value {
+        Value::String(s) if s.trim().len() != s.len() => *s = s.trim().to_owned(),
+        Value::Array(items) => items.iter_mut().for_each(trim_strings),
+        _ => {}
+    }
 }
 
 /// One message per field is enough: the schema's own error (e.g. a bad

@@ -113,7 +113,9 @@ pub struct TouchRecord {
 pub enum LeadVisibility {
     All,
     /// A rep: own leads and unassigned (pool) leads.
-    OwnAndPool { user_id: String },
+    OwnAndPool {
+        user_id: String,
+    },
 }
 
 #[derive(Debug, Clone, Default)]
@@ -161,7 +163,9 @@ impl TenantStore<'_> {
                 None => tx.rollback().await?,
             }
         }
-        Err(StoreError::Conflict("the submission kept racing with concurrent ones; retry it".into()))
+        Err(StoreError::Conflict(
+            "the submission kept racing with concurrent ones; retry it".into(),
+        ))
     }
 
     /// `None` when a concurrent transaction won a race; the caller retries.
@@ -172,14 +176,19 @@ impl TenantStore<'_> {
     ) -> StoreResult<Option<IntakeOutcome>> {
         let now = Timestamp::now();
         if let Some(key) = &sub.context.idempotency_key {
-            let seen = sqlx::query("SELECT lead_id FROM touches WHERE tenant_id = $1 AND idempotency_key = $2")
-                .bind(&self.tenant_id)
-                .bind(key)
-                .fetch_optional(&mut **tx)
-                .await?;
+            let seen = sqlx::query(
+                "SELECT lead_id FROM touches WHERE tenant_id = $1 AND idempotency_key = $2",
+            )
+            .bind(&self.tenant_id)
+            .bind(key)
+            .fetch_optional(&mut **tx)
+            .await?;
             if let Some(row) = seen {
                 let lead_id: String = row.try_get("lead_id")?;
-                return Ok(Some(IntakeOutcome { duplicate_of: Some(lead_id.clone()), lead_id }));
+                return Ok(Some(IntakeOutcome {
+                    duplicate_of: Some(lead_id.clone()),
+                    lead_id,
+                }));
             }
         }
 
@@ -208,7 +217,10 @@ impl TenantStore<'_> {
             Some(lead_id) => {
                 self.merge_into(tx, &lead_id, sub, now).await?;
                 // Claim the identities nobody owns yet; never move one.
-                for (kind, value, owner) in [("email", email, &email_owner), ("phone", phone, &phone_owner)] {
+                for (kind, value, owner) in [
+                    ("email", email, &email_owner),
+                    ("phone", phone, &phone_owner),
+                ] {
                     let Some(value) = value else { continue };
                     match owner {
                         None => {
@@ -239,7 +251,10 @@ impl TenantStore<'_> {
         if !self.insert_touch(tx, &lead_id, sub, note, now).await? {
             return Ok(None);
         }
-        Ok(Some(IntakeOutcome { lead_id, duplicate_of }))
+        Ok(Some(IntakeOutcome {
+            lead_id,
+            duplicate_of,
+        }))
     }
 
     /// False when another lead owns the identity already.
@@ -336,7 +351,11 @@ impl TenantStore<'_> {
         .bind(&phone)
         .bind(&name)
         .bind(&company)
-        .bind(search_text(name.as_deref(), email.as_deref(), company.as_deref()))
+        .bind(search_text(
+            name.as_deref(),
+            email.as_deref(),
+            company.as_deref(),
+        ))
         .bind(now.micros())
         .execute(&mut **tx)
         .await?;
@@ -386,7 +405,10 @@ impl TenantStore<'_> {
             "SELECT l.*, f.slug AS form_slug FROM leads l JOIN forms f ON f.id = l.form_id \
              WHERE l.tenant_id = $1 AND l.id = $2",
         );
-        let mut binds = vec![Bind::Text(self.tenant_id.clone()), Bind::Text(id.to_owned())];
+        let mut binds = vec![
+            Bind::Text(self.tenant_id.clone()),
+            Bind::Text(id.to_owned()),
+        ];
         push_visibility(&mut sql, &mut binds, visibility);
         let row = bind_all(sqlx::query(&sql), binds)
             .fetch_optional(&self.store.read)
@@ -427,7 +449,11 @@ impl TenantStore<'_> {
     }
 
     /// Newest first, `limit` at a time.
-    pub async fn leads(&self, filter: &LeadFilter, visibility: &LeadVisibility) -> StoreResult<LeadPage> {
+    pub async fn leads(
+        &self,
+        filter: &LeadFilter,
+        visibility: &LeadVisibility,
+    ) -> StoreResult<LeadPage> {
         let mut sql = String::from(
             "SELECT l.*, f.slug AS form_slug FROM leads l JOIN forms f ON f.id = l.form_id WHERE l.tenant_id = $1",
         );
@@ -456,7 +482,11 @@ impl TenantStore<'_> {
         }
         if let Some(text) = &filter.text {
             let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
-            push(&mut sql, " AND l.search_text LIKE ? ESCAPE '\\'", Bind::Text(pattern));
+            push(
+                &mut sql,
+                " AND l.search_text LIKE ? ESCAPE '\\'",
+                Bind::Text(pattern),
+            );
         }
         if let Some(after) = &filter.after {
             push(&mut sql, " AND l.id < ?", Bind::Text(after.clone()));
@@ -464,8 +494,13 @@ impl TenantStore<'_> {
         push_visibility(&mut sql, &mut binds, visibility);
         sql.push_str(&format!(" ORDER BY l.id DESC LIMIT {}", filter.limit + 1));
 
-        let rows = bind_all(sqlx::query(&sql), binds).fetch_all(&self.store.read).await?;
-        let mut leads = rows.iter().map(LeadRecord::from_row).collect::<StoreResult<Vec<_>>>()?;
+        let rows = bind_all(sqlx::query(&sql), binds)
+            .fetch_all(&self.store.read)
+            .await?;
+        let mut leads = rows
+            .iter()
+            .map(LeadRecord::from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
         let next = if leads.len() > filter.limit as usize {
             leads.truncate(filter.limit as usize);
             leads.last().map(|l| l.id.clone())
@@ -479,7 +514,10 @@ impl TenantStore<'_> {
 fn push_visibility(sql: &mut String, binds: &mut Vec<Bind>, visibility: &LeadVisibility) {
     if let LeadVisibility::OwnAndPool { user_id } = visibility {
         binds.push(Bind::Text(user_id.clone()));
-        sql.push_str(&format!(" AND (l.owner_id IS NULL OR l.owner_id = ${})", binds.len()));
+        sql.push_str(&format!(
+            " AND (l.owner_id IS NULL OR l.owner_id = ${})",
+            binds.len()
+        ));
     }
 }
 
@@ -497,11 +535,18 @@ fn bind_all<'q>(
 }
 
 fn search_text(name: Option<&str>, email: Option<&str>, company: Option<&str>) -> String {
-    [name, email, company].into_iter().flatten().collect::<Vec<_>>().join(" ").to_lowercase()
+    [name, email, company]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
 }
 
 fn escape_like(text: &str) -> String {
-    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
 fn is_empty(value: &Value) -> bool {
@@ -515,5 +560,6 @@ fn is_empty(value: &Value) -> bool {
 }
 
 fn parse_json(text: String) -> StoreResult<Value> {
-    serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("invalid JSON in a stored row: {e}")))
+    serde_json::from_str(&text)
+        .map_err(|e| StoreError::Corrupt(format!("invalid JSON in a stored row: {e}")))
 }

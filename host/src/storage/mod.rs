@@ -76,7 +76,11 @@ impl Store {
                 .acquire_timeout(Duration::from_secs(10))
                 .connect(url)
                 .await?;
-            Store { read: pool.clone(), write: pool, backend: Backend::Postgres }
+            Store {
+                read: pool.clone(),
+                write: pool,
+                backend: Backend::Postgres,
+            }
         } else if url.starts_with("sqlite:") {
             let sync = match sqlite_sync {
                 SqliteSync::Normal => "NORMAL",
@@ -101,7 +105,11 @@ impl Store {
             };
             let write = pool_with(1).connect(&with_create_mode(url)).await?;
             let read = pool_with(4).connect(url).await?;
-            Store { read, write, backend: Backend::Sqlite }
+            Store {
+                read,
+                write,
+                backend: Backend::Sqlite,
+            }
         } else {
             return Err(StoreError::Conflict(format!(
                 "unsupported database URL {url:?}: use sqlite://PATH or postgres://..."
@@ -115,7 +123,11 @@ impl Store {
         let mut conn = self.write.acquire().await?;
         match self.backend {
             Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&mut *conn).await?,
-            Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&mut *conn).await?,
+            Backend::Postgres => {
+                sqlx::migrate!("migrations/postgres")
+                    .run(&mut *conn)
+                    .await?
+            }
         }
         Ok(())
     }
@@ -141,7 +153,10 @@ impl Store {
 
     /// The data of one tenant; every query through it is scoped to that tenant.
     pub fn tenant(&self, tenant_id: &str) -> TenantStore<'_> {
-        TenantStore { store: self, tenant_id: tenant_id.to_owned() }
+        TenantStore {
+            store: self,
+            tenant_id: tenant_id.to_owned(),
+        }
     }
 }
 

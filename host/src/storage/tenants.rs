@@ -48,7 +48,9 @@ impl UserRecord {
             id: row.try_get("id")?,
             email: row.try_get("email")?,
             name: row.try_get("name")?,
-            role: role.parse().map_err(|e: crate::domain::ParseError| StoreError::Corrupt(e.0))?,
+            role: role
+                .parse()
+                .map_err(|e: crate::domain::ParseError| StoreError::Corrupt(e.0))?,
             created_at: Timestamp(row.try_get("created_at")?),
         })
     }
@@ -70,7 +72,12 @@ pub struct Authenticated {
 }
 
 impl Store {
-    pub async fn create_tenant(&self, slug: &str, name: &str, region: Region) -> StoreResult<TenantRecord> {
+    pub async fn create_tenant(
+        &self,
+        slug: &str,
+        name: &str,
+        region: Region,
+    ) -> StoreResult<TenantRecord> {
         let record = TenantRecord {
             id: new_id(),
             slug: slug.to_owned(),
@@ -90,9 +97,9 @@ impl Store {
         .await;
         match result {
             Ok(_) => Ok(record),
-            Err(e) if is_unique_violation(&e) => {
-                Err(StoreError::Conflict(format!("a tenant with slug {slug:?} already exists")))
-            }
+            Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict(format!(
+                "a tenant with slug {slug:?} already exists"
+            ))),
             Err(e) => Err(e.into()),
         }
     }
@@ -115,7 +122,9 @@ impl Store {
     }
 
     pub async fn list_tenants(&self) -> StoreResult<Vec<TenantRecord>> {
-        let rows = sqlx::query("SELECT * FROM tenants ORDER BY slug").fetch_all(&self.read).await?;
+        let rows = sqlx::query("SELECT * FROM tenants ORDER BY slug")
+            .fetch_all(&self.read)
+            .await?;
         rows.iter().map(TenantRecord::from_row).collect()
     }
 
@@ -166,9 +175,14 @@ impl Store {
         } else {
             let role: Option<String> = row.try_get("role")?;
             let role = role.ok_or(StoreError::NotFound)?;
-            role.parse().map_err(|e: crate::domain::ParseError| StoreError::Corrupt(e.0))?
+            role.parse()
+                .map_err(|e: crate::domain::ParseError| StoreError::Corrupt(e.0))?
         };
-        Ok(Authenticated { tenant_id: row.try_get("tenant_id")?, user_id: row.try_get("user_id")?, role })
+        Ok(Authenticated {
+            tenant_id: row.try_get("tenant_id")?,
+            user_id: row.try_get("user_id")?,
+            role,
+        })
     }
 }
 
@@ -196,9 +210,10 @@ impl TenantStore<'_> {
         .await;
         match result {
             Ok(_) => Ok(record),
-            Err(e) if is_unique_violation(&e) => {
-                Err(StoreError::Conflict(format!("a user with email {:?} already exists", user.email)))
-            }
+            Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict(format!(
+                "a user with email {:?} already exists",
+                user.email
+            ))),
             Err(e) => Err(e.into()),
         }
     }
@@ -220,12 +235,14 @@ impl TenantStore<'_> {
     }
 
     async fn user_where(&self, column: &'static str, value: &str) -> StoreResult<UserRecord> {
-        let row = sqlx::query(&format!("SELECT * FROM users WHERE tenant_id = $1 AND {column} = $2"))
-            .bind(&self.tenant_id)
-            .bind(value)
-            .fetch_optional(&self.store.read)
-            .await?
-            .ok_or(StoreError::NotFound)?;
+        let row = sqlx::query(&format!(
+            "SELECT * FROM users WHERE tenant_id = $1 AND {column} = $2"
+        ))
+        .bind(&self.tenant_id)
+        .bind(value)
+        .fetch_optional(&self.store.read)
+        .await?
+        .ok_or(StoreError::NotFound)?;
         UserRecord::from_row(&row)
     }
 }

@@ -21,10 +21,24 @@ pub struct CreatedTenant {
 
 /// A tenant with its first admin and that admin's token.
 pub async fn create_tenant(store: &Store, new: NewTenant) -> StoreResult<CreatedTenant> {
-    let tenant = store.create_tenant(new.slug.as_str(), &new.name, new.region).await?;
-    let admin = add_user(store, &tenant.id, &new.admin_email, "Administrator", Role::Admin, None).await?;
+    let tenant = store
+        .create_tenant(new.slug.as_str(), &new.name, new.region)
+        .await?;
+    let admin = add_user(
+        store,
+        &tenant.id,
+        &new.admin_email,
+        "Administrator",
+        Role::Admin,
+        None,
+    )
+    .await?;
     let admin_token = issue_token(store, &tenant.id, &admin.id, "initial admin token").await?;
-    Ok(CreatedTenant { tenant, admin, admin_token })
+    Ok(CreatedTenant {
+        tenant,
+        admin,
+        admin_token,
+    })
 }
 
 pub async fn add_user(
@@ -41,14 +55,26 @@ pub async fn add_user(
         .map_err(|e| crate::storage::StoreError::Corrupt(e.to_string()))?;
     store
         .tenant(tenant_id)
-        .create_user(NewUser { email: email.as_str(), name, role, password_hash })
+        .create_user(NewUser {
+            email: email.as_str(),
+            name,
+            role,
+            password_hash,
+        })
         .await
 }
 
 /// A new token for a user; returns its text, which is never stored.
-pub async fn issue_token(store: &Store, tenant_id: &str, user_id: &str, label: &str) -> StoreResult<String> {
+pub async fn issue_token(
+    store: &Store,
+    tenant_id: &str,
+    user_id: &str,
+    label: &str,
+) -> StoreResult<String> {
     let token = ApiToken::generate();
-    store.insert_token(&token.hash, Some((tenant_id, user_id)), label).await?;
+    store
+        .insert_token(&token.hash, Some((tenant_id, user_id)), label)
+        .await?;
     Ok(token.text)
 }
 

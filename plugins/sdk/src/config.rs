@@ -42,7 +42,11 @@ impl Config {
     /// sentence the host can show the tenant as is, e.g. ``invalid plugin
     /// config: invalid type: string "3", expected i32 at line 1 column 14``.
     pub fn parse<T: DeserializeOwned>(config: &str) -> Result<T, String> {
-        let text = if config.trim().is_empty() { "{}" } else { config };
+        let text = if config.trim().is_empty() {
+            "{}"
+        } else {
+            config
+        };
         serde_json::from_str(text).map_err(|e| format!("invalid plugin config: {e}"))
     }
 }
@@ -67,7 +71,13 @@ mod tests {
     #[test]
     fn values_and_errors() {
         let c: C = Config::parse(r#"{"a": 2, "b": ["x"]}"#).unwrap();
-        assert_eq!(c, C { a: 2, b: vec!["x".into()] });
+        assert_eq!(
+            c,
+            C {
+                a: 2,
+                b: vec!["x".into()]
+            }
+        );
         let e = Config::parse::<C>(r#"{"a": "2"}"#).unwrap_err();
         assert!(e.starts_with("invalid plugin config: invalid type"), "{e}");
         let e = Config::parse::<C>("{").unwrap_err();

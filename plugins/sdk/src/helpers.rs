@@ -271,6 +271,11 @@ mod tests {
         let json = include_str!("../../examples/sample-lead.json");
         let lead = Lead::from_json(json).unwrap();
         assert!(!lead.id.is_empty());
-        assert!(crate::Fields::from_lead(&lead).unwrap().str("email").is_some());
+        assert!(
+            crate::Fields::from_lead(&lead)
+                .unwrap()
+                .str("email")
+                .is_some()
+        );
     }
 }

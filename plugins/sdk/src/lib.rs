@@ -13,7 +13,7 @@
 //! A plugin crate is a `cdylib` that depends on this crate, implements one
 //! trait and calls the matching macro once:
 //!
-//! ```ignore
+//! ```standalone_crate
 //! use leadhost_plugin::{export_scorer, Fields, Lead, ScorePart, Scorer};
 //!
 //! struct HasPhone;
@@ -59,6 +59,9 @@ pub mod log;
 
 pub use config::Config;
 pub use fields::Fields;
+/// The `serde_json` the SDK uses (for [`Fields::get`]'s `Value`), so plugins
+/// need not depend on it themselves.
+pub use serde_json;
 
 /// Bindings generated for the `scorer` world.
 ///
@@ -159,9 +162,17 @@ pub trait NurtureStep {
 /// builds (`cargo build --release --target wasm32-wasip2`) into a component
 /// of the `leadhost:plugin/scorer@0.1.0` world.
 ///
-/// ```ignore
+/// ```standalone_crate
+/// use leadhost_plugin::{Lead, ScorePart, Scorer};
+///
 /// struct MyScorer;
-/// impl leadhost_plugin::Scorer for MyScorer { /* ... */ }
+///
+/// impl Scorer for MyScorer {
+///     fn score(_lead: &Lead, _config: &str) -> Result<Vec<ScorePart>, String> {
+///         Ok(vec![ScorePart::new(1, "Scored: +1")])
+///     }
+/// }
+///
 /// leadhost_plugin::export_scorer!(MyScorer);
 /// ```
 #[macro_export]
@@ -193,9 +204,17 @@ macro_rules! export_scorer {
 /// Call it exactly once, at the top level of a `cdylib` crate; the crate then
 /// builds into a component of the `leadhost:plugin/router@0.1.0` world.
 ///
-/// ```ignore
+/// ```standalone_crate
+/// use leadhost_plugin::{Lead, Rep, RouteDecision, Router};
+///
 /// struct MyRouter;
-/// impl leadhost_plugin::Router for MyRouter { /* ... */ }
+///
+/// impl Router for MyRouter {
+///     fn route(_lead: &Lead, _reps: &[Rep], _config: &str) -> Result<RouteDecision, String> {
+///         Ok(RouteDecision::public_pool("Nobody home"))
+///     }
+/// }
+///
 /// leadhost_plugin::export_router!(MyRouter);
 /// ```
 #[macro_export]
@@ -215,7 +234,7 @@ macro_rules! export_router {
                 }
             }
 
-            $crate::router::export!(__LeadhostRouterExport with_types_in $crate::router);
+    $crate::router::export!(__LeadhostRouterExport with_types_in $crate::router);
         };
     };
 }
@@ -226,9 +245,17 @@ macro_rules! export_router {
 /// Call it exactly once, at the top level of a `cdylib` crate; the crate then
 /// builds into a component of the `leadhost:plugin/nurture-step@0.1.0` world.
 ///
-/// ```ignore
+/// ```standalone_crate
+/// use leadhost_plugin::{Action, Lead, NurtureStep};
+///
 /// struct MyStep;
-/// impl leadhost_plugin::NurtureStep for MyStep { /* ... */ }
+///
+/// impl NurtureStep for MyStep {
+///     fn run(_lead: &Lead, _config: &str) -> Result<Vec<Action>, String> {
+///         Ok(vec![Action::Wait(3600)])
+///     }
+/// }
+///
 /// leadhost_plugin::export_nurture_step!(MyStep);
 /// ```
 #[macro_export]
@@ -242,10 +269,8 @@ macro_rules! export_nurture_step {
                 fn run(
                     lead: $crate::Lead,
                     config: ::std::string::String,
-                ) -> ::core::result::Result<
-                    ::std::vec::Vec<$crate::Action>,
-                    ::std::string::String,
-                > {
+                ) -> ::core::result::Result<::std::vec::Vec<$crate::Action>, ::std::string::String>
+                {
                     <$ty as $crate::NurtureStep>::run(&lead, &config)
                 }
             }

@@ -33,7 +33,9 @@ pub async fn publish(
     Path(slug): Path<String>,
     JsonBody(upload): JsonBody<VersionUpload>,
 ) -> Result<Json<FormRecord>, ApiError> {
-    Ok(Json(publish_version(&state, caller.tenant_id()?, &slug, upload).await?))
+    Ok(Json(
+        publish_version(&state, caller.tenant_id()?, &slug, upload).await?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -51,15 +53,26 @@ pub async fn update(
     JsonBody(update): JsonBody<FormUpdate>,
 ) -> Result<Json<FormRecord>, ApiError> {
     let store = state.store.tenant(caller.tenant_id()?);
-    Ok(Json(store.set_form_enabled(&slug, update.enabled).await.map_err(not_found(&slug))?))
+    Ok(Json(
+        store
+            .set_form_enabled(&slug, update.enabled)
+            .await
+            .map_err(not_found(&slug))?,
+    ))
 }
 
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!({"forms": state.store.tenant(caller.tenant_id()?).forms().await?})))
+    Ok(Json(
+        json!({"forms": state.store.tenant(caller.tenant_id()?).forms().await?}),
+    ))
 }
 
 /// The form with its current version's schema and UI schema.
-pub async fn show(State(state): State<AppState>, caller: Caller, Path(slug): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(slug): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let store = state.store.tenant(caller.tenant_id()?);
     let form = store.form(&slug).await.map_err(not_found(&slug))?;
     let version = form.current_version;
@@ -76,11 +89,20 @@ pub async fn version(
     version_json(&store, form, version).await
 }
 
-async fn version_json(store: &crate::storage::TenantStore<'_>, form: FormRecord, version: i32) -> Result<Json<Value>, ApiError> {
-    let stored = store.form_version(&form.id, version).await.map_err(|e| match e {
-        StoreError::NotFound => ApiError::NotFound(format!("form {:?} has no version {version}", form.slug)),
-        other => other.into(),
-    })?;
+async fn version_json(
+    store: &crate::storage::TenantStore<'_>,
+    form: FormRecord,
+    version: i32,
+) -> Result<Json<Value>, ApiError> {
+    let stored = store
+        .form_version(&form.id, version)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => {
+                ApiError::NotFound(format!("form {:?} has no version {version}", form.slug))
+            }
+            other => other.into(),
+        })?;
     let parse = |text: &str| serde_json::from_str::<Value>(text).unwrap_or(Value::Null);
     Ok(Json(json!({
         "form": form,

@@ -20,7 +20,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/users", get(users::list).post(users::create))
         .route("/tokens", post(users::create_token))
         .route("/forms", get(forms::list).post(forms::create))
-        .route("/forms/{slug}", get(forms::show).put(forms::publish).patch(forms::update))
+        .route(
+            "/forms/{slug}",
+            get(forms::show).put(forms::publish).patch(forms::update),
+        )
         .route("/forms/{slug}/versions/{version}", get(forms::version))
         .route("/forms/{slug}/leads", post(leads::submit))
         .route("/leads", get(leads::list))

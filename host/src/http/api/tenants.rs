@@ -19,22 +19,43 @@ pub struct CreateTenant {
     admin_email: Option<String>,
 }
 
-pub async fn create(State(state): State<AppState>, JsonBody(body): JsonBody<CreateTenant>) -> Result<(StatusCode, Json<Value>), ApiError> {
+pub async fn create(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<CreateTenant>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     let mut errors = Vec::new();
-    let slug = TenantSlug::parse(&body.slug).map_err(|e| errors.push(FieldError::new("/slug", e.0))).ok();
+    let slug = TenantSlug::parse(&body.slug)
+        .map_err(|e| errors.push(FieldError::new("/slug", e.0)))
+        .ok();
     let region = Region::parse(body.default_region.as_deref().unwrap_or("CN"))
         .map_err(|e| errors.push(FieldError::new("/default_region", e.0)))
         .ok();
-    let admin_email = body.admin_email.clone().unwrap_or_else(|| format!("admin@{}.invalid", body.slug));
-    let admin_email = NormalizedEmail::parse(&admin_email).map_err(|e| errors.push(FieldError::new("/admin_email", e.0))).ok();
+    let admin_email = body
+        .admin_email
+        .clone()
+        .unwrap_or_else(|| format!("admin@{}.invalid", body.slug));
+    let admin_email = NormalizedEmail::parse(&admin_email)
+        .map_err(|e| errors.push(FieldError::new("/admin_email", e.0)))
+        .ok();
     let (Some(slug), Some(region), Some(admin_email)) = (slug, region, admin_email) else {
         return Err(ApiError::validation("the tenant is not valid", errors));
     };
     let name = body.name.unwrap_or_else(|| slug.to_string());
-    let created = create_tenant(&state.store, NewTenant { slug, name, region, admin_email }).await?;
+    let created = create_tenant(
+        &state.store,
+        NewTenant {
+            slug,
+            name,
+            region,
+            admin_email,
+        },
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({"tenant": created.tenant, "admin": created.admin, "admin_token": created.admin_token})),
+        Json(
+            json!({"tenant": created.tenant, "admin": created.admin, "admin_token": created.admin_token}),
+        ),
     ))
 }
 

@@ -27,21 +27,42 @@ pub async fn create(
     JsonBody(body): JsonBody<CreateUser>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let mut errors = Vec::new();
-    let email = NormalizedEmail::parse(&body.email).map_err(|e| errors.push(FieldError::new("/email", e.0))).ok();
-    let role = Role::parse_tenant_role(&body.role).map_err(|e| errors.push(FieldError::new("/role", e.0))).ok();
-    if body.password.as_ref().is_some_and(|p| p.chars().count() < 10) {
-        errors.push(FieldError::new("/password", "must be at least 10 characters"));
+    let email = NormalizedEmail::parse(&body.email)
+        .map_err(|e| errors.push(FieldError::new("/email", e.0)))
+        .ok();
+    let role = Role::parse_tenant_role(&body.role)
+        .map_err(|e| errors.push(FieldError::new("/role", e.0)))
+        .ok();
+    if body
+        .password
+        .as_ref()
+        .is_some_and(|p| p.chars().count() < 10)
+    {
+        errors.push(FieldError::new(
+            "/password",
+            "must be at least 10 characters",
+        ));
     }
     let (Some(email), Some(role), true) = (email, role, errors.is_empty()) else {
         return Err(ApiError::validation("the user is not valid", errors));
     };
     let name = body.name.unwrap_or_else(|| email.as_str().to_owned());
-    let user = add_user(&state.store, caller.tenant_id()?, &email, &name, role, body.password.as_deref()).await?;
+    let user = add_user(
+        &state.store,
+        caller.tenant_id()?,
+        &email,
+        &name,
+        role,
+        body.password.as_deref(),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(json!(user))))
 }
 
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!({"users": state.store.tenant(caller.tenant_id()?).users().await?})))
+    Ok(Json(
+        json!({"users": state.store.tenant(caller.tenant_id()?).users().await?}),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -59,18 +80,33 @@ pub async fn create_token(
     JsonBody(body): JsonBody<CreateToken>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let tenant_id = caller.tenant_id()?;
-    let email = NormalizedEmail::parse(&body.user)
-        .map_err(|e| ApiError::validation("the token request is not valid", vec![FieldError::new("/user", e.0)]))?;
-    let user = match state.store.tenant(tenant_id).user_by_email(email.as_str()).await {
+    let email = NormalizedEmail::parse(&body.user).map_err(|e| {
+        ApiError::validation(
+            "the token request is not valid",
+            vec![FieldError::new("/user", e.0)],
+        )
+    })?;
+    let user = match state
+        .store
+        .tenant(tenant_id)
+        .user_by_email(email.as_str())
+        .await
+    {
         Err(StoreError::NotFound) => {
             return Err(ApiError::validation(
                 "the token request is not valid",
-                vec![FieldError::new("/user", "no user of this tenant has that email")],
+                vec![FieldError::new(
+                    "/user",
+                    "no user of this tenant has that email",
+                )],
             ));
         }
         other => other?,
     };
     let label = body.label.unwrap_or_else(|| "api".to_owned());
     let token = issue_token(&state.store, tenant_id, &user.id, &label).await?;
-    Ok((StatusCode::CREATED, Json(json!({"token": token, "user": user}))))
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"token": token, "user": user})),
+    ))
 }

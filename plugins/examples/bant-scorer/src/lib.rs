@@ -127,7 +127,12 @@ pub fn score_answers(fields: &Fields, config: &BantConfig) -> Vec<ScorePart> {
 
     let choices = [
         ("Budget", &names.budget, DEFAULT_BUDGET, &config.budget),
-        ("Authority", &names.authority, DEFAULT_AUTHORITY, &config.authority),
+        (
+            "Authority",
+            &names.authority,
+            DEFAULT_AUTHORITY,
+            &config.authority,
+        ),
     ];
     for (label, field, defaults, overrides) in choices {
         parts.extend(choice_part(fields, label, field, defaults, overrides));
@@ -185,7 +190,10 @@ fn need_part(need: Option<&str>, config: &NeedConfig) -> Option<ScorePart> {
     let (points, reason) = if len >= config.min_length {
         (config.points, format!("Need described ({len} chars)"))
     } else {
-        (config.short_points, format!("Need mentioned briefly ({len} chars)"))
+        (
+            config.short_points,
+            format!("Need mentioned briefly ({len} chars)"),
+        )
     };
     (points != 0).then(|| ScorePart::new(points, format!("{reason}: {points:+}")))
 }

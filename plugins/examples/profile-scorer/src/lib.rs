@@ -90,12 +90,30 @@ impl Default for ProfileConfig {
                 (
                     "3".to_string(),
                     words(&[
-                        "ceo", "cto", "cfo", "coo", "cio", "cmo", "chief", "founder",
-                        "co-founder", "owner", "president", "vp", "vice president",
-                        "总裁", "总经理", "董事长", "创始人", "副总",
+                        "ceo",
+                        "cto",
+                        "cfo",
+                        "coo",
+                        "cio",
+                        "cmo",
+                        "chief",
+                        "founder",
+                        "co-founder",
+                        "owner",
+                        "president",
+                        "vp",
+                        "vice president",
+                        "总裁",
+                        "总经理",
+                        "董事长",
+                        "创始人",
+                        "副总",
                     ]),
                 ),
-                ("2".to_string(), words(&["director", "head of", "head", "总监"])),
+                (
+                    "2".to_string(),
+                    words(&["director", "head of", "head", "总监"]),
+                ),
                 (
                     "1".to_string(),
                     words(&["manager", "lead", "team lead", "supervisor", "经理", "主管"]),
@@ -234,7 +252,9 @@ fn job_part(fields: &Fields, config: &ProfileConfig) -> Option<ScorePart> {
             let shown = level.replace('_', " ");
             return (p != 0).then(|| ScorePart::new(p, format!("Job level {shown}: {p:+}")));
         }
-        log::debug(format!("job_level {level:?} not in job_levels; trying job_title"));
+        log::debug(format!(
+            "job_level {level:?} not in job_levels; trying job_title"
+        ));
     }
     let title = fields.str("job_title")?;
     let (points, keyword) = title_points(title, &config.job_title_keywords)?;
@@ -337,14 +357,18 @@ mod tests {
             [
                 (2, "Site visits: 3 in the last 7 days: +2".to_string()),
                 (3, "Downloads: 4 in the last 30 days: +3".to_string()),
-                (1, "Webinars attended: 1 in the last 30 days: +1".to_string()),
+                (
+                    1,
+                    "Webinars attended: 1 in the last 30 days: +1".to_string()
+                ),
             ]
         );
     }
 
     #[test]
     fn firmographics() {
-        let config: ProfileConfig = Config::parse(r#"{"target_industries":["Logistics","SaaS"]}"#).unwrap();
+        let config: ProfileConfig =
+            Config::parse(r#"{"target_industries":["Logistics","SaaS"]}"#).unwrap();
         let l = lead(
             r#"{"company_size":"200-999","industry":"logistics","job_level":"director"}"#,
             &[],
@@ -376,7 +400,10 @@ mod tests {
         assert_eq!(title_points("Sales Director", &kw), Some((2, "director")));
         assert_eq!(title_points("CTO & Co-Founder", &kw), Some((3, "cto")));
         assert_eq!(title_points("VP, Sales", &kw), Some((3, "vp")));
-        assert_eq!(title_points("Head of Operations", &kw), Some((2, "head of")));
+        assert_eq!(
+            title_points("Head of Operations", &kw),
+            Some((2, "head of"))
+        );
         assert_eq!(title_points("销售总监", &kw), Some((2, "总监")));
         assert_eq!(title_points("Accountant", &kw), None);
         // "cto" is inside "director" but is not a word of it.

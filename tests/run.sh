@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The test command: installs what it needs, builds one profile (dev, with
+# optimised dependencies), and runs every test on SQLite and PostgreSQL.
+# Idempotent; run it from anywhere.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+pg_host=127.0.0.1
+pg_port=5432
+export LEADHOST_TEST_POSTGRES="${LEADHOST_TEST_POSTGRES:-postgres://postgres@$pg_host:$pg_port/postgres}"
+
+pg_up() { (exec 3<>"/dev/tcp/$pg_host/$pg_port") 2>/dev/null; }
+
+skip=()
+if ! pg_up && command -v pg_ctlcluster >/dev/null; then
+  echo "== PostgreSQL is down; starting it"
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -n 1)" main start || true
+  for _ in $(seq 1 30); do pg_up && break; sleep 1; done
+fi
+if ! pg_up; then
+  if [ "${CI:-}" = "true" ]; then
+    echo "error: PostgreSQL is not reachable at $pg_host:$pg_port, and CI must run both backends" >&2
+    exit 1
+  fi
+  echo "== SKIPPING the PostgreSQL half of the tests: nothing listens on $pg_host:$pg_port"
+  echo "   (start PostgreSQL, or set LEADHOST_TEST_POSTGRES, to run it)"
+  skip=(--skip postgres::)
+fi
+
+echo "== building"
+cargo build --workspace --bins --tests --locked
+
+echo "== testing"
+cargo test --workspace --locked -- "${skip[@]}"

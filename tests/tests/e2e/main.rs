@@ -1,0 +1,8 @@
+//! End-to-end tests: the real server binary over HTTP, on SQLite and on
+//! PostgreSQL. All in one test binary so it links once.
+
+mod access;
+mod forms;
+mod intake;
+mod leads;
+mod page;
