@@ -63,6 +63,16 @@ pub use fields::Fields;
 /// need not depend on it themselves.
 pub use serde_json;
 
+// How one crate can hold the bindings of three worlds while each plugin is a
+// component of exactly one: with `pub_export_macro`, wit-bindgen embeds in
+// *this* crate only an "exports removed" copy of each world (its imports and
+// types; wit-component drops imports a module does not use), and the full
+// world's `component-type` custom section is emitted by that world's
+// `export!` macro, i.e. in the plugin crate that calls `export_scorer!` (or
+// the router/nurture-step macro). The `types` and `host` interfaces are
+// generated once, in `scorer`, and reused by the other two through `with:`,
+// so `Lead` & co. are one Rust type each.
+
 /// Bindings generated for the `scorer` world.
 ///
 /// This module also holds the one generated copy of the shared `types` and

@@ -1,0 +1,292 @@
+//! Intake benchmark: leads/s and latency over HTTP on SQLite and PostgreSQL,
+//! and the dedup lookup with 1,000,000 leads in the table.
+//!
+//! Run (release, outside the test command):
+//!   cargo build --release -p leadhost -p leadhost-tests
+//!   target/release/bench-intake [--leads 20000] [--concurrency 32] [--million 1000000] [--backend sqlite|postgres|both]
+//! Prints figures; BENCHMARKS.md keeps the latest.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use leadhost_tests::{Backend, StatusCode, TestServer};
+use serde_json::{Value, json};
+use sqlx::{Connection, Row};
+
+struct Options {
+    leads: usize,
+    concurrency: usize,
+    million: usize,
+    backends: Vec<Backend>,
+}
+
+fn options() -> anyhow::Result<Options> {
+    let mut opts = Options { leads: 20_000, concurrency: 32, million: 1_000_000, backends: vec![Backend::Sqlite, Backend::Postgres] };
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let mut value = || args.next().context("flag needs a value");
+        match flag.as_str() {
+            "--leads" => opts.leads = value()?.parse()?,
+            "--concurrency" => opts.concurrency = value()?.parse()?,
+            "--million" => opts.million = value()?.parse()?,
+            "--backend" => {
+                opts.backends = match value()?.as_str() {
+                    "sqlite" => vec![Backend::Sqlite],
+                    "postgres" => vec![Backend::Postgres],
+                    "both" => vec![Backend::Sqlite, Backend::Postgres],
+                    other => bail!("unknown backend {other}"),
+                }
+            }
+            other => bail!("unknown flag {other}"),
+        }
+    }
+    Ok(opts)
+}
+
+const FORM: &str = "website-demo-request";
+
+fn lead(i: usize) -> Value {
+    json!({
+        "name": format!("Bench {i}"), "email": format!("bench{i}@example.com"),
+        "phone": format!("137{i:08}"), "company": format!("Company {i}"),
+        "province": "zhejiang", "company_size": "200-999", "budget": "200k-1m",
+        "authority": "decision_maker", "timeline": "this_quarter", "consent": true
+    })
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1e3)
+}
+
+/// `total` submissions from `concurrency` workers; returns (elapsed, sorted latencies).
+async fn load(server: &TestServer, bodies: Arc<Vec<Vec<u8>>>, concurrency: usize) -> anyhow::Result<(Duration, Vec<Duration>)> {
+    let next = Arc::new(AtomicUsize::new(0));
+    let url = server.url(&format!("/f/bench/{FORM}"));
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..concurrency {
+        let (next, bodies, url, http) = (next.clone(), bodies.clone(), url.clone(), server.http.clone());
+        workers.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(body) = bodies.get(i) else { break };
+                let t = Instant::now();
+                let res = http.post(&url).header("content-type", "application/json").body(body.clone()).send().await?;
+                let status = res.status();
+                res.bytes().await?;
+                if status != StatusCode::CREATED {
+                    bail!("submission {i} got {status}");
+                }
+                latencies.push(t.elapsed());
+            }
+            anyhow::Ok(latencies)
+        }));
+    }
+    let mut all = Vec::new();
+    for worker in workers {
+        all.extend(worker.await??);
+    }
+    let elapsed = started.elapsed();
+    all.sort();
+    Ok((elapsed, all))
+}
+
+async fn setup(backend: Backend) -> anyhow::Result<TestServer> {
+    let server = TestServer::start_with(backend, &["--body-limit", "65536"]).await?;
+    let token = server.create_tenant("bench").await?;
+    server.create_form_from_file(&token, &format!("{FORM}.json")).await?;
+    Ok(server)
+}
+
+/// Fills the tables with `n` leads and their identities, straight in SQL.
+async fn bulk_fill(backend: Backend, url: &str, n: usize) -> anyhow::Result<()> {
+    match backend {
+        Backend::Sqlite => {
+            let mut conn = sqlx::SqliteConnection::connect(url).await?;
+            let ids = sqlx::query("SELECT f.tenant_id, f.id FROM forms f JOIN tenants t ON t.id = f.tenant_id WHERE t.slug = 'bench'")
+                .fetch_one(&mut conn)
+                .await?;
+            let (tenant, form): (String, String) = (ids.get(0), ids.get(1));
+            sqlx::query(
+                "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < $3) \
+                 INSERT INTO leads (id, tenant_id, form_id, form_version, email, phone, name, company, fields, channel, \
+                 source, stage, owner_id, score, tier, search_text, created_at, updated_at) \
+                 SELECT printf('00000000-0000-7000-8000-%012d', n), $1, $2, 1, 'bulk' || n || '@example.com', \
+                 '+861390' || printf('%07d', n), 'Bulk ' || n, 'Company ' || n, '{}', 'import', 'bulk', 'new', NULL, 0, \
+                 'cold', 'bulk ' || n, 0, 0 FROM seq",
+            )
+            .bind(&tenant)
+            .bind(&form)
+            .bind(n as i64)
+            .execute(&mut conn)
+            .await?;
+            for kind in ["email", "phone"] {
+                sqlx::query(&format!(
+                    "INSERT INTO lead_identities (tenant_id, kind, value, lead_id) \
+                     SELECT tenant_id, '{kind}', {kind}, id FROM leads WHERE source = 'bulk'"
+                ))
+                .execute(&mut conn)
+                .await?;
+            }
+            sqlx::query("ANALYZE").execute(&mut conn).await?;
+        }
+        Backend::Postgres => {
+            let mut conn = sqlx::PgConnection::connect(url).await?;
+            let ids = sqlx::query("SELECT f.tenant_id, f.id FROM forms f JOIN tenants t ON t.id = f.tenant_id WHERE t.slug = 'bench'")
+                .fetch_one(&mut conn)
+                .await?;
+            let (tenant, form): (String, String) = (ids.get(0), ids.get(1));
+            sqlx::query(
+                "INSERT INTO leads (id, tenant_id, form_id, form_version, email, phone, name, company, fields, channel, \
+                 source, stage, owner_id, score, tier, search_text, created_at, updated_at) \
+                 SELECT '00000000-0000-7000-8000-' || lpad(n::text, 12, '0'), $1, $2, 1, 'bulk' || n || '@example.com', \
+                 '+861390' || lpad(n::text, 7, '0'), 'Bulk ' || n, 'Company ' || n, '{}', 'import', 'bulk', 'new', NULL, 0, \
+                 'cold', 'bulk ' || n, 0, 0 FROM generate_series(1, $3::int) AS n",
+            )
+            .bind(&tenant)
+            .bind(&form)
+            .bind(n as i32)
+            .execute(&mut conn)
+            .await?;
+            for kind in ["email", "phone"] {
+                sqlx::query(&format!(
+                    "INSERT INTO lead_identities (tenant_id, kind, value, lead_id) \
+                     SELECT tenant_id, '{kind}', {kind}, id FROM leads WHERE source = 'bulk'"
+                ))
+                .execute(&mut conn)
+                .await?;
+            }
+            sqlx::query("ANALYZE").execute(&mut conn).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The dedup query intake runs, timed alone against the filled table.
+async fn time_lookups(backend: Backend, url: &str, n: usize, samples: usize) -> anyhow::Result<Vec<Duration>> {
+    let sql = "SELECT kind, lead_id FROM lead_identities WHERE tenant_id = $1 \
+               AND ((kind = 'email' AND value = $2) OR (kind = 'phone' AND value = $3))";
+    let mut latencies = Vec::with_capacity(samples);
+    let mut x: u64 = 0x9E3779B97F4A7C15;
+    let mut pick = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x as usize % n) + 1
+    };
+    macro_rules! run {
+        ($conn:expr, $tenant:expr) => {
+            for _ in 0..samples {
+                let i = pick();
+                let t = Instant::now();
+                let rows = sqlx::query(sql)
+                    .bind(&$tenant)
+                    .bind(format!("nobody{i}@example.com"))
+                    .bind(format!("+861390{i:07}"))
+                    .fetch_all(&mut $conn)
+                    .await?;
+                latencies.push(t.elapsed());
+                anyhow::ensure!(rows.len() == 1, "lead {i} not found by phone");
+            }
+        };
+    }
+    match backend {
+        Backend::Sqlite => {
+            let mut conn = sqlx::SqliteConnection::connect(url).await?;
+            let tenant: String = sqlx::query("SELECT id FROM tenants WHERE slug = 'bench'").fetch_one(&mut conn).await?.get(0);
+            run!(conn, tenant);
+        }
+        Backend::Postgres => {
+            let mut conn = sqlx::PgConnection::connect(url).await?;
+            let tenant: String = sqlx::query("SELECT id FROM tenants WHERE slug = 'bench'").fetch_one(&mut conn).await?.get(0);
+            run!(conn, tenant);
+        }
+    }
+    latencies.sort();
+    Ok(latencies)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let opts = options()?;
+    println!("bench-intake: {} leads at concurrency {}, dedup at {} leads", opts.leads, opts.concurrency, opts.million);
+    for backend in &opts.backends {
+        let backend = *backend;
+        println!("\n== {backend:?}");
+        let server = setup(backend).await?;
+
+        // Warm up connections and caches, then the measured run.
+        let warm: Vec<Vec<u8>> = (0..500).map(|i| serde_json::to_vec(&lead(10_000_000 + i)).unwrap()).collect();
+        load(&server, Arc::new(warm), opts.concurrency).await?;
+        let bodies: Vec<Vec<u8>> = (0..opts.leads).map(|i| serde_json::to_vec(&lead(i)).unwrap()).collect();
+        let (elapsed, lat) = load(&server, Arc::new(bodies), opts.concurrency).await?;
+        println!(
+            "intake, new leads:  {:>7.0} leads/s  p50 {}  p99 {}  ({} leads in {:.2} s)",
+            lat.len() as f64 / elapsed.as_secs_f64(),
+            ms(percentile(&lat, 0.50)),
+            ms(percentile(&lat, 0.99)),
+            lat.len(),
+            elapsed.as_secs_f64()
+        );
+
+        // The same people again, phone typed another way: every one a merge.
+        let dupes: Vec<Vec<u8>> = (0..opts.leads.min(5_000))
+            .map(|i| {
+                let mut body = lead(i);
+                body["email"] = json!(format!("other{i}@example.com"));
+                body["phone"] = json!(format!("+86 137-{:04}-{:04}", i / 10_000, i % 10_000));
+                serde_json::to_vec(&body).unwrap()
+            })
+            .collect();
+        let (elapsed, lat) = load(&server, Arc::new(dupes), opts.concurrency).await?;
+        println!(
+            "intake, duplicates: {:>7.0} leads/s  p50 {}  p99 {}",
+            lat.len() as f64 / elapsed.as_secs_f64(),
+            ms(percentile(&lat, 0.50)),
+            ms(percentile(&lat, 0.99))
+        );
+
+        let db = server.stop();
+        let t = Instant::now();
+        bulk_fill(backend, &db.url, opts.million).await?;
+        println!("filled {} leads + identities in {:.1} s", opts.million, t.elapsed().as_secs_f64());
+        let lat = time_lookups(backend, &db.url, opts.million, 20_000).await?;
+        println!(
+            "dedup lookup at {} leads: p50 {:.1} µs  p99 {:.1} µs  (the intake query alone, 20,000 random phones)",
+            opts.million,
+            percentile(&lat, 0.50).as_secs_f64() * 1e6,
+            percentile(&lat, 0.99).as_secs_f64() * 1e6
+        );
+
+        // End to end: a duplicate submission by phone against the full table.
+        let server = TestServer::start_on(db, &[]).await?;
+        let samples: Vec<Vec<u8>> = (0..2_000)
+            .map(|k| {
+                let i = (k * 7919) % opts.million + 1;
+                let mut body = lead(20_000_000 + k);
+                body["phone"] = json!(format!("1390 {:03} {:04}", i / 10_000, i % 10_000));
+                serde_json::to_vec(&body).unwrap()
+            })
+            .collect();
+        let (elapsed, lat) = load(&server, Arc::new(samples), 1).await?;
+        println!(
+            "duplicate submission over HTTP at {} leads, one client: p50 {}  p99 {}  ({:.0}/s)",
+            opts.million,
+            ms(percentile(&lat, 0.50)),
+            ms(percentile(&lat, 0.99)),
+            lat.len() as f64 / elapsed.as_secs_f64()
+        );
+        drop(server);
+    }
+    Ok(())
+}
