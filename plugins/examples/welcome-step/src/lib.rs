@@ -63,9 +63,9 @@ impl Default for WelcomeConfig {
             subject: "Thanks for your interest, {name}".into(),
             from_name: "The sales team".into(),
             template: "Hello {name},\n\n\
-                       Thank you for your {form} on behalf of {company}. \
-                       One of our specialists will be in touch within two working days \
-                       to arrange a time that suits you.\n\n\
+                       Thank you for your {form}. One of our specialists will be in touch \
+                       within two working days to talk about {company}'s needs and \
+                       arrange a time that suits you.\n\n\
                        Best regards,\n{from_name}"
                 .into(),
             html_template: None,
@@ -240,7 +240,7 @@ mod tests {
         assert!(
             email
                 .body_text
-                .starts_with("Hello Li Wei,\n\nThank you for your demo request on behalf of Acme.")
+                .starts_with("Hello Li Wei,\n\nThank you for your demo request. One of our")
         );
         assert!(email.body_text.ends_with("Best regards,\nThe sales team"));
         assert_eq!(email.body_html, None);
@@ -287,7 +287,11 @@ mod tests {
             panic!("expected an email")
         };
         assert!(email.body_text.starts_with("Hello there,"));
-        assert!(email.body_text.contains("on behalf of your company."));
+        assert!(
+            email
+                .body_text
+                .contains("to talk about your company's needs")
+        );
     }
 
     #[test]
