@@ -6,11 +6,13 @@ use crate::config::Settings;
 use crate::forms::FormCatalog;
 use crate::metrics::Metrics;
 use crate::storage::Store;
+use crate::tenants::TenantDirectory;
 
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
     pub forms: Arc<FormCatalog>,
+    pub tenants: Arc<TenantDirectory>,
     pub settings: Arc<Settings>,
     pub metrics: Arc<Metrics>,
     /// SHA-256 of the operator token given at start, if any.
@@ -26,6 +28,7 @@ impl AppState {
         Self {
             store,
             forms: Arc::new(FormCatalog::default()),
+            tenants: Arc::new(TenantDirectory::default()),
             settings: Arc::new(settings),
             metrics: Arc::new(Metrics::default()),
             operator_token_hash,

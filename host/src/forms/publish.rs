@@ -71,6 +71,7 @@ pub async fn create_form(
         )
         .await?;
     state.forms.insert(&form.id, form.current_version, compiled);
+    state.forms.remember(form.clone());
     Ok(form)
 }
 
@@ -96,5 +97,6 @@ pub async fn publish_version(
         )
         .await?;
     state.forms.insert(&form.id, form.current_version, compiled);
+    state.forms.remember(form.clone());
     Ok(form)
 }

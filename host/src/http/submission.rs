@@ -41,13 +41,17 @@ impl Target {
         form_slug: &str,
     ) -> Result<Self, ApiError> {
         let store = state.store.tenant(&tenant.id);
-        let form = store.form(form_slug).await.map_err(|e| match e {
-            StoreError::NotFound => ApiError::NotFound(format!(
-                "tenant {:?} has no form {form_slug:?}",
-                tenant.slug
-            )),
-            other => other.into(),
-        })?;
+        let form = state
+            .forms
+            .current(&store, form_slug)
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound => ApiError::NotFound(format!(
+                    "tenant {:?} has no form {form_slug:?}",
+                    tenant.slug
+                )),
+                other => other.into(),
+            })?;
         if !form.enabled {
             return Err(ApiError::Gone(format!(
                 "the form {form_slug:?} is closed and takes no submissions"

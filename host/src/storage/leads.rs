@@ -4,6 +4,7 @@ use serde_json::{Map, Value};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
+use super::batch::{Bind, Statement, bind_all, execute_all};
 use super::{StoreError, StoreResult, TenantStore, new_id};
 use crate::clock::Timestamp;
 use crate::domain::{NormalizedEmail, NormalizedPhone};
@@ -139,11 +140,6 @@ pub struct LeadPage {
     pub next: Option<String>,
 }
 
-enum Bind {
-    Text(String),
-    Int(i64),
-}
-
 /// How often a submission is retried when a concurrent one took its identity
 /// first (PostgreSQL); the retry then finds that lead and merges into it.
 const INTAKE_ATTEMPTS: usize = 5;
@@ -153,6 +149,14 @@ impl TenantStore<'_> {
     /// owns its email (first) or phone. Identical concurrent submissions make
     /// one lead.
     pub async fn record_submission(&self, sub: &NewSubmission) -> StoreResult<IntakeOutcome> {
+        match &self.store.intake_queue {
+            Some(queue) => queue.record(&self.tenant_id, sub).await,
+            None => self.record_one(sub).await,
+        }
+    }
+
+    /// Records one submission in a transaction of its own.
+    pub(super) async fn record_one(&self, sub: &NewSubmission) -> StoreResult<IntakeOutcome> {
         for _ in 0..INTAKE_ATTEMPTS {
             let mut tx = self.store.begin_write().await?;
             match self.try_record(&mut tx, sub).await? {
@@ -169,7 +173,7 @@ impl TenantStore<'_> {
     }
 
     /// `None` when a concurrent transaction won a race; the caller retries.
-    async fn try_record(
+    pub(super) async fn try_record(
         &self,
         tx: &mut Transaction<'static, Any>,
         sub: &NewSubmission,
@@ -212,10 +216,13 @@ impl TenantStore<'_> {
         let email_owner = owner_of("email");
         let phone_owner = owner_of("phone");
 
+        // Every statement below changes exactly one row; fewer means a
+        // concurrent submission took an identity or the idempotency key first.
+        let mut statements = Vec::new();
         let mut notes = Vec::new();
         let (lead_id, duplicate_of) = match email_owner.clone().or(phone_owner.clone()) {
             Some(lead_id) => {
-                self.merge_into(tx, &lead_id, sub, now).await?;
+                statements.push(self.merge_statement(tx, &lead_id, sub, now).await?);
                 // Claim the identities nobody owns yet; never move one.
                 for (kind, value, owner) in [
                     ("email", email, &email_owner),
@@ -223,9 +230,7 @@ impl TenantStore<'_> {
                 ] {
                     let Some(value) = value else { continue };
                     match owner {
-                        None => {
-                            self.claim_identity(tx, kind, value, &lead_id).await?;
-                        }
+                        None => statements.push(self.claim_identity(kind, value, &lead_id)),
                         Some(other) if *other != lead_id => notes.push(format!(
                             "{kind} {value} belongs to lead {other}; it was not moved"
                         )),
@@ -236,19 +241,20 @@ impl TenantStore<'_> {
             }
             None => {
                 let lead_id = new_id();
-                self.insert_lead(tx, &lead_id, sub, now).await?;
+                statements.push(self.insert_lead(&lead_id, sub, now));
                 for (kind, value) in [("email", email), ("phone", phone)] {
-                    let Some(value) = value else { continue };
-                    if !self.claim_identity(tx, kind, value, &lead_id).await? {
-                        return Ok(None);
+                    if let Some(value) = value {
+                        statements.push(self.claim_identity(kind, value, &lead_id));
                     }
                 }
                 (lead_id, None)
             }
         };
-
         let note = (!notes.is_empty()).then(|| notes.join("; "));
-        if !self.insert_touch(tx, &lead_id, sub, note, now).await? {
+        statements.push(self.insert_touch(&lead_id, sub, note, now));
+
+        let changed = execute_all(self.store.backend, tx, &statements).await?;
+        if changed < statements.len() as u64 {
             return Ok(None);
         }
         Ok(Some(IntakeOutcome {
@@ -257,15 +263,8 @@ impl TenantStore<'_> {
         }))
     }
 
-    /// False when another lead owns the identity already.
-    async fn claim_identity(
-        &self,
-        tx: &mut Transaction<'static, Any>,
-        kind: &str,
-        value: &str,
-        lead_id: &str,
-    ) -> StoreResult<bool> {
-        let done = sqlx::query(
+    fn claim_identity(&self, kind: &str, value: &str, lead_id: &str) -> Statement {
+        Statement::new(
             "INSERT INTO lead_identities (tenant_id, kind, value, lead_id) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (tenant_id, kind, value) DO NOTHING",
         )
@@ -273,21 +272,17 @@ impl TenantStore<'_> {
         .bind(kind)
         .bind(value)
         .bind(lead_id)
-        .execute(&mut **tx)
-        .await?;
-        Ok(done.rows_affected() == 1)
     }
 
-    async fn insert_lead(
-        &self,
-        tx: &mut Transaction<'static, Any>,
-        lead_id: &str,
-        sub: &NewSubmission,
-        now: Timestamp,
-    ) -> StoreResult<()> {
+    fn insert_lead(&self, lead_id: &str, sub: &NewSubmission, now: Timestamp) -> Statement {
         let email = sub.email.as_ref().map(|e| e.as_str().to_owned());
         let phone = sub.phone.as_ref().map(|p| p.as_str().to_owned());
-        sqlx::query(
+        let search = search_text(
+            sub.name.as_deref(),
+            email.as_deref(),
+            sub.company.as_deref(),
+        );
+        Statement::new(
             "INSERT INTO leads (id, tenant_id, form_id, form_version, email, phone, name, company, fields, \
              channel, source, stage, owner_id, score, tier, search_text, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'new', NULL, 0, 'cold', $12, $13, $13)",
@@ -296,28 +291,25 @@ impl TenantStore<'_> {
         .bind(&self.tenant_id)
         .bind(&sub.form_id)
         .bind(sub.form_version)
-        .bind(&email)
-        .bind(&phone)
-        .bind(&sub.name)
-        .bind(&sub.company)
+        .bind(email)
+        .bind(phone)
+        .bind(sub.name.clone())
+        .bind(sub.company.clone())
         .bind(Value::Object(sub.fields.clone()).to_string())
         .bind(sub.context.channel)
         .bind(&sub.context.source)
-        .bind(search_text(sub.name.as_deref(), email.as_deref(), sub.company.as_deref()))
+        .bind(search)
         .bind(now.micros())
-        .execute(&mut **tx)
-        .await?;
-        Ok(())
     }
 
     /// Fills the lead's empty fields from the submission; never overwrites.
-    async fn merge_into(
+    async fn merge_statement(
         &self,
         tx: &mut Transaction<'static, Any>,
         lead_id: &str,
         sub: &NewSubmission,
         now: Timestamp,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<Statement> {
         let row = sqlx::query("SELECT fields, email, phone, name, company FROM leads WHERE tenant_id = $1 AND id = $2")
             .bind(&self.tenant_id)
             .bind(lead_id)
@@ -340,39 +332,31 @@ impl TenantStore<'_> {
         let phone = keep("phone", sub.phone.as_ref().map(|p| p.as_str()))?;
         let name = keep("name", sub.name.as_deref())?;
         let company = keep("company", sub.company.as_deref())?;
-        sqlx::query(
+        let search = search_text(name.as_deref(), email.as_deref(), company.as_deref());
+        Ok(Statement::new(
             "UPDATE leads SET fields = $3, email = $4, phone = $5, name = $6, company = $7, \
              search_text = $8, updated_at = $9 WHERE tenant_id = $1 AND id = $2",
         )
         .bind(&self.tenant_id)
         .bind(lead_id)
         .bind(Value::Object(fields).to_string())
-        .bind(&email)
-        .bind(&phone)
-        .bind(&name)
-        .bind(&company)
-        .bind(search_text(
-            name.as_deref(),
-            email.as_deref(),
-            company.as_deref(),
-        ))
-        .bind(now.micros())
-        .execute(&mut **tx)
-        .await?;
-        Ok(())
+        .bind(email)
+        .bind(phone)
+        .bind(name)
+        .bind(company)
+        .bind(search)
+        .bind(now.micros()))
     }
 
-    /// False when a concurrent submission with the same idempotency key won.
-    async fn insert_touch(
+    fn insert_touch(
         &self,
-        tx: &mut Transaction<'static, Any>,
         lead_id: &str,
         sub: &NewSubmission,
         note: Option<String>,
         now: Timestamp,
-    ) -> StoreResult<bool> {
+    ) -> Statement {
         let ctx = &sub.context;
-        let done = sqlx::query(
+        Statement::new(
             "INSERT INTO touches (id, tenant_id, lead_id, form_id, form_version, channel, source, utm_source, \
              utm_medium, utm_campaign, utm_term, utm_content, referrer, fields, note, idempotency_key, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
@@ -385,19 +369,16 @@ impl TenantStore<'_> {
         .bind(sub.form_version)
         .bind(ctx.channel)
         .bind(&ctx.source)
-        .bind(&ctx.utm_source)
-        .bind(&ctx.utm_medium)
-        .bind(&ctx.utm_campaign)
-        .bind(&ctx.utm_term)
-        .bind(&ctx.utm_content)
-        .bind(&ctx.referrer)
+        .bind(ctx.utm_source.clone())
+        .bind(ctx.utm_medium.clone())
+        .bind(ctx.utm_campaign.clone())
+        .bind(ctx.utm_term.clone())
+        .bind(ctx.utm_content.clone())
+        .bind(ctx.referrer.clone())
         .bind(Value::Object(sub.fields.clone()).to_string())
         .bind(note)
-        .bind(&ctx.idempotency_key)
+        .bind(ctx.idempotency_key.clone())
         .bind(now.micros())
-        .execute(&mut **tx)
-        .await?;
-        Ok(done.rows_affected() == 1)
     }
 
     pub async fn lead(&self, id: &str, visibility: &LeadVisibility) -> StoreResult<LeadRecord> {
@@ -405,10 +386,7 @@ impl TenantStore<'_> {
             "SELECT l.*, f.slug AS form_slug FROM leads l JOIN forms f ON f.id = l.form_id \
              WHERE l.tenant_id = $1 AND l.id = $2",
         );
-        let mut binds = vec![
-            Bind::Text(self.tenant_id.clone()),
-            Bind::Text(id.to_owned()),
-        ];
+        let mut binds = vec![Bind::from(&self.tenant_id), Bind::from(id)];
         push_visibility(&mut sql, &mut binds, visibility);
         let row = bind_all(sqlx::query(&sql), binds)
             .fetch_optional(&self.store.read)
@@ -457,22 +435,22 @@ impl TenantStore<'_> {
         let mut sql = String::from(
             "SELECT l.*, f.slug AS form_slug FROM leads l JOIN forms f ON f.id = l.form_id WHERE l.tenant_id = $1",
         );
-        let mut binds = vec![Bind::Text(self.tenant_id.clone())];
+        let mut binds = vec![Bind::from(&self.tenant_id)];
         let mut push = |sql: &mut String, clause: &str, bind: Bind| {
             binds.push(bind);
             sql.push_str(&clause.replace("?", &format!("${}", binds.len())));
         };
         if let Some(form) = &filter.form {
-            push(&mut sql, " AND f.slug = ?", Bind::Text(form.clone()));
+            push(&mut sql, " AND f.slug = ?", Bind::from(form));
         }
         if let Some(source) = &filter.source {
-            push(&mut sql, " AND l.source = ?", Bind::Text(source.clone()));
+            push(&mut sql, " AND l.source = ?", Bind::from(source));
         }
         if let Some(stage) = &filter.stage {
-            push(&mut sql, " AND l.stage = ?", Bind::Text(stage.clone()));
+            push(&mut sql, " AND l.stage = ?", Bind::from(stage));
         }
         if let Some(owner) = &filter.owner_id {
-            push(&mut sql, " AND l.owner_id = ?", Bind::Text(owner.clone()));
+            push(&mut sql, " AND l.owner_id = ?", Bind::from(owner));
         }
         if let Some(from) = filter.created_from {
             push(&mut sql, " AND l.created_at >= ?", Bind::Int(from.micros()));
@@ -485,11 +463,11 @@ impl TenantStore<'_> {
             push(
                 &mut sql,
                 " AND l.search_text LIKE ? ESCAPE '\\'",
-                Bind::Text(pattern),
+                Bind::from(pattern),
             );
         }
         if let Some(after) = &filter.after {
-            push(&mut sql, " AND l.id < ?", Bind::Text(after.clone()));
+            push(&mut sql, " AND l.id < ?", Bind::from(after));
         }
         push_visibility(&mut sql, &mut binds, visibility);
         sql.push_str(&format!(" ORDER BY l.id DESC LIMIT {}", filter.limit + 1));
@@ -513,25 +491,12 @@ impl TenantStore<'_> {
 
 fn push_visibility(sql: &mut String, binds: &mut Vec<Bind>, visibility: &LeadVisibility) {
     if let LeadVisibility::OwnAndPool { user_id } = visibility {
-        binds.push(Bind::Text(user_id.clone()));
+        binds.push(Bind::from(user_id));
         sql.push_str(&format!(
             " AND (l.owner_id IS NULL OR l.owner_id = ${})",
             binds.len()
         ));
     }
-}
-
-fn bind_all<'q>(
-    mut query: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
-    binds: Vec<Bind>,
-) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>> {
-    for bind in binds {
-        query = match bind {
-            Bind::Text(s) => query.bind(s),
-            Bind::Int(i) => query.bind(i),
-        };
-    }
-    query
 }
 
 fn search_text(name: Option<&str>, email: Option<&str>, company: Option<&str>) -> String {

@@ -6,7 +6,9 @@
 //! through [`TenantStore`], which binds the tenant id itself, so no call site
 //! can forget the scope.
 
+mod batch;
 mod forms;
+mod group_commit;
 mod leads;
 mod tenants;
 
@@ -64,6 +66,8 @@ pub struct Store {
     /// pool as `read`.
     write: AnyPool,
     backend: Backend,
+    /// SQLite only: the group-commit writer intake goes through.
+    intake_queue: Option<group_commit::IntakeQueue>,
 }
 
 impl Store {
@@ -80,6 +84,7 @@ impl Store {
                 read: pool.clone(),
                 write: pool,
                 backend: Backend::Postgres,
+                intake_queue: None,
             }
         } else if url.starts_with("sqlite:") {
             let sync = match sqlite_sync {
@@ -109,6 +114,7 @@ impl Store {
                 read,
                 write,
                 backend: Backend::Sqlite,
+                intake_queue: None,
             }
         } else {
             return Err(StoreError::Conflict(format!(
@@ -116,7 +122,16 @@ impl Store {
             )));
         };
         store.migrate().await?;
-        Ok(store)
+        Ok(match store.backend {
+            Backend::Sqlite => {
+                let queue = group_commit::IntakeQueue::start(store.clone());
+                Store {
+                    intake_queue: Some(queue),
+                    ..store
+                }
+            }
+            Backend::Postgres => store,
+        })
     }
 
     async fn migrate(&self) -> StoreResult<()> {
@@ -139,7 +154,7 @@ impl Store {
     /// A write transaction. On SQLite it takes the write lock up front
     /// (`BEGIN IMMEDIATE`), so a transaction that reads before it writes waits
     /// for another process's writer instead of failing half-way.
-    async fn begin_write(&self) -> StoreResult<Transaction<'static, Any>> {
+    pub(crate) async fn begin_write(&self) -> StoreResult<Transaction<'static, Any>> {
         Ok(match self.backend {
             Backend::Sqlite => self.write.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.write.begin().await?,

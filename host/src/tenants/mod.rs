@@ -84,3 +84,39 @@ pub async fn issue_operator_token(store: &Store, label: &str) -> StoreResult<Str
     store.insert_token(&token.hash, None, label).await?;
     Ok(token.text)
 }
+
+/// Tenants by slug and id, cached: intake resolves the tenant of every
+/// submission. Tenants are never changed or removed once created, so an
+/// entry never goes stale; unknown slugs are not cached.
+#[derive(Default)]
+pub struct TenantDirectory {
+    by_key: std::sync::RwLock<std::collections::HashMap<String, TenantRecord>>,
+}
+
+impl TenantDirectory {
+    pub async fn by_slug(&self, store: &Store, slug: &str) -> StoreResult<TenantRecord> {
+        self.lookup(format!("slug:{slug}"), store.tenant_by_slug(slug))
+            .await
+    }
+
+    pub async fn by_id(&self, store: &Store, id: &str) -> StoreResult<TenantRecord> {
+        self.lookup(format!("id:{id}"), store.tenant_by_id(id))
+            .await
+    }
+
+    async fn lookup(
+        &self,
+        key: String,
+        load: impl std::future::Future<Output = StoreResult<TenantRecord>>,
+    ) -> StoreResult<TenantRecord> {
+        if let Some(found) = self.by_key.read().expect("tenant directory lock").get(&key) {
+            return Ok(found.clone());
+        }
+        let tenant = load.await?;
+        self.by_key
+            .write()
+            .expect("tenant directory lock")
+            .insert(key, tenant.clone());
+        Ok(tenant)
+    }
+}

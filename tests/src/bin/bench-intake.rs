@@ -23,7 +23,12 @@ struct Options {
 }
 
 fn options() -> anyhow::Result<Options> {
-    let mut opts = Options { leads: 20_000, concurrency: 32, million: 1_000_000, backends: vec![Backend::Sqlite, Backend::Postgres] };
+    let mut opts = Options {
+        leads: 20_000,
+        concurrency: 32,
+        million: 1_000_000,
+        backends: vec![Backend::Sqlite, Backend::Postgres],
+    };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = || args.next().context("flag needs a value");
@@ -68,20 +73,34 @@ fn ms(d: Duration) -> String {
 }
 
 /// `total` submissions from `concurrency` workers; returns (elapsed, sorted latencies).
-async fn load(server: &TestServer, bodies: Arc<Vec<Vec<u8>>>, concurrency: usize) -> anyhow::Result<(Duration, Vec<Duration>)> {
+async fn load(
+    server: &TestServer,
+    bodies: Arc<Vec<Vec<u8>>>,
+    concurrency: usize,
+) -> anyhow::Result<(Duration, Vec<Duration>)> {
     let next = Arc::new(AtomicUsize::new(0));
     let url = server.url(&format!("/f/bench/{FORM}"));
     let started = Instant::now();
     let mut workers = Vec::new();
     for _ in 0..concurrency {
-        let (next, bodies, url, http) = (next.clone(), bodies.clone(), url.clone(), server.http.clone());
+        let (next, bodies, url, http) = (
+            next.clone(),
+            bodies.clone(),
+            url.clone(),
+            server.http.clone(),
+        );
         workers.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(body) = bodies.get(i) else { break };
                 let t = Instant::now();
-                let res = http.post(&url).header("content-type", "application/json").body(body.clone()).send().await?;
+                let res = http
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .body(body.clone())
+                    .send()
+                    .await?;
                 let status = res.status();
                 res.bytes().await?;
                 if status != StatusCode::CREATED {
@@ -104,7 +123,9 @@ async fn load(server: &TestServer, bodies: Arc<Vec<Vec<u8>>>, concurrency: usize
 async fn setup(backend: Backend) -> anyhow::Result<TestServer> {
     let server = TestServer::start_with(backend, &["--body-limit", "65536"]).await?;
     let token = server.create_tenant("bench").await?;
-    server.create_form_from_file(&token, &format!("{FORM}.json")).await?;
+    server
+        .create_form_from_file(&token, &format!("{FORM}.json"))
+        .await?;
     Ok(server)
 }
 
@@ -173,7 +194,12 @@ async fn bulk_fill(backend: Backend, url: &str, n: usize) -> anyhow::Result<()> 
 }
 
 /// The dedup query intake runs, timed alone against the filled table.
-async fn time_lookups(backend: Backend, url: &str, n: usize, samples: usize) -> anyhow::Result<Vec<Duration>> {
+async fn time_lookups(
+    backend: Backend,
+    url: &str,
+    n: usize,
+    samples: usize,
+) -> anyhow::Result<Vec<Duration>> {
     let sql = "SELECT kind, lead_id FROM lead_identities WHERE tenant_id = $1 \
                AND ((kind = 'email' AND value = $2) OR (kind = 'phone' AND value = $3))";
     let mut latencies = Vec::with_capacity(samples);
@@ -203,12 +229,18 @@ async fn time_lookups(backend: Backend, url: &str, n: usize, samples: usize) -> 
     match backend {
         Backend::Sqlite => {
             let mut conn = sqlx::SqliteConnection::connect(url).await?;
-            let tenant: String = sqlx::query("SELECT id FROM tenants WHERE slug = 'bench'").fetch_one(&mut conn).await?.get(0);
+            let tenant: String = sqlx::query("SELECT id FROM tenants WHERE slug = 'bench'")
+                .fetch_one(&mut conn)
+                .await?
+                .get(0);
             run!(conn, tenant);
         }
         Backend::Postgres => {
             let mut conn = sqlx::PgConnection::connect(url).await?;
-            let tenant: String = sqlx::query("SELECT id FROM tenants WHERE slug = 'bench'").fetch_one(&mut conn).await?.get(0);
+            let tenant: String = sqlx::query("SELECT id FROM tenants WHERE slug = 'bench'")
+                .fetch_one(&mut conn)
+                .await?
+                .get(0);
             run!(conn, tenant);
         }
     }
@@ -219,16 +251,23 @@ async fn time_lookups(backend: Backend, url: &str, n: usize, samples: usize) -> 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let opts = options()?;
-    println!("bench-intake: {} leads at concurrency {}, dedup at {} leads", opts.leads, opts.concurrency, opts.million);
+    println!(
+        "bench-intake: {} leads at concurrency {}, dedup at {} leads",
+        opts.leads, opts.concurrency, opts.million
+    );
     for backend in &opts.backends {
         let backend = *backend;
         println!("\n== {backend:?}");
         let server = setup(backend).await?;
 
         // Warm up connections and caches, then the measured run.
-        let warm: Vec<Vec<u8>> = (0..500).map(|i| serde_json::to_vec(&lead(10_000_000 + i)).unwrap()).collect();
+        let warm: Vec<Vec<u8>> = (0..500)
+            .map(|i| serde_json::to_vec(&lead(10_000_000 + i)).unwrap())
+            .collect();
         load(&server, Arc::new(warm), opts.concurrency).await?;
-        let bodies: Vec<Vec<u8>> = (0..opts.leads).map(|i| serde_json::to_vec(&lead(i)).unwrap()).collect();
+        let bodies: Vec<Vec<u8>> = (0..opts.leads)
+            .map(|i| serde_json::to_vec(&lead(i)).unwrap())
+            .collect();
         let (elapsed, lat) = load(&server, Arc::new(bodies), opts.concurrency).await?;
         println!(
             "intake, new leads:  {:>7.0} leads/s  p50 {}  p99 {}  ({} leads in {:.2} s)",
@@ -259,7 +298,11 @@ async fn main() -> anyhow::Result<()> {
         let db = server.stop();
         let t = Instant::now();
         bulk_fill(backend, &db.url, opts.million).await?;
-        println!("filled {} leads + identities in {:.1} s", opts.million, t.elapsed().as_secs_f64());
+        println!(
+            "filled {} leads + identities in {:.1} s",
+            opts.million,
+            t.elapsed().as_secs_f64()
+        );
         let lat = time_lookups(backend, &db.url, opts.million, 20_000).await?;
         println!(
             "dedup lookup at {} leads: p50 {:.1} µs  p99 {:.1} µs  (the intake query alone, 20,000 random phones)",

@@ -53,12 +53,12 @@ pub async fn update(
     JsonBody(update): JsonBody<FormUpdate>,
 ) -> Result<Json<FormRecord>, ApiError> {
     let store = state.store.tenant(caller.tenant_id()?);
-    Ok(Json(
-        store
-            .set_form_enabled(&slug, update.enabled)
-            .await
-            .map_err(not_found(&slug))?,
-    ))
+    let form = store
+        .set_form_enabled(&slug, update.enabled)
+        .await
+        .map_err(not_found(&slug))?;
+    state.forms.remember(form.clone());
+    Ok(Json(form))
 }
 
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {

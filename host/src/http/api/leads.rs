@@ -21,7 +21,10 @@ pub async fn submit(
     headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let tenant = state.store.tenant_by_id(caller.tenant_id()?).await?;
+    let tenant = state
+        .tenants
+        .by_id(&state.store, caller.tenant_id()?)
+        .await?;
     let target = Target::load(&state, tenant, &slug).await?;
     let query = query_params(raw_query.as_deref());
     let outcome = receive(&state, &target, "api", &query, &headers, body)

@@ -1,0 +1,160 @@
+//! Statements built at run time and run as a batch.
+//!
+//! sqlx's SQLite driver runs each statement on the connection's worker
+//! thread, so every statement costs a round trip (two context switches);
+//! under load those, not SQLite, bound intake. On SQLite a batch is therefore
+//! sent as one multi-statement query (its `$N` parameters renumbered to be
+//! absolute, as the driver binds them); PostgreSQL's extended protocol takes
+//! one statement at a time, so there the batch runs statement by statement.
+
+use sqlx::any::AnyArguments;
+use sqlx::query::Query;
+use sqlx::{Any, Transaction};
+
+use super::{Backend, StoreResult};
+
+/// A value bound to one `$N` parameter.
+#[derive(Debug, Clone)]
+pub(crate) enum Bind {
+    Text(Option<String>),
+    Int(i64),
+}
+
+impl From<&str> for Bind {
+    fn from(v: &str) -> Self {
+        Bind::Text(Some(v.to_owned()))
+    }
+}
+impl From<String> for Bind {
+    fn from(v: String) -> Self {
+        Bind::Text(Some(v))
+    }
+}
+impl From<&String> for Bind {
+    fn from(v: &String) -> Self {
+        Bind::Text(Some(v.clone()))
+    }
+}
+impl From<Option<String>> for Bind {
+    fn from(v: Option<String>) -> Self {
+        Bind::Text(v)
+    }
+}
+impl From<Option<&str>> for Bind {
+    fn from(v: Option<&str>) -> Self {
+        Bind::Text(v.map(str::to_owned))
+    }
+}
+impl From<i64> for Bind {
+    fn from(v: i64) -> Self {
+        Bind::Int(v)
+    }
+}
+impl From<i32> for Bind {
+    fn from(v: i32) -> Self {
+        Bind::Int(v.into())
+    }
+}
+
+/// One SQL statement with `$1..$n` parameters and their values.
+#[derive(Debug, Clone)]
+pub(crate) struct Statement {
+    pub sql: String,
+    pub binds: Vec<Bind>,
+}
+
+impl Statement {
+    pub fn new(sql: impl Into<String>) -> Self {
+        Self {
+            sql: sql.into(),
+            binds: Vec::new(),
+        }
+    }
+
+    pub fn bind(mut self, value: impl Into<Bind>) -> Self {
+        self.binds.push(value.into());
+        self
+    }
+
+    pub fn query(&self) -> Query<'_, Any, AnyArguments<'_>> {
+        bind_all(sqlx::query(&self.sql), self.binds.clone())
+    }
+}
+
+pub(crate) fn bind_all<'q>(
+    mut query: Query<'q, Any, AnyArguments<'q>>,
+    binds: Vec<Bind>,
+) -> Query<'q, Any, AnyArguments<'q>> {
+    for bind in binds {
+        query = match bind {
+            Bind::Text(s) => query.bind(s),
+            Bind::Int(i) => query.bind(i),
+        };
+    }
+    query
+}
+
+/// Runs the statements in order; returns the rows they changed, in total.
+pub(crate) async fn execute_all(
+    backend: Backend,
+    tx: &mut Transaction<'static, Any>,
+    statements: &[Statement],
+) -> StoreResult<u64> {
+    match backend {
+        Backend::Sqlite => {
+            let mut sql = String::new();
+            let mut binds = Vec::new();
+            for statement in statements {
+                sql.push_str(&shift_parameters(&statement.sql, binds.len()));
+                sql.push_str(";\n");
+                binds.extend(statement.binds.iter().cloned());
+            }
+            Ok(bind_all(sqlx::query(&sql), binds)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected())
+        }
+        Backend::Postgres => {
+            let mut changed = 0;
+            for statement in statements {
+                changed += statement.query().execute(&mut **tx).await?.rows_affected();
+            }
+            Ok(changed)
+        }
+    }
+}
+
+/// `$1` becomes `$(1 + offset)`.
+fn shift_parameters(sql: &str, offset: usize) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '$' {
+            let mut digits = String::new();
+            while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
+                digits.push(*d);
+                chars.next();
+            }
+            match digits.parse::<usize>() {
+                Ok(n) => out.push_str(&(n + offset).to_string()),
+                Err(_) => out.push_str(&digits),
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameters_shift_by_the_offset() {
+        assert_eq!(
+            shift_parameters("VALUES ($1, $2, $12, $2)", 3),
+            "VALUES ($4, $5, $15, $5)"
+        );
+        assert_eq!(shift_parameters("SELECT 1", 9), "SELECT 1");
+    }
+}
