@@ -26,10 +26,10 @@ impl FormCatalog {
     /// The form's current record (version, enabled), at most `CURRENT_TTL` old.
     pub async fn current(&self, store: &TenantStore<'_>, slug: &str) -> StoreResult<FormRecord> {
         let key = (store.tenant_id().to_owned(), slug.to_owned());
-        if let Some((form, at)) = self.current.read().expect("form catalog lock").get(&key) {
-            if at.elapsed() < CURRENT_TTL {
-                return Ok(form.clone());
-            }
+        if let Some((form, at)) = self.current.read().expect("form catalog lock").get(&key)
+            && at.elapsed() < CURRENT_TTL
+        {
+            return Ok(form.clone());
         }
         let form = store.form(slug).await?;
         self.remember(form.clone());
