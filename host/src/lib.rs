@@ -17,5 +17,6 @@ pub mod forms;
 pub mod http;
 pub mod leads;
 pub mod metrics;
+pub mod plugins;
 pub mod storage;
 pub mod tenants;

@@ -1,0 +1,307 @@
+//! The sandbox: the engine configured in one place, and one call of a plugin
+//! in a fresh `Store` with its CPU, memory, stack and output bounded.
+//!
+//! Sizing (see DESIGN.md): the pooling allocator reserves address space per
+//! slot, and a Rust wasm32-wasip2 component uses several core instances (its
+//! module plus the adapter and shim modules). So slots are counted in
+//! instances: `CONCURRENT_CALLS` components at once, each with up to
+//! `CORE_INSTANCES_PER_COMPONENT` core instances; a semaphore of
+//! `CONCURRENT_CALLS` permits in front makes a full pool queue, never fail.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use wasmtime::component::{HasSelf, Linker, ResourceTable};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter, Store, Trap};
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use super::bindings::{Host, LogLevel, scorer};
+use super::output::CappedOutput;
+
+/// Plugin calls that may run at once, across all tenants.
+pub const CONCURRENT_CALLS: usize = 16;
+const CORE_INSTANCES_PER_COMPONENT: u32 = 16;
+const MEMORIES_PER_COMPONENT: u32 = 4;
+const TABLES_PER_COMPONENT: u32 = 8;
+/// How often the epoch advances; the wall-clock deadline is counted in these.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Per-call limits. Defaults suit a scorer or router on a small machine;
+/// a tenant may lower or raise `fuel`.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// CPU, counted in wasm instructions (roughly); deterministic.
+    pub fuel: u64,
+    /// Wall-clock backstop for anything fuel does not count.
+    pub deadline: Duration,
+    /// Each linear memory's ceiling.
+    pub memory_bytes: usize,
+    /// Captured stdout and stderr, each.
+    pub output_bytes: usize,
+    /// Log lines kept (each cut to `LOG_LINE_BYTES`).
+    pub log_lines: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            fuel: 200_000_000,
+            deadline: Duration::from_secs(2),
+            memory_bytes: 64 << 20,
+            output_bytes: 16 << 10,
+            log_lines: 100,
+        }
+    }
+}
+
+const LOG_LINE_BYTES: usize = 1024;
+const MAX_WASM_STACK: usize = 512 << 10;
+
+/// The wasmtime engine and linker every tenant's plugins share.
+pub struct Sandbox {
+    pub(super) engine: Engine,
+    pub(super) linker: Linker<CallState>,
+    permits: Arc<tokio::sync::Semaphore>,
+}
+
+impl Sandbox {
+    pub fn new() -> wasmtime::Result<Self> {
+        let mut pool = PoolingAllocationConfig::default();
+        let slots = CONCURRENT_CALLS as u32;
+        pool.total_component_instances(slots)
+            .total_core_instances(slots * CORE_INSTANCES_PER_COMPONENT)
+            .max_core_instances_per_component(CORE_INSTANCES_PER_COMPONENT)
+            .total_memories(slots * MEMORIES_PER_COMPONENT)
+            .max_memories_per_component(MEMORIES_PER_COMPONENT)
+            .total_tables(slots * TABLES_PER_COMPONENT)
+            .max_tables_per_component(TABLES_PER_COMPONENT)
+            .max_memory_size(Limits::default().memory_bytes.max(256 << 20));
+        let mut config = Config::new();
+        config
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
+            // Fuel: a deterministic CPU bound, and "fuel used" for integrators.
+            .consume_fuel(true)
+            // Epochs: a wall-clock deadline on top of fuel.
+            .epoch_interruption(true)
+            .max_wasm_stack(MAX_WASM_STACK);
+        let engine = Engine::new(&config)?;
+        start_epoch_ticker(&engine);
+
+        let mut linker = Linker::new(&engine);
+        // WASI with an empty context: what Rust's std imports links, but sees
+        // no files, environment, arguments or network.
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        // The `leadhost:plugin/host` and `types` imports, shared by all worlds.
+        scorer::Scorer::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |state| state)?;
+        Ok(Self { engine, linker, permits: Arc::new(tokio::sync::Semaphore::new(CONCURRENT_CALLS)) })
+    }
+
+    /// Waits for a free slot in the pool.
+    pub async fn slot(&self) -> tokio::sync::OwnedSemaphorePermit {
+        self.permits.clone().acquire_owned().await.expect("the sandbox semaphore is never closed")
+    }
+
+    /// A fresh store for one call.
+    pub(super) fn store(&self, limits: &Limits) -> wasmtime::Result<Store<CallState>> {
+        let stdout = CappedOutput::new(limits.output_bytes);
+        let stderr = CappedOutput::new(limits.output_bytes);
+        let wasi = WasiCtxBuilder::new().stdout(stdout.clone()).stderr(stderr.clone()).build();
+        let state = CallState {
+            wasi,
+            table: ResourceTable::new(),
+            memory: MemoryCeiling { bytes: limits.memory_bytes, exceeded: false },
+            logs: Vec::new(),
+            logs_dropped: 0,
+            log_lines: limits.log_lines,
+            stdout,
+            stderr,
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|state| &mut state.memory);
+        store.set_fuel(limits.fuel)?;
+        let ticks = (limits.deadline.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
+        store.set_epoch_deadline(ticks);
+        store.epoch_deadline_trap();
+        Ok(store)
+    }
+}
+
+/// Advances the engine's epoch every tick, for as long as the engine lives.
+fn start_epoch_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("plugin-epoch".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(EPOCH_TICK);
+            }
+        })
+        .expect("spawning the epoch ticker");
+}
+
+/// What one call's store holds.
+pub struct CallState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    memory: MemoryCeiling,
+    logs: Vec<LogLine>,
+    logs_dropped: usize,
+    log_lines: usize,
+    stdout: CappedOutput,
+    stderr: CappedOutput,
+}
+
+impl WasiView for CallState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+impl scorer::leadhost::plugin::types::Host for CallState {}
+
+impl Host for CallState {
+    fn log(&mut self, level: LogLevel, message: String) {
+        if self.logs.len() >= self.log_lines {
+            self.logs_dropped += 1;
+            return;
+        }
+        let mut message = message;
+        if message.len() > LOG_LINE_BYTES {
+            let mut cut = LOG_LINE_BYTES;
+            while !message.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            message.truncate(cut);
+            message.push('…');
+        }
+        let level = match level {
+            LogLevel::Debug => "debug",
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+            LogLevel::Error => "error",
+        };
+        self.logs.push(LogLine { level, message });
+    }
+}
+
+/// A line the plugin logged through the host.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LogLine {
+    pub level: &'static str,
+    pub message: String,
+}
+
+/// Refuses memory growth past the ceiling and remembers that it did, so the
+/// failure can be named "memory limit" rather than a bare trap.
+struct MemoryCeiling {
+    bytes: usize,
+    exceeded: bool,
+}
+
+impl ResourceLimiter for MemoryCeiling {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > self.bytes {
+            self.exceeded = true;
+            wasmtime::bail!("memory limit of {} MiB exceeded", self.bytes >> 20);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= 100_000)
+    }
+}
+
+/// Why a call failed. Each is recorded on the lead's timeline and the plugin.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Failure {
+    #[error("ran out of CPU: the fuel limit of {0} was used up")]
+    OutOfFuel(u64),
+    #[error("exceeded its deadline of {0:?}")]
+    Deadline(Duration),
+    #[error("{0}")]
+    OutOfMemory(String),
+    #[error("overflowed its stack")]
+    StackOverflow,
+    #[error("trapped: {0}")]
+    Trap(String),
+    #[error("returned an error: {0}")]
+    Guest(String),
+    #[error("returned an invalid result: {0}")]
+    InvalidResult(String),
+    #[error("could not be run: {0}")]
+    Instantiate(String),
+}
+
+/// One call's result with everything observed along the way.
+#[derive(Debug)]
+pub struct CallRecord<T> {
+    pub outcome: Result<T, Failure>,
+    pub logs: Vec<LogLine>,
+    pub logs_dropped: usize,
+    pub stdout: String,
+    pub stderr: String,
+    pub fuel_used: u64,
+    pub duration: Duration,
+}
+
+impl<T> CallRecord<T> {
+    pub fn map<U>(self, f: impl FnOnce(T) -> Result<U, Failure>) -> CallRecord<U> {
+        CallRecord {
+            outcome: self.outcome.and_then(f),
+            logs: self.logs,
+            logs_dropped: self.logs_dropped,
+            stdout: self.stdout,
+            stderr: self.stderr,
+            fuel_used: self.fuel_used,
+            duration: self.duration,
+        }
+    }
+}
+
+/// Runs `call` in `store` and gathers the record. `call` instantiates and
+/// invokes; its outer error is a trap or link failure, its inner one the
+/// guest's own `err`.
+pub(super) fn run<T>(
+    mut store: Store<CallState>,
+    limits: &Limits,
+    call: impl FnOnce(&mut Store<CallState>) -> wasmtime::Result<Result<T, String>>,
+) -> CallRecord<T> {
+    let started = Instant::now();
+    let result = call(&mut store);
+    let duration = started.elapsed();
+    let fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
+    let outcome = match result {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(message)) => Err(Failure::Guest(message)),
+        Err(err) => Err(classify(&err, store.data(), limits)),
+    };
+    let state = store.into_data();
+    CallRecord {
+        outcome,
+        logs: state.logs,
+        logs_dropped: state.logs_dropped,
+        stdout: state.stdout.text(),
+        stderr: state.stderr.text(),
+        fuel_used,
+        duration,
+    }
+}
+
+fn classify(err: &wasmtime::Error, state: &CallState, limits: &Limits) -> Failure {
+    if state.memory.exceeded {
+        return Failure::OutOfMemory(format!("exceeded its memory limit of {} MiB", limits.memory_bytes >> 20));
+    }
+    match err.downcast_ref::<Trap>() {
+        Some(Trap::OutOfFuel) => Failure::OutOfFuel(limits.fuel),
+        Some(Trap::Interrupt) => Failure::Deadline(limits.deadline),
+        Some(Trap::StackOverflow) => Failure::StackOverflow,
+        Some(Trap::UnreachableCodeReached) => {
+            Failure::Trap("panicked or aborted (wasm `unreachable` executed)".into())
+        }
+        Some(trap) => Failure::Trap(trap.to_string()),
+        None => Failure::Instantiate(format!("{err:#}")),
+    }
+}
