@@ -43,6 +43,34 @@ enum Command {
     /// Make API tokens (shown once, stored hashed).
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Check, run and upload plugins (WebAssembly components).
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+}
+
+#[derive(Subcommand)]
+enum PluginCommand {
+    /// Which world a component implements, and whether it type-checks (no server needed).
+    Check { file: PathBuf },
+    /// Call a component once on a lead: result, logs, fuel and time used (no server needed).
+    Run {
+        file: PathBuf,
+        /// The lead as JSON (see plugins/examples/sample-lead.json).
+        #[arg(long)]
+        lead: PathBuf,
+        /// The plugin's configuration as JSON (default `{}`).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// scorer, router or nurture-step (default: what the component implements).
+        #[arg(long)]
+        world: Option<String>,
+        /// Candidate reps for a router, as a JSON array.
+        #[arg(long)]
+        candidates: Option<PathBuf>,
+        /// CPU limit in fuel (default 200000000).
+        #[arg(long)]
+        fuel: Option<u64>,
+    },
 }
 
 #[derive(clap::Args)]
@@ -126,6 +154,9 @@ enum TokenCommand {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(cli.database_url, args).await,
+        Command::Plugin(command) => {
+            tokio::task::spawn_blocking(move || plugin_command(command)).await?
+        }
         command => {
             let store = open_store(cli.database_url.as_deref(), SqliteSync::default()).await?;
             admin_command(&store, command).await
@@ -245,10 +276,66 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
+fn plugin_command(command: PluginCommand) -> anyhow::Result<()> {
+    use crate::plugins::{contract, offline};
+    let read_json = |path: &PathBuf| -> anyhow::Result<serde_json::Value> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", path.display()))
+    };
+    let report = match command {
+        PluginCommand::Check { file } => offline::check(&file)?,
+        PluginCommand::Run {
+            file,
+            lead,
+            config,
+            world,
+            candidates,
+            fuel,
+        } => {
+            let lead: contract::LeadInput = serde_json::from_value(read_json(&lead)?)
+                .with_context(|| format!("{} is not a lead", lead.display()))?;
+            let config = match config {
+                Some(path) => read_json(&path)?.to_string(),
+                None => "{}".to_owned(),
+            };
+            let candidates: Vec<contract::RepInput> = match candidates {
+                Some(path) => serde_json::from_value(read_json(&path)?)
+                    .with_context(|| format!("{} is not a list of reps", path.display()))?,
+                None => Vec::new(),
+            };
+            let world = world
+                .map(|w| w.parse())
+                .transpose()
+                .map_err(|e: String| anyhow::anyhow!(e))?;
+            let mut limits = crate::plugins::sandbox::Limits::default();
+            if let Some(fuel) = fuel {
+                limits.fuel = fuel;
+            }
+            offline::run(offline::RunRequest {
+                file: &file,
+                world,
+                lead,
+                config,
+                candidates,
+                limits,
+            })?
+        }
+    };
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    if report.get("error").is_some() {
+        bail!(
+            "the plugin call failed: {}",
+            report["error"].as_str().unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
 async fn admin_command(store: &Store, command: Command) -> anyhow::Result<()> {
     let parse_err = |e: crate::domain::ParseError| anyhow::anyhow!(e.0);
     match command {
-        Command::Serve(_) => unreachable!("handled by run"),
+        Command::Serve(_) | Command::Plugin(_) => unreachable!("handled by run"),
         Command::Tenant(TenantCommand::Create {
             slug,
             name,

@@ -3,5 +3,8 @@
 //! fresh sandboxed store per call.
 
 pub mod bindings;
+pub mod component;
+pub mod contract;
+pub mod offline;
 mod output;
 pub mod sandbox;

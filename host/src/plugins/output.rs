@@ -24,7 +24,10 @@ struct Captured {
 
 impl CappedOutput {
     pub fn new(cap: usize) -> Self {
-        Self { cap, state: Arc::default() }
+        Self {
+            cap,
+            state: Arc::default(),
+        }
     }
 
     fn push(&self, bytes: &[u8]) {
@@ -84,7 +87,11 @@ impl Pollable for CappedOutput {
 }
 
 impl AsyncWrite for CappedOutput {
-    fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         self.push(buf);
         Poll::Ready(Ok(buf.len()))
     }

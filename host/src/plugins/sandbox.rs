@@ -12,7 +12,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter, Store, Trap};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter, Store,
+    Trap,
+};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use super::bindings::{Host, LogLevel, scorer};
@@ -93,23 +96,37 @@ impl Sandbox {
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
         // The `leadhost:plugin/host` and `types` imports, shared by all worlds.
         scorer::Scorer::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |state| state)?;
-        Ok(Self { engine, linker, permits: Arc::new(tokio::sync::Semaphore::new(CONCURRENT_CALLS)) })
+        Ok(Self {
+            engine,
+            linker,
+            permits: Arc::new(tokio::sync::Semaphore::new(CONCURRENT_CALLS)),
+        })
     }
 
     /// Waits for a free slot in the pool.
     pub async fn slot(&self) -> tokio::sync::OwnedSemaphorePermit {
-        self.permits.clone().acquire_owned().await.expect("the sandbox semaphore is never closed")
+        self.permits
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the sandbox semaphore is never closed")
     }
 
     /// A fresh store for one call.
     pub(super) fn store(&self, limits: &Limits) -> wasmtime::Result<Store<CallState>> {
         let stdout = CappedOutput::new(limits.output_bytes);
         let stderr = CappedOutput::new(limits.output_bytes);
-        let wasi = WasiCtxBuilder::new().stdout(stdout.clone()).stderr(stderr.clone()).build();
+        let wasi = WasiCtxBuilder::new()
+            .stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .build();
         let state = CallState {
             wasi,
             table: ResourceTable::new(),
-            memory: MemoryCeiling { bytes: limits.memory_bytes, exceeded: false },
+            memory: MemoryCeiling {
+                bytes: limits.memory_bytes,
+                exceeded: false,
+            },
             logs: Vec::new(),
             logs_dropped: 0,
             log_lines: limits.log_lines,
@@ -155,7 +172,10 @@ pub struct CallState {
 
 impl WasiView for CallState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
@@ -201,7 +221,12 @@ struct MemoryCeiling {
 }
 
 impl ResourceLimiter for MemoryCeiling {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired > self.bytes {
             self.exceeded = true;
             wasmtime::bail!("memory limit of {} MiB exceeded", self.bytes >> 20);
@@ -209,7 +234,12 @@ impl ResourceLimiter for MemoryCeiling {
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         Ok(desired <= 100_000)
     }
 }
@@ -292,7 +322,10 @@ pub(super) fn run<T>(
 
 fn classify(err: &wasmtime::Error, state: &CallState, limits: &Limits) -> Failure {
     if state.memory.exceeded {
-        return Failure::OutOfMemory(format!("exceeded its memory limit of {} MiB", limits.memory_bytes >> 20));
+        return Failure::OutOfMemory(format!(
+            "exceeded its memory limit of {} MiB",
+            limits.memory_bytes >> 20
+        ));
     }
     match err.downcast_ref::<Trap>() {
         Some(Trap::OutOfFuel) => Failure::OutOfFuel(limits.fuel),
@@ -303,5 +336,24 @@ fn classify(err: &wasmtime::Error, state: &CallState, limits: &Limits) -> Failur
         }
         Some(trap) => Failure::Trap(trap.to_string()),
         None => Failure::Instantiate(format!("{err:#}")),
+    }
+}
+
+impl<T> CallRecord<T> {
+    /// The record as JSON, with `result` rendered by `render`.
+    pub fn to_json(&self, render: impl FnOnce(&T) -> serde_json::Value) -> serde_json::Value {
+        let mut out = serde_json::json!({
+            "logs": self.logs,
+            "logs_dropped": self.logs_dropped,
+            "stdout": self.stdout,
+            "stderr": self.stderr,
+            "fuel_used": self.fuel_used,
+            "duration_us": self.duration.as_micros() as u64,
+        });
+        match &self.outcome {
+            Ok(value) => out["result"] = render(value),
+            Err(failure) => out["error"] = serde_json::Value::String(failure.to_string()),
+        }
+        out
     }
 }

@@ -1,0 +1,340 @@
+//! A tenant's component: checked against its world, compiled once per
+//! content hash (in memory and on disk across restarts), and called.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, InstancePre};
+
+use super::bindings::Action;
+use super::bindings::{Lead, Rep, RouteDecision, ScorePart, nurture_step, router, scorer};
+use super::sandbox::{CallRecord, CallState, Failure, Limits, Sandbox, run};
+
+/// The extension point a component implements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum World {
+    Scorer,
+    Router,
+    NurtureStep,
+}
+
+impl World {
+    pub const ALL: [World; 3] = [World::Scorer, World::Router, World::NurtureStep];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            World::Scorer => "scorer",
+            World::Router => "router",
+            World::NurtureStep => "nurture-step",
+        }
+    }
+}
+
+impl fmt::Display for World {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for World {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        World::ALL
+            .into_iter()
+            .find(|w| w.as_str() == s)
+            .ok_or_else(|| {
+                format!("{s:?} is not a plugin world; use scorer, router or nurture-step")
+            })
+    }
+}
+
+/// The largest component accepted at upload.
+pub const MAX_COMPONENT_BYTES: usize = 16 << 20;
+
+/// Imports a plugin may have: our host interface, and the WASI interfaces
+/// Rust's std pulls in, which are linked with an empty context.
+const GRANTED_IMPORTS: [&str; 6] = [
+    "leadhost:plugin/",
+    "wasi:cli/",
+    "wasi:io/",
+    "wasi:clocks/",
+    "wasi:random/",
+    "wasi:filesystem/",
+];
+
+/// Why a component was refused at upload or check.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    #[error("the file is {0} bytes; the limit is {MAX_COMPONENT_BYTES}")]
+    TooLarge(usize),
+    #[error("the file is not WebAssembly")]
+    NotWasm,
+    #[error(
+        "this is a core WebAssembly module, not a component; build for wasm32-wasip2 (or run `wasm-tools component new`)"
+    )]
+    CoreModule,
+    #[error("the component is not valid: {0}")]
+    Invalid(String),
+    #[error("the component imports {0}, which is not granted to plugins")]
+    NotGranted(String),
+    #[error("the component is not a {expected}: {detail}")]
+    WrongWorld { expected: World, detail: String },
+}
+
+enum Typed {
+    Scorer(scorer::ScorerPre<CallState>),
+    Router(router::RouterPre<CallState>),
+    NurtureStep(nurture_step::NurtureStepPre<CallState>),
+}
+
+/// A checked, compiled component of one world, ready to instantiate.
+pub struct PluginComponent {
+    pub world: World,
+    pub sha256: String,
+    typed: Typed,
+}
+
+/// Compiles components and keeps them by content hash.
+pub struct ComponentCache {
+    sandbox: Arc<Sandbox>,
+    dir: Option<PathBuf>,
+    compiled: Mutex<HashMap<(String, World), Arc<PluginComponent>>>,
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+impl ComponentCache {
+    /// `dir` keeps compiled code across restarts; `None` keeps it in memory only.
+    pub fn new(sandbox: Arc<Sandbox>, dir: Option<PathBuf>) -> Self {
+        if let Some(dir) = &dir {
+            if let Err(err) = std::fs::create_dir_all(dir) {
+                tracing::warn!(dir = %dir.display(), %err, "plugin cache folder unavailable; compiling in memory only");
+            }
+        }
+        Self {
+            sandbox,
+            dir,
+            compiled: Mutex::default(),
+        }
+    }
+
+    pub fn sandbox(&self) -> &Arc<Sandbox> {
+        &self.sandbox
+    }
+
+    /// Checks `bytes` as a component of `world` and compiles it (or finds
+    /// it compiled). Everything an upload must pass.
+    pub fn load(&self, bytes: &[u8], world: World) -> Result<Arc<PluginComponent>, Rejection> {
+        let sha256 = sha256_hex(bytes);
+        if let Some(found) = self
+            .compiled
+            .lock()
+            .expect("component cache lock")
+            .get(&(sha256.clone(), world))
+        {
+            return Ok(found.clone());
+        }
+        let component = self.compile(bytes, &sha256)?;
+        let loaded = Arc::new(self.prepare(component, world, sha256.clone())?);
+        self.compiled
+            .lock()
+            .expect("component cache lock")
+            .insert((sha256, world), loaded.clone());
+        Ok(loaded)
+    }
+
+    /// Which worlds the component satisfies (for `leadhost plugin check`).
+    pub fn detect_worlds(&self, bytes: &[u8]) -> Result<Vec<World>, Rejection> {
+        let component = self.compile(bytes, &sha256_hex(bytes))?;
+        Ok(World::ALL
+            .into_iter()
+            .filter(|world| {
+                self.prepare(component.clone(), *world, String::new())
+                    .is_ok()
+            })
+            .collect())
+    }
+
+    /// The component's import names.
+    pub fn imports(&self, bytes: &[u8]) -> Result<Vec<String>, Rejection> {
+        let component = self.compile(bytes, &sha256_hex(bytes))?;
+        Ok(component
+            .component_type()
+            .imports(&self.sandbox.engine)
+            .map(|(name, _)| name.to_owned())
+            .collect())
+    }
+
+    fn compile(&self, bytes: &[u8], sha256: &str) -> Result<Component, Rejection> {
+        if bytes.len() > MAX_COMPONENT_BYTES {
+            return Err(Rejection::TooLarge(bytes.len()));
+        }
+        match bytes.get(..8) {
+            Some([0, b'a', b's', b'm', 1, 0, 0, 0]) => return Err(Rejection::CoreModule),
+            Some([0, b'a', b's', b'm', _, _, 1, 0]) => {}
+            _ => return Err(Rejection::NotWasm),
+        }
+        let engine = &self.sandbox.engine;
+        let cached = self
+            .dir
+            .as_ref()
+            .map(|dir| dir.join(format!("{sha256}.cwasm")));
+        if let Some(path) = cached.as_ref().filter(|p| p.exists()) {
+            // SAFETY: the file is one this process family wrote from a
+            // component it compiled; wasmtime checks it matches this engine
+            // and its version, and on any mismatch we recompile.
+            match unsafe { Component::deserialize_file(engine, path) } {
+                Ok(component) => return Ok(component),
+                Err(err) => {
+                    tracing::info!(path = %path.display(), %err, "recompiling a stale cached plugin")
+                }
+            }
+        }
+        let component =
+            Component::new(engine, bytes).map_err(|e| Rejection::Invalid(format!("{e:#}")))?;
+        if let Some(path) = cached {
+            let written = component
+                .serialize()
+                .map(|code| std::fs::write(&path, code));
+            if let Err(err) | Ok(Err(err)) =
+                written.map_err(|e| std::io::Error::other(e.to_string()))
+            {
+                tracing::warn!(path = %path.display(), %err, "could not cache a compiled plugin");
+            }
+        }
+        Ok(component)
+    }
+
+    fn prepare(
+        &self,
+        component: Component,
+        world: World,
+        sha256: String,
+    ) -> Result<PluginComponent, Rejection> {
+        let engine = &self.sandbox.engine;
+        for (name, _) in component.component_type().imports(engine) {
+            if !GRANTED_IMPORTS
+                .iter()
+                .any(|granted| name.starts_with(granted))
+            {
+                return Err(Rejection::NotGranted(name.to_owned()));
+            }
+        }
+        let pre: InstancePre<CallState> = self
+            .sandbox
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| Rejection::Invalid(format!("{e:#}")))?;
+        let wrong = |e: wasmtime::Error| Rejection::WrongWorld {
+            expected: world,
+            detail: format!("{e:#}"),
+        };
+        let typed = match world {
+            World::Scorer => Typed::Scorer(scorer::ScorerPre::new(pre).map_err(wrong)?),
+            World::Router => Typed::Router(router::RouterPre::new(pre).map_err(wrong)?),
+            World::NurtureStep => {
+                Typed::NurtureStep(nurture_step::NurtureStepPre::new(pre).map_err(wrong)?)
+            }
+        };
+        Ok(PluginComponent {
+            world,
+            sha256,
+            typed,
+        })
+    }
+}
+
+impl PluginComponent {
+    fn wrong_world<T>(&self, wanted: World) -> CallRecord<T> {
+        CallRecord {
+            outcome: Err(Failure::Instantiate(format!(
+                "a {} cannot be called as a {wanted}",
+                self.world
+            ))),
+            logs: Vec::new(),
+            logs_dropped: 0,
+            stdout: String::new(),
+            stderr: String::new(),
+            fuel_used: 0,
+            duration: Default::default(),
+        }
+    }
+
+    /// Calls `score` in a fresh store. Blocking: run it off the async workers.
+    pub fn score(
+        &self,
+        sandbox: &Sandbox,
+        limits: &Limits,
+        lead: &Lead,
+        config: &str,
+    ) -> CallRecord<Vec<ScorePart>> {
+        let Typed::Scorer(pre) = &self.typed else {
+            return self.wrong_world(World::Scorer);
+        };
+        match sandbox.store(limits) {
+            Ok(store) => run(store, limits, |store| {
+                pre.instantiate(&mut *store)?
+                    .call_score(&mut *store, lead, config)
+            }),
+            Err(e) => self.failed_store(e),
+        }
+    }
+
+    /// Calls `route` in a fresh store. Blocking.
+    pub fn route(
+        &self,
+        sandbox: &Sandbox,
+        limits: &Limits,
+        lead: &Lead,
+        candidates: &[Rep],
+        config: &str,
+    ) -> CallRecord<RouteDecision> {
+        let Typed::Router(pre) = &self.typed else {
+            return self.wrong_world(World::Router);
+        };
+        match sandbox.store(limits) {
+            Ok(store) => run(store, limits, |store| {
+                pre.instantiate(&mut *store)?
+                    .call_route(&mut *store, lead, candidates, config)
+            }),
+            Err(e) => self.failed_store(e),
+        }
+    }
+
+    /// Calls `run` of a nurture step in a fresh store. Blocking.
+    pub fn run_step(
+        &self,
+        sandbox: &Sandbox,
+        limits: &Limits,
+        lead: &Lead,
+        config: &str,
+    ) -> CallRecord<Vec<Action>> {
+        let Typed::NurtureStep(pre) = &self.typed else {
+            return self.wrong_world(World::NurtureStep);
+        };
+        match sandbox.store(limits) {
+            Ok(store) => run(store, limits, |store| {
+                pre.instantiate(&mut *store)?
+                    .call_run(&mut *store, lead, config)
+            }),
+            Err(e) => self.failed_store(e),
+        }
+    }
+
+    fn failed_store<T>(&self, err: wasmtime::Error) -> CallRecord<T> {
+        let mut record = self.wrong_world(self.world);
+        record.outcome = Err(Failure::Instantiate(format!("{err:#}")));
+        record
+    }
+}

@@ -1,0 +1,275 @@
+//! What crosses the plugin boundary: the lead and candidates as the host
+//! hands them over, and the checks every result passes before it is used.
+//! A plugin that lies (a rep that does not exist, absurd points, a flood of
+//! reasons) gets `Failure::InvalidResult`, and the built-in rules apply.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::bindings::{Action, Assignment, BehaviourCount, Lead, Rep, RouteDecision, ScorePart};
+use super::sandbox::Failure;
+
+/// The lead as JSON: the format of `plugins/examples/sample-lead.json`, of
+/// `leadhost plugin run --lead`, and of test runs over the API.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeadInput {
+    #[serde(default = "default_id")]
+    pub id: String,
+    #[serde(default)]
+    pub form: String,
+    #[serde(default = "one")]
+    pub form_version: u32,
+    pub fields: serde_json::Map<String, Value>,
+    #[serde(default = "default_channel")]
+    pub channel: String,
+    #[serde(default = "default_source")]
+    pub source: String,
+    #[serde(default)]
+    pub score: i32,
+    #[serde(default = "default_tier")]
+    pub tier: String,
+    #[serde(default = "default_stage")]
+    pub stage: String,
+    #[serde(default)]
+    pub behaviour: Vec<BehaviourInput>,
+    #[serde(default = "default_created_at")]
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BehaviourInput {
+    pub kind: String,
+    pub last7_days: u32,
+    pub last30_days: u32,
+}
+
+fn default_id() -> String {
+    "00000000-0000-0000-0000-000000000000".into()
+}
+fn one() -> u32 {
+    1
+}
+fn default_channel() -> String {
+    "api".into()
+}
+fn default_source() -> String {
+    "direct".into()
+}
+fn default_tier() -> String {
+    "cold".into()
+}
+fn default_stage() -> String {
+    "new".into()
+}
+fn default_created_at() -> String {
+    "1970-01-01T00:00:00Z".into()
+}
+
+impl From<LeadInput> for Lead {
+    fn from(input: LeadInput) -> Self {
+        Lead {
+            id: input.id,
+            form: input.form,
+            form_version: input.form_version,
+            fields: Value::Object(input.fields).to_string(),
+            channel: input.channel,
+            source: input.source,
+            score: input.score,
+            tier: input.tier,
+            stage: input.stage,
+            behaviour: input
+                .behaviour
+                .into_iter()
+                .map(|b| BehaviourCount {
+                    kind: b.kind,
+                    last7_days: b.last7_days,
+                    last30_days: b.last30_days,
+                })
+                .collect(),
+            created_at: input.created_at,
+        }
+    }
+}
+
+/// A candidate rep as JSON (for `plugin run --candidates` and test runs).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RepInput {
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub regions: Vec<String>,
+    #[serde(default)]
+    pub specialties: Vec<String>,
+    #[serde(default)]
+    pub capacity: u32,
+    #[serde(default)]
+    pub open_leads: u32,
+    #[serde(default = "yes")]
+    pub available: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl From<RepInput> for Rep {
+    fn from(r: RepInput) -> Self {
+        Rep {
+            id: r.id,
+            name: r.name,
+            regions: r.regions,
+            specialties: r.specialties,
+            capacity: r.capacity,
+            open_leads: r.open_leads,
+            available: r.available,
+        }
+    }
+}
+
+/// Most score parts one scorer may return, and the most points one part may
+/// add or take away.
+pub const MAX_SCORE_PARTS: usize = 50;
+pub const MAX_PART_POINTS: i32 = 1000;
+const MAX_REASON_CHARS: usize = 500;
+const MAX_ACTIONS: usize = 20;
+
+pub fn check_score(parts: Vec<ScorePart>) -> Result<Vec<ScorePart>, Failure> {
+    if parts.len() > MAX_SCORE_PARTS {
+        return Err(Failure::InvalidResult(format!(
+            "{} score parts; at most {MAX_SCORE_PARTS}",
+            parts.len()
+        )));
+    }
+    for part in &parts {
+        if part.points.abs() > MAX_PART_POINTS {
+            return Err(Failure::InvalidResult(format!(
+                "{} points for {:?}; a part adds at most ±{MAX_PART_POINTS}",
+                part.points, part.reason
+            )));
+        }
+        check_text("a reason", &part.reason)?;
+    }
+    Ok(parts)
+}
+
+/// A routing decision must name one of the candidates it was given.
+pub fn check_route(decision: RouteDecision, candidates: &[Rep]) -> Result<RouteDecision, Failure> {
+    match &decision {
+        RouteDecision::Rep(Assignment { id, reason }) => {
+            check_text("a reason", reason)?;
+            if !candidates.iter().any(|c| &c.id == id) {
+                return Err(Failure::InvalidResult(format!(
+                    "it named rep {id:?}, who is not among the candidates"
+                )));
+            }
+        }
+        RouteDecision::Team(Assignment { id, reason }) => {
+            check_text("a reason", reason)?;
+            // Teams arrive with the routing issue; until then no team exists.
+            return Err(Failure::InvalidResult(format!(
+                "it named team {id:?}, which does not exist"
+            )));
+        }
+        RouteDecision::PublicPool(reason) => check_text("a reason", reason)?,
+    }
+    Ok(decision)
+}
+
+pub fn check_actions(actions: Vec<Action>) -> Result<Vec<Action>, Failure> {
+    if actions.len() > MAX_ACTIONS {
+        return Err(Failure::InvalidResult(format!(
+            "{} actions; at most {MAX_ACTIONS}",
+            actions.len()
+        )));
+    }
+    Ok(actions)
+}
+
+fn check_text(what: &str, text: &str) -> Result<(), Failure> {
+    let chars = text.chars().count();
+    if chars > MAX_REASON_CHARS {
+        return Err(Failure::InvalidResult(format!(
+            "{what} of {chars} characters; at most {MAX_REASON_CHARS}"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn part(points: i32, reason: &str) -> ScorePart {
+        ScorePart {
+            points,
+            reason: reason.into(),
+        }
+    }
+
+    #[test]
+    fn scores_within_bounds_pass_and_others_are_invalid() {
+        assert!(check_score(vec![part(20, "Budget"), part(-5, "Student")]).is_ok());
+        assert!(check_score(vec![part(5000, "x")]).is_err());
+        assert!(check_score((0..51).map(|_| part(1, "x")).collect()).is_err());
+        assert!(check_score(vec![part(1, &"x".repeat(501))]).is_err());
+    }
+
+    #[test]
+    fn a_route_must_name_a_candidate() {
+        let rep = Rep {
+            id: "u1".into(),
+            name: "Li".into(),
+            regions: vec![],
+            specialties: vec![],
+            capacity: 0,
+            open_leads: 0,
+            available: true,
+        };
+        let to = |id: &str| {
+            RouteDecision::Rep(Assignment {
+                id: id.into(),
+                reason: "r".into(),
+            })
+        };
+        assert!(check_route(to("u1"), std::slice::from_ref(&rep)).is_ok());
+        assert!(check_route(to("ghost"), &[rep]).is_err());
+        assert!(check_route(RouteDecision::PublicPool("none".into()), &[]).is_ok());
+    }
+}
+
+/// Results as JSON, for `plugin run`, test runs and the timeline.
+pub fn score_json(parts: &[ScorePart]) -> Value {
+    serde_json::json!({
+        "points": parts.iter().map(|p| p.points).sum::<i32>(),
+        "parts": parts.iter().map(|p| serde_json::json!({"points": p.points, "reason": p.reason})).collect::<Vec<_>>(),
+    })
+}
+
+pub fn route_json(decision: &RouteDecision) -> Value {
+    match decision {
+        RouteDecision::Rep(a) => serde_json::json!({"rep": a.id, "reason": a.reason}),
+        RouteDecision::Team(a) => serde_json::json!({"team": a.id, "reason": a.reason}),
+        RouteDecision::PublicPool(reason) => {
+            serde_json::json!({"public_pool": true, "reason": reason})
+        }
+    }
+}
+
+pub fn actions_json(actions: &[Action]) -> Value {
+    Value::Array(
+        actions
+            .iter()
+            .map(|action| match action {
+                Action::SendEmail(e) => serde_json::json!({"send_email": {
+                    "to": e.to, "subject": e.subject, "body_text": e.body_text, "body_html": e.body_html}}),
+                Action::Wait(seconds) => serde_json::json!({"wait_seconds": seconds}),
+                Action::AddTag(tag) => serde_json::json!({"add_tag": tag}),
+                Action::NotifyOwner(message) => serde_json::json!({"notify_owner": message}),
+            })
+            .collect(),
+    )
+}

@@ -1,0 +1,117 @@
+//! `leadhost plugin check` and `leadhost plugin run`: the integrator's loop,
+//! without a server or a database.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use serde_json::{Value, json};
+
+use super::bindings::{Lead, Rep};
+use super::component::{ComponentCache, Rejection, World, sha256_hex};
+use super::contract::{
+    LeadInput, RepInput, actions_json, check_actions, check_route, check_score, route_json,
+    score_json,
+};
+use super::sandbox::{Limits, Sandbox};
+
+fn cache() -> anyhow::Result<ComponentCache> {
+    let sandbox = Sandbox::new().map_err(|e| anyhow::anyhow!("{e:#}"))?;
+    Ok(ComponentCache::new(Arc::new(sandbox), None))
+}
+
+fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+}
+
+/// Which world the file implements, its imports, and whether it would be
+/// accepted at upload.
+pub fn check(path: &Path) -> anyhow::Result<Value> {
+    let bytes = read(path)?;
+    let cache = cache()?;
+    let worlds = cache
+        .detect_worlds(&bytes)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let imports = cache.imports(&bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let world = match worlds.as_slice() {
+        [world] => *world,
+        [] => {
+            // Say why, with the scorer's error as the most common intent.
+            let why = World::ALL
+                .iter()
+                .find_map(|w| cache.load(&bytes, *w).err())
+                .map(|e| e.to_string());
+            bail!(
+                "{}",
+                why.unwrap_or_else(|| "the component implements no leadhost world".into())
+            );
+        }
+        many => {
+            bail!("the component implements several worlds ({many:?}); a plugin implements one")
+        }
+    };
+    Ok(json!({
+        "file": path.display().to_string(),
+        "bytes": bytes.len(),
+        "sha256": sha256_hex(&bytes),
+        "world": world,
+        "imports": imports,
+        "type_checks": true,
+    }))
+}
+
+pub struct RunRequest<'a> {
+    pub file: &'a Path,
+    pub world: Option<World>,
+    pub lead: LeadInput,
+    pub config: String,
+    pub candidates: Vec<RepInput>,
+    pub limits: Limits,
+}
+
+/// Calls the plugin once on the lead; the result, logs, fuel and time used.
+pub fn run(request: RunRequest<'_>) -> anyhow::Result<Value> {
+    let bytes = read(request.file)?;
+    let cache = cache()?;
+    let world = match request.world {
+        Some(world) => world,
+        None => match cache
+            .detect_worlds(&bytes)
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .as_slice()
+        {
+            [world] => *world,
+            _ => bail!("cannot tell the component's world; pass --world"),
+        },
+    };
+    let component = cache
+        .load(&bytes, world)
+        .map_err(|e: Rejection| anyhow::anyhow!("{e}"))?;
+    let sandbox = cache.sandbox();
+    let lead = Lead::from(request.lead);
+    let limits = request.limits;
+    let mut report = match world {
+        World::Scorer => {
+            let record = component
+                .score(sandbox, &limits, &lead, &request.config)
+                .map(check_score);
+            record.to_json(|parts| score_json(parts))
+        }
+        World::Router => {
+            let candidates: Vec<Rep> = request.candidates.into_iter().map(Rep::from).collect();
+            let record = component
+                .route(sandbox, &limits, &lead, &candidates, &request.config)
+                .map(|decision| check_route(decision, &candidates));
+            record.to_json(route_json)
+        }
+        World::NurtureStep => {
+            let record = component
+                .run_step(sandbox, &limits, &lead, &request.config)
+                .map(check_actions);
+            record.to_json(|actions| actions_json(actions))
+        }
+    };
+    report["world"] = json!(world);
+    report["fuel_limit"] = json!(limits.fuel);
+    Ok(report)
+}
