@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::config::Settings;
 use crate::forms::FormCatalog;
 use crate::metrics::Metrics;
+use crate::plugins::PluginHost;
 use crate::storage::Store;
 use crate::tenants::TenantDirectory;
 
@@ -15,22 +16,21 @@ pub struct AppState {
     pub tenants: Arc<TenantDirectory>,
     pub settings: Arc<Settings>,
     pub metrics: Arc<Metrics>,
+    pub plugins: Arc<PluginHost>,
     /// SHA-256 of the operator token given at start, if any.
     pub operator_token_hash: Option<String>,
 }
 
 impl AppState {
-    pub fn new(store: Store, settings: Settings) -> Self {
-        let operator_token_hash = settings
-            .operator_token
-            .as_deref()
-            .map(crate::auth::hash_token);
+    pub fn new(store: Store, settings: Settings, plugins: PluginHost) -> Self {
+        let operator_token_hash = settings.operator_token.as_deref().map(crate::auth::hash_token);
         Self {
             store,
             forms: Arc::new(FormCatalog::default()),
             tenants: Arc::new(TenantDirectory::default()),
             settings: Arc::new(settings),
             metrics: Arc::new(Metrics::default()),
+            plugins: Arc::new(plugins),
             operator_token_hash,
         }
     }

@@ -15,11 +15,7 @@ use crate::storage::{SqliteSync, Store};
 use crate::tenants::{NewTenant, add_user, create_tenant, issue_operator_token, issue_token};
 
 #[derive(Parser)]
-#[command(
-    name = "leadhost",
-    version,
-    about = "Self-hosted lead management server"
-)]
+#[command(name = "leadhost", version, about = "Self-hosted lead management server")]
 pub struct Cli {
     /// sqlite://PATH or postgres://USER@HOST/DB. Default: the embedded SQLite
     /// file data/leadhost.db (and, for `serve`, the demo tenant).
@@ -50,6 +46,23 @@ enum Command {
 
 #[derive(Subcommand)]
 enum PluginCommand {
+    /// Upload a component to a tenant (checked against its world first).
+    Upload {
+        file: PathBuf,
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        name: String,
+        /// scorer, router or nurture-step.
+        #[arg(long)]
+        world: String,
+        /// The plugin's configuration as a JSON file (default `{}`).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Replace the plugin of that name if it exists.
+        #[arg(long)]
+        replace: bool,
+    },
     /// Which world a component implements, and whether it type-checks (no server needed).
     Check { file: PathBuf },
     /// Call a component once on a lead: result, logs, fuel and time used (no server needed).
@@ -94,6 +107,9 @@ struct ServeArgs {
     /// Folder holding demo/tenant.json (default: examples).
     #[arg(long, env = "LEADHOST_EXAMPLES_DIR")]
     examples_dir: Option<PathBuf>,
+    /// Folder for compiled plugins, kept across restarts (default: data/plugin-cache).
+    #[arg(long, env = "LEADHOST_PLUGIN_CACHE")]
+    plugin_cache: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -129,6 +145,15 @@ enum UserCommand {
         /// Read a password for the page logins from standard input.
         #[arg(long)]
         password_stdin: bool,
+        /// Regions a rep covers (repeatable), e.g. --region zhejiang.
+        #[arg(long = "region")]
+        regions: Vec<String>,
+        /// Industries or products a rep specialises in (repeatable).
+        #[arg(long = "specialty")]
+        specialties: Vec<String>,
+        /// Most open leads the rep should hold; 0: no limit.
+        #[arg(long, default_value_t = 0)]
+        capacity: u32,
     },
 }
 
@@ -154,9 +179,18 @@ enum TokenCommand {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(cli.database_url, args).await,
-        Command::Plugin(command) => {
-            tokio::task::spawn_blocking(move || plugin_command(command)).await?
+        Command::Plugin(PluginCommand::Upload {
+            file,
+            tenant,
+            name,
+            world,
+            config,
+            replace,
+        }) => {
+            let store = open_store(cli.database_url.as_deref(), SqliteSync::default()).await?;
+            upload_plugin(&store, &file, &tenant, &name, &world, config.as_deref(), replace).await
         }
+        Command::Plugin(command) => tokio::task::spawn_blocking(move || plugin_command(command)).await?,
         command => {
             let store = open_store(cli.database_url.as_deref(), SqliteSync::default()).await?;
             admin_command(&store, command).await
@@ -171,9 +205,7 @@ fn default_database_url() -> String {
 /// Opens the store, creating the SQLite file's folder when needed.
 async fn open_store(url: Option<&str>, sync: SqliteSync) -> anyhow::Result<Store> {
     let url = url.map(str::to_owned).unwrap_or_else(default_database_url);
-    if let Some(path) = url
-        .strip_prefix("sqlite://")
-        .map(|p| p.split('?').next().unwrap_or(p))
+    if let Some(path) = url.strip_prefix("sqlite://").map(|p| p.split('?').next().unwrap_or(p))
         && let Some(dir) = std::path::Path::new(path)
             .parent()
             .filter(|d| !d.as_os_str().is_empty())
@@ -189,10 +221,7 @@ async fn open_store(url: Option<&str>, sync: SqliteSync) -> anyhow::Result<Store
 fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if url[scheme + 3..at].contains(':') => {
-            let user_end = url[scheme + 3..at]
-                .find(':')
-                .map(|i| scheme + 3 + i)
-                .unwrap_or(at);
+            let user_end = url[scheme + 3..at].find(':').map(|i| scheme + 3 + i).unwrap_or(at);
             format!("{}:***{}", &url[..user_end], &url[at..])
         }
         _ => url.to_owned(),
@@ -217,9 +246,15 @@ async fn serve(database_url: Option<String>, args: ServeArgs) -> anyhow::Result<
             .examples_dir
             .or(file.examples_dir)
             .unwrap_or_else(|| PathBuf::from("examples")),
+        plugin_cache_dir: args
+            .plugin_cache
+            .or(file.plugin_cache_dir)
+            .unwrap_or_else(|| PathBuf::from("data/plugin-cache")),
     };
     let store = open_store(Some(&settings.database_url()), settings.sqlite_sync).await?;
-    let state = AppState::new(store, settings.clone());
+    let plugins = crate::plugins::PluginHost::new(Some(settings.plugin_cache_dir.clone()))?;
+    let state = AppState::new(store, settings.clone(), plugins);
+    crate::jobs::start_sweeper(&state);
     let demo = if settings.uses_embedded_default() {
         Some(crate::demo::load(&state, &settings.examples_dir).await?)
     } else {
@@ -234,22 +269,11 @@ async fn serve(database_url: Option<String>, args: ServeArgs) -> anyhow::Result<
     writeln!(out, "leadhost listening on http://{addr}")?;
     writeln!(out, "database: {}", redact(&settings.database_url()))?;
     if let Some(demo) = demo {
-        writeln!(
-            out,
-            "demo tenant {:?} ({}):",
-            demo.tenant.slug, demo.tenant.name
-        )?;
+        writeln!(out, "demo tenant {:?} ({}):", demo.tenant.slug, demo.tenant.name)?;
         for form in &demo.forms {
-            writeln!(
-                out,
-                "  form page: http://{addr}/f/{}/{form}",
-                demo.tenant.slug
-            )?;
+            writeln!(out, "  form page: http://{addr}/f/{}/{form}", demo.tenant.slug)?;
         }
-        writeln!(
-            out,
-            "  an admin API token for it (shown once, stored hashed):"
-        )?;
+        writeln!(out, "  an admin API token for it (shown once, stored hashed):")?;
         writeln!(
             out,
             "    cargo run -p leadhost -- token create --tenant {} --user {}",
@@ -267,8 +291,7 @@ async fn serve(database_url: Option<String>, args: ServeArgs) -> anyhow::Result<
 
 async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("SIGTERM handler");
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
     tokio::select! {
         _ = ctrl_c => {}
         _ = term.recv() => {}
@@ -276,14 +299,63 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
+async fn upload_plugin(
+    store: &Store,
+    file: &std::path::Path,
+    tenant: &str,
+    name: &str,
+    world: &str,
+    config: Option<&std::path::Path>,
+    replace: bool,
+) -> anyhow::Result<()> {
+    let tenant = store
+        .tenant_by_slug(tenant)
+        .await
+        .with_context(|| format!("tenant {tenant:?}"))?;
+    let name = crate::domain::PluginName::parse(name).map_err(|e| anyhow::anyhow!(e.0))?;
+    let world: crate::plugins::World = world.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let config = match config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            serde_json::from_str::<serde_json::Value>(&text)
+                .with_context(|| format!("{} is not valid JSON", path.display()))?
+                .to_string()
+        }
+        None => "{}".to_owned(),
+    };
+    let checked = bytes.clone();
+    tokio::task::spawn_blocking(move || {
+        let host = crate::plugins::PluginHost::new(None)?;
+        host.check_upload(&checked, world)
+            .map(|_| ())
+            .map_err(|e| anyhow::anyhow!("{e}"))
+    })
+    .await??;
+    let sha256 = crate::plugins::component::sha256_hex(&bytes);
+    let plugin = crate::storage::NewPlugin {
+        name: name.as_str(),
+        world: world.as_str(),
+        config: &config,
+        component: &bytes,
+        sha256: &sha256,
+    };
+    let saved = store.tenant(&tenant.id).save_plugin(plugin, replace).await?;
+    println!(
+        "uploaded {} ({}, {} bytes, sha256 {}) to {}",
+        saved.name, saved.world, saved.size_bytes, saved.sha256, tenant.slug
+    );
+    Ok(())
+}
+
 fn plugin_command(command: PluginCommand) -> anyhow::Result<()> {
     use crate::plugins::{contract, offline};
     let read_json = |path: &PathBuf| -> anyhow::Result<serde_json::Value> {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", path.display()))
     };
     let report = match command {
+        PluginCommand::Upload { .. } => unreachable!("needs the database; handled by run"),
         PluginCommand::Check { file } => offline::check(&file)?,
         PluginCommand::Run {
             file,
@@ -360,10 +432,7 @@ async fn admin_command(store: &Store, command: Command) -> anyhow::Result<()> {
         }
         Command::Tenant(TenantCommand::List) => {
             for tenant in store.list_tenants().await? {
-                println!(
-                    "{}\t{}\t{}",
-                    tenant.slug, tenant.default_region, tenant.name
-                );
+                println!("{}\t{}\t{}", tenant.slug, tenant.default_region, tenant.name);
             }
         }
         Command::User(UserCommand::Add {
@@ -372,6 +441,9 @@ async fn admin_command(store: &Store, command: Command) -> anyhow::Result<()> {
             role,
             name,
             password_stdin,
+            regions,
+            specialties,
+            capacity,
         }) => {
             let tenant = store
                 .tenant_by_slug(&tenant)
@@ -390,16 +462,17 @@ async fn admin_command(store: &Store, command: Command) -> anyhow::Result<()> {
             } else {
                 None
             };
+            let attributes = crate::storage::RepAttributes {
+                regions,
+                specialties,
+                capacity,
+                ..Default::default()
+            };
             let name = name.unwrap_or_else(|| email.as_str().to_owned());
-            let user =
-                add_user(store, &tenant.id, &email, &name, role, password.as_deref()).await?;
+            let user = add_user(store, &tenant.id, &email, &name, role, password.as_deref(), attributes).await?;
             println!("added {} ({}) to {}", user.email, user.role, tenant.slug);
         }
-        Command::Token(TokenCommand::Create {
-            tenant,
-            user,
-            label,
-        }) => {
+        Command::Token(TokenCommand::Create { tenant, user, label }) => {
             let tenant = store
                 .tenant_by_slug(&tenant)
                 .await

@@ -27,9 +27,7 @@ impl Timestamp {
 
     /// Parses RFC 3339 (`2026-11-25T09:00:00Z`), as the API takes it.
     pub fn parse_rfc3339(raw: &str) -> Option<Self> {
-        OffsetDateTime::parse(raw, &Rfc3339)
-            .ok()
-            .map(Self::from_datetime)
+        OffsetDateTime::parse(raw, &Rfc3339).ok().map(Self::from_datetime)
     }
 
     pub fn to_rfc3339(self) -> String {

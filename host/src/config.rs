@@ -23,6 +23,8 @@ pub struct Settings {
     pub operator_token: Option<String>,
     /// Where the demo tenant is loaded from.
     pub examples_dir: PathBuf,
+    /// Where compiled plugins are kept across restarts.
+    pub plugin_cache_dir: PathBuf,
 }
 
 impl Settings {
@@ -47,12 +49,12 @@ pub struct FileSettings {
     pub body_limit: Option<usize>,
     pub operator_token: Option<String>,
     pub examples_dir: Option<PathBuf>,
+    pub plugin_cache_dir: Option<PathBuf>,
 }
 
 impl FileSettings {
     pub fn load(path: &Path) -> anyhow::Result<Self> {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
     }
 }

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use crate::app::AppState;
 use crate::domain::{NormalizedEmail, Region, Role};
 use crate::forms::{FormUpload, create_form};
-use crate::storage::{StoreError, TenantRecord};
+use crate::storage::{RepAttributes, StoreError, TenantRecord};
 use crate::tenants::add_user;
 
 #[derive(Deserialize)]
@@ -30,6 +30,12 @@ struct DemoUser {
     email: String,
     name: String,
     role: String,
+    #[serde(default)]
+    regions: Vec<String>,
+    #[serde(default)]
+    specialties: Vec<String>,
+    #[serde(default)]
+    capacity: u32,
 }
 
 pub struct LoadedDemo {
@@ -40,10 +46,8 @@ pub struct LoadedDemo {
 
 pub async fn load(state: &AppState, examples_dir: &Path) -> anyhow::Result<LoadedDemo> {
     let file = examples_dir.join("demo").join("tenant.json");
-    let text =
-        std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
-    let demo: DemoTenant =
-        serde_json::from_str(&text).with_context(|| format!("parsing {}", file.display()))?;
+    let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+    let demo: DemoTenant = serde_json::from_str(&text).with_context(|| format!("parsing {}", file.display()))?;
     let store = &state.store;
     let tenant = match store.tenant_by_slug(&demo.slug).await {
         Ok(tenant) => tenant,
@@ -60,7 +64,22 @@ pub async fn load(state: &AppState, examples_dir: &Path) -> anyhow::Result<Loade
         if role == Role::Admin && admin_email.is_none() {
             admin_email = Some(email.as_str().to_owned());
         }
-        match add_user(store, &tenant.id, &email, &user.name, role, None).await {
+        match add_user(
+            store,
+            &tenant.id,
+            &email,
+            &user.name,
+            role,
+            None,
+            RepAttributes {
+                regions: user.regions.clone(),
+                specialties: user.specialties.clone(),
+                capacity: user.capacity,
+                available: true,
+            },
+        )
+        .await
+        {
             Ok(_) | Err(StoreError::Conflict(_)) => {}
             Err(e) => return Err(e.into()),
         }
@@ -69,17 +88,15 @@ pub async fn load(state: &AppState, examples_dir: &Path) -> anyhow::Result<Loade
     let mut forms = Vec::new();
     for path in &demo.forms {
         let path = base.join(path);
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("reading {}", path.display()))?;
-        let upload: FormUpload =
-            serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        let upload: FormUpload = serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
         let slug = upload.slug.clone();
         match store.tenant(&tenant.id).form(&slug).await {
             Ok(_) => {}
             Err(StoreError::NotFound) => {
-                create_form(state, &tenant.id, upload).await.map_err(|e| {
-                    anyhow::anyhow!("{}: {e} {:?}", path.display(), e.problem().errors)
-                })?;
+                create_form(state, &tenant.id, upload)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{}: {e} {:?}", path.display(), e.problem().errors))?;
             }
             Err(e) => return Err(e.into()),
         }

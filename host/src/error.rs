@@ -34,10 +34,7 @@ pub enum ApiError {
     #[error("the request body is larger than the limit of {limit} bytes")]
     PayloadTooLarge { limit: usize },
     #[error("{title}")]
-    Validation {
-        title: String,
-        errors: Vec<FieldError>,
-    },
+    Validation { title: String, errors: Vec<FieldError> },
     #[error("a valid bearer token is required")]
     Unauthorized,
     #[error("your role may not do this")]
@@ -132,25 +129,18 @@ impl IntoResponse for ApiError {
         }
         let status = self.status();
         let body = serde_json::to_vec(&self.problem()).unwrap_or_default();
-        let mut response = (
-            status,
-            [(header::CONTENT_TYPE, "application/problem+json")],
-            body,
-        )
-            .into_response();
+        let mut response = (status, [(header::CONTENT_TYPE, "application/problem+json")], body).into_response();
         if status == StatusCode::PAYLOAD_TOO_LARGE {
             // The rest of the body is never read; tell the client not to
             // reuse this connection for its next request.
-            response.headers_mut().insert(
-                header::CONNECTION,
-                header::HeaderValue::from_static("close"),
-            );
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, header::HeaderValue::from_static("close"));
         }
         if status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                header::HeaderValue::from_static("Bearer"),
-            );
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
         }
         response
     }

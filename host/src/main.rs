@@ -6,10 +6,7 @@ async fn main() -> std::process::ExitCode {
     // Logs go to stderr; stdout carries what a person or script reads
     // (the URL, tokens).
     tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_env("LEADHOST_LOG")
-                .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
-        )
+        .with_env_filter(EnvFilter::try_from_env("LEADHOST_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")))
         .with_writer(std::io::stderr)
         .init();
     match leadhost::cli::run(leadhost::cli::Cli::parse()).await {

@@ -27,11 +27,7 @@ impl Metrics {
     pub fn render(&self) -> String {
         let mut out = String::new();
         let counters = [
-            (
-                "leadhost_leads_created_total",
-                "New leads stored.",
-                &self.leads_created,
-            ),
+            ("leadhost_leads_created_total", "New leads stored.", &self.leads_created),
             (
                 "leadhost_leads_merged_total",
                 "Submissions merged into an existing lead.",

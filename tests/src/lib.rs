@@ -21,8 +21,7 @@ pub enum Backend {
 
 /// The PostgreSQL server the tests create their databases on.
 pub fn postgres_admin_url() -> String {
-    std::env::var("LEADHOST_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("LEADHOST_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 /// The server binary built next to the test binary (target/<profile>/leadhost).
@@ -98,9 +97,7 @@ impl Drop for TestDatabase {
                 .ok()?;
             rt.block_on(async {
                 use sqlx::Connection;
-                let mut conn = sqlx::PgConnection::connect(&postgres_admin_url())
-                    .await
-                    .ok()?;
+                let mut conn = sqlx::PgConnection::connect(&postgres_admin_url()).await.ok()?;
                 sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
                     .execute(&mut conn)
                     .await
@@ -173,9 +170,7 @@ impl TestServer {
                 bail!("leadhost did not start; its log:\n{log}");
             }
         };
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(60))
-            .build()?;
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build()?;
         Ok(Self {
             base,
             db: Some(db),
@@ -211,10 +206,7 @@ impl TestServer {
             .args(["--database-url", &self.db().url])
             .output()?;
         if !out.status.success() {
-            bail!(
-                "leadhost {args:?} failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            bail!("leadhost {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
         }
         Ok(String::from_utf8(out.stdout)?)
     }
@@ -236,17 +228,12 @@ impl TestServer {
         if status != StatusCode::CREATED {
             bail!("creating tenant {slug}: {status} {body}");
         }
-        Ok(body["admin_token"]
-            .as_str()
-            .context("admin_token")?
-            .to_owned())
+        Ok(body["admin_token"].as_str().context("admin_token")?.to_owned())
     }
 
     /// Creates a form from one of the files in forms/.
     pub async fn create_form_from_file(&self, token: &str, file: &str) -> anyhow::Result<Value> {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../forms")
-            .join(file);
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../forms").join(file);
         let definition: Value = serde_json::from_str(&std::fs::read_to_string(&path)?)?;
         let res = self
             .http
@@ -264,12 +251,7 @@ impl TestServer {
     }
 
     /// POSTs JSON to the public submission route.
-    pub async fn submit(
-        &self,
-        tenant: &str,
-        form: &str,
-        body: &Value,
-    ) -> anyhow::Result<(StatusCode, Value)> {
+    pub async fn submit(&self, tenant: &str, form: &str, body: &Value) -> anyhow::Result<(StatusCode, Value)> {
         let res = self
             .http
             .post(self.url(&format!("/f/{tenant}/{form}")))
@@ -281,18 +263,10 @@ impl TestServer {
     }
 
     pub async fn get_json(&self, token: &str, path: &str) -> anyhow::Result<(StatusCode, Value)> {
-        let res = self
-            .http
-            .get(self.url(path))
-            .bearer_auth(token)
-            .send()
-            .await?;
+        let res = self.http.get(self.url(path)).bearer_auth(token).send().await?;
         let status = res.status();
         let text = res.text().await?;
-        Ok((
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        ))
+        Ok((status, serde_json::from_str(&text).unwrap_or(Value::String(text))))
     }
 }
 

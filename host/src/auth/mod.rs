@@ -53,20 +53,12 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        parts
-            .extensions
-            .get::<Caller>()
-            .cloned()
-            .ok_or(ApiError::Unauthorized)
+        parts.extensions.get::<Caller>().cloned().ok_or(ApiError::Unauthorized)
     }
 }
 
 /// Middleware on the API router: authenticate, then authorise by route.
-pub async fn authorize(
-    State(state): State<AppState>,
-    mut request: Request,
-    next: Next,
-) -> Result<Response, ApiError> {
+pub async fn authorize(State(state): State<AppState>, mut request: Request, next: Next) -> Result<Response, ApiError> {
     let token = request
         .headers()
         .get(axum::http::header::AUTHORIZATION)
@@ -75,10 +67,7 @@ pub async fn authorize(
         .map(str::trim)
         .ok_or(ApiError::Unauthorized)?;
     let caller = state.authenticate(token).await?;
-    let path = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned());
+    let path = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
     let Some(path) = path else {
         return Err(ApiError::NotFound("no such API route".into()));
     };

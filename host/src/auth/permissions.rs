@@ -8,6 +8,7 @@ use crate::domain::Role::{self, *};
 
 const STAFF: &[Role] = &[Admin, Manager, Rep, Integrator];
 const LEAD_READERS: &[Role] = &[Admin, Manager, Rep];
+const PLUGIN_STAFF: &[Role] = &[Admin, Integrator];
 
 /// The roles allowed to call `method` on the route pattern `path` (as axum's
 /// `MatchedPath` spells it, e.g. `/api/v1/leads/{id}`).
@@ -23,6 +24,10 @@ pub fn allowed(method: &Method, path: &str) -> &'static [Role] {
         ("POST", "/forms") | ("PUT" | "PATCH", "/forms/{slug}") => &[Admin],
         ("POST", "/forms/{slug}/leads") => LEAD_READERS,
         ("GET", "/leads" | "/leads/{id}") => LEAD_READERS,
+        ("GET" | "POST", "/plugins") | ("GET" | "PUT" | "PATCH" | "DELETE", "/plugins/{name}") => PLUGIN_STAFF,
+        ("POST", "/plugins/{name}/run") => PLUGIN_STAFF,
+        ("GET", "/settings") => PLUGIN_STAFF,
+        ("PATCH", "/settings") => &[Admin],
         _ => &[],
     }
 }

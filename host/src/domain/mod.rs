@@ -9,7 +9,7 @@ mod slug;
 pub use email::NormalizedEmail;
 pub use phone::{NormalizedPhone, Region};
 pub use role::Role;
-pub use slug::{FormSlug, TenantSlug};
+pub use slug::{FormSlug, PluginName, TenantSlug};
 
 /// A value that failed to parse, with a message a person can act on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -13,11 +13,7 @@ impl Region {
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
         country::Id::from_str(&raw.trim().to_uppercase())
             .map(Self)
-            .map_err(|_| {
-                ParseError(format!(
-                    "{raw:?} is not an ISO 3166 region code such as CN or US"
-                ))
-            })
+            .map_err(|_| ParseError(format!("{raw:?} is not an ISO 3166 region code such as CN or US")))
     }
 
     pub fn code(&self) -> &str {
@@ -57,12 +53,7 @@ mod tests {
 
     #[test]
     fn formats_of_one_number_agree() {
-        let forms = [
-            "13800138000",
-            "138 0013 8000",
-            "+86 138-0013-8000",
-            "0086 13800138000",
-        ];
+        let forms = ["13800138000", "138 0013 8000", "+86 138-0013-8000", "0086 13800138000"];
         for raw in forms {
             assert_eq!(
                 NormalizedPhone::parse(raw, cn()).unwrap().as_str(),

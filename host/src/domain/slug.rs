@@ -54,6 +54,11 @@ slug_type!(
     FormSlug,
     "form"
 );
+slug_type!(
+    /// A plugin's name inside its tenant.
+    PluginName,
+    "plugin name"
+);
 
 #[cfg(test)]
 mod tests {

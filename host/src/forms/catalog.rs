@@ -46,31 +46,17 @@ impl FormCatalog {
     }
 
     /// The compiled validator of one version, compiled on first use.
-    pub async fn get(
-        &self,
-        store: &TenantStore<'_>,
-        form_id: &str,
-        version: i32,
-    ) -> StoreResult<Arc<CompiledForm>> {
+    pub async fn get(&self, store: &TenantStore<'_>, form_id: &str, version: i32) -> StoreResult<Arc<CompiledForm>> {
         let key = (form_id.to_owned(), version);
         if let Some(found) = self.compiled.read().expect("form catalog lock").get(&key) {
             return Ok(found.clone());
         }
         let stored = store.form_version(form_id, version).await?;
         let parse = |text: &str| {
-            serde_json::from_str::<Value>(text)
-                .map_err(|e| StoreError::Corrupt(format!("form version JSON: {e}")))
+            serde_json::from_str::<Value>(text).map_err(|e| StoreError::Corrupt(format!("form version JSON: {e}")))
         };
-        let compiled = check_definition(
-            &stored.title,
-            &parse(&stored.schema)?,
-            &parse(&stored.ui_schema)?,
-        )
-        .map_err(|errors| {
-            StoreError::Corrupt(format!(
-                "stored form version no longer compiles: {errors:?}"
-            ))
-        })?;
+        let compiled = check_definition(&stored.title, &parse(&stored.schema)?, &parse(&stored.ui_schema)?)
+            .map_err(|errors| StoreError::Corrupt(format!("stored form version no longer compiles: {errors:?}")))?;
         Ok(self.insert(form_id, version, compiled))
     }
 

@@ -26,11 +26,7 @@ impl UrlEncoded {
             if let Some(hidden) = key.strip_prefix('_') {
                 decoded.hidden.insert(hidden.to_owned(), value.into_owned());
             } else {
-                decoded
-                    .raw
-                    .entry(key.to_owned())
-                    .or_default()
-                    .push(value.into_owned());
+                decoded.raw.entry(key.to_owned()).or_default().push(value.into_owned());
             }
         }
         decoded
@@ -41,16 +37,10 @@ impl UrlEncoded {
     pub fn to_fields(&self, form: &CompiledForm) -> Map<String, Value> {
         let mut fields = Map::new();
         for (key, values) in &self.raw {
-            let present: Vec<&str> = values
-                .iter()
-                .map(|v| v.trim())
-                .filter(|v| !v.is_empty())
-                .collect();
+            let present: Vec<&str> = values.iter().map(|v| v.trim()).filter(|v| !v.is_empty()).collect();
             let kind = form.field(key).map(|f| f.kind).unwrap_or(FieldKind::String);
             let value = match kind {
-                FieldKind::Array(item) => {
-                    Value::Array(present.iter().map(|v| scalar(item, v)).collect())
-                }
+                FieldKind::Array(item) => Value::Array(present.iter().map(|v| scalar(item, v)).collect()),
                 _ => match present.first() {
                     Some(v) => scalar(scalar_of(kind), v),
                     None => continue,
@@ -78,11 +68,7 @@ fn scalar(kind: ScalarKind, raw: &str) -> Value {
     let converted = match kind {
         ScalarKind::String => None,
         ScalarKind::Integer => raw.parse::<i64>().ok().map(Value::from),
-        ScalarKind::Number => raw
-            .parse::<f64>()
-            .ok()
-            .and_then(Number::from_f64)
-            .map(Value::Number),
+        ScalarKind::Number => raw.parse::<f64>().ok().and_then(Number::from_f64).map(Value::Number),
         ScalarKind::Boolean => match raw.to_ascii_lowercase().as_str() {
             "true" | "on" | "1" | "yes" => Some(Value::Bool(true)),
             "false" | "off" | "0" | "no" => Some(Value::Bool(false)),
@@ -116,10 +102,7 @@ mod tests {
             Value::Object(fields),
             json!({"size": 12, "budget": 3.5, "consent": true, "products": ["a", "b"], "extra": "x"})
         );
-        assert_eq!(
-            decoded.hidden.get("utm_source").map(String::as_str),
-            Some("ads")
-        );
+        assert_eq!(decoded.hidden.get("utm_source").map(String::as_str), Some("ads"));
     }
 
     #[test]

@@ -58,10 +58,7 @@ impl Widget {
     ];
 
     fn parse(name: &str) -> Option<Widget> {
-        Self::NAMES
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, w)| *w)
+        Self::NAMES.iter().find(|(n, _)| *n == name).map(|(_, w)| *w)
     }
 }
 
@@ -149,10 +146,7 @@ impl CompiledForm {
 
     /// `(property, value)` of email and phone, and the name and company.
     pub fn lead_fields<'a>(&'a self, fields: &'a Map<String, Value>) -> LeadFields<'a> {
-        fn get<'a>(
-            fields: &'a Map<String, Value>,
-            name: &'a Option<String>,
-        ) -> Option<(&'a str, &'a str)> {
+        fn get<'a>(fields: &'a Map<String, Value>, name: &'a Option<String>) -> Option<(&'a str, &'a str)> {
             let name = name.as_deref()?;
             let value = fields.get(name)?.as_str()?.trim();
             (!value.is_empty()).then_some((name, value))
@@ -185,12 +179,7 @@ fn describe(error: &jsonschema::ValidationError<'_>) -> Vec<FieldError> {
         }
         Kind::AdditionalProperties { unexpected } => unexpected
             .iter()
-            .map(|name| {
-                FieldError::new(
-                    format!("{at}/{}", escape_pointer(name)),
-                    "is not a field of this form",
-                )
-            })
+            .map(|name| FieldError::new(format!("{at}/{}", escape_pointer(name)), "is not a field of this form"))
             .collect(),
         Kind::Format { format } => vec![FieldError::new(at, format!("is not a valid {format}"))],
         _ => vec![FieldError::new(at, error.masked().to_string())],
@@ -210,19 +199,10 @@ fn display_value(value: &Value) -> String {
 
 /// Checks an uploaded definition and compiles it. Errors point into the
 /// request body: `/schema/...` at the bad keyword, `/ui_schema/...`.
-pub fn check_definition(
-    title: &str,
-    schema: &Value,
-    ui_schema: &Value,
-) -> Result<CompiledForm, Vec<FieldError>> {
+pub fn check_definition(title: &str, schema: &Value, ui_schema: &Value) -> Result<CompiledForm, Vec<FieldError>> {
     let meta_errors: Vec<FieldError> = jsonschema::draft202012::meta::validator()
         .iter_errors(schema)
-        .map(|e| {
-            FieldError::new(
-                format!("/schema{}", e.instance_path().as_str()),
-                e.to_string(),
-            )
-        })
+        .map(|e| FieldError::new(format!("/schema{}", e.instance_path().as_str()), e.to_string()))
         .collect();
     if !meta_errors.is_empty() {
         return Err(meta_errors);
@@ -245,10 +225,7 @@ pub fn check_definition(
             )]
         })?;
 
-    let properties = match (
-        schema.get("type").and_then(Value::as_str),
-        schema.get("properties"),
-    ) {
+    let properties = match (schema.get("type").and_then(Value::as_str), schema.get("properties")) {
         (Some("object"), Some(Value::Object(p))) if !p.is_empty() => p,
         _ => {
             return Err(vec![FieldError::new(
@@ -295,21 +272,13 @@ pub fn check_definition(
     if !errors.is_empty() {
         return Err(errors);
     }
-    let by_name = fields
-        .iter()
-        .enumerate()
-        .map(|(i, f)| (f.name.clone(), i))
-        .collect();
+    let by_name = fields.iter().enumerate().map(|(i, f)| (f.name.clone(), i)).collect();
     let text = |key: &str| ui.get(key).and_then(Value::as_str).map(str::to_owned);
     Ok(CompiledForm {
         validator,
         title: title.to_owned(),
-        description: text("ui:description").or_else(|| {
-            schema
-                .get("description")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        }),
+        description: text("ui:description")
+            .or_else(|| schema.get("description").and_then(Value::as_str).map(str::to_owned)),
         submit_label: text("ui:submit").unwrap_or_else(|| "Submit / 提交".to_owned()),
         lead_fields: lead_field_names(properties),
         fields,
@@ -319,20 +288,14 @@ pub fn check_definition(
 
 /// `ui:order` first (it must name known fields), then any field it left out,
 /// in schema order.
-fn field_order(
-    properties: &Map<String, Value>,
-    ui: &Map<String, Value>,
-    errors: &mut Vec<FieldError>,
-) -> Vec<String> {
+fn field_order(properties: &Map<String, Value>, ui: &Map<String, Value>, errors: &mut Vec<FieldError>) -> Vec<String> {
     let mut order: Vec<String> = Vec::new();
     match ui.get("ui:order") {
         None => {}
         Some(Value::Array(names)) => {
             for (i, name) in names.iter().enumerate() {
                 match name.as_str() {
-                    Some(n) if properties.contains_key(n) && !order.iter().any(|o| o == n) => {
-                        order.push(n.to_owned())
-                    }
+                    Some(n) if properties.contains_key(n) && !order.iter().any(|o| o == n) => order.push(n.to_owned()),
                     _ => errors.push(FieldError::new(
                         format!("/ui_schema/ui:order/{i}"),
                         format!("{name} is not a field of the schema (or is listed twice)"),
@@ -358,25 +321,17 @@ fn field_spec(name: &str, schema: &Value, ui: &Value) -> Result<FieldSpec, Field
     let ui_text = |key: &str| ui.get(key).and_then(Value::as_str).map(str::to_owned);
     let kind = field_kind(schema);
     let values: Vec<Value> = match kind {
-        FieldKind::Array(_) => schema
-            .pointer("/items/enum")
-            .and_then(Value::as_array)
-            .cloned(),
+        FieldKind::Array(_) => schema.pointer("/items/enum").and_then(Value::as_array).cloned(),
         _ => schema.get("enum").and_then(Value::as_array).cloned(),
     }
     .unwrap_or_default();
     let labels: Vec<String> = match ui.get("ui:enumNames") {
         None => values.iter().map(display_value).collect(),
-        Some(Value::Array(labels)) if labels.len() == values.len() => {
-            labels.iter().map(display_value).collect()
-        }
+        Some(Value::Array(labels)) if labels.len() == values.len() => labels.iter().map(display_value).collect(),
         Some(_) => {
             return Err(FieldError::new(
                 pointer("ui:enumNames"),
-                format!(
-                    "must be an array of {} labels, one per enum value",
-                    values.len()
-                ),
+                format!("must be an array of {} labels, one per enum value", values.len()),
             ));
         }
     };
@@ -389,13 +344,7 @@ fn field_spec(name: &str, schema: &Value, ui: &Value) -> Result<FieldSpec, Field
             Some("email") => Widget::Email,
             Some("date") => Widget::Date,
             _ if name == "phone" => Widget::Tel,
-            _ if schema
-                .get("maxLength")
-                .and_then(Value::as_u64)
-                .is_some_and(|n| n > 500) =>
-            {
-                Widget::Textarea
-            }
+            _ if schema.get("maxLength").and_then(Value::as_u64).is_some_and(|n| n > 500) => Widget::Textarea,
             _ => Widget::Text,
         },
     };
@@ -403,28 +352,15 @@ fn field_spec(name: &str, schema: &Value, ui: &Value) -> Result<FieldSpec, Field
         None => default_widget,
         Some(w) => w.as_str().and_then(Widget::parse).ok_or_else(|| {
             let names: Vec<&str> = Widget::NAMES.iter().map(|(n, _)| *n).collect();
-            FieldError::new(
-                pointer("ui:widget"),
-                format!("must be one of {}", names.join(", ")),
-            )
+            FieldError::new(pointer("ui:widget"), format!("must be one of {}", names.join(", ")))
         })?,
     };
     Ok(FieldSpec {
         name: name.to_owned(),
         label: ui_text("ui:title")
-            .or_else(|| {
-                schema
-                    .get("title")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-            })
+            .or_else(|| schema.get("title").and_then(Value::as_str).map(str::to_owned))
             .unwrap_or_else(|| name.to_owned()),
-        help: ui_text("ui:help").or_else(|| {
-            schema
-                .get("description")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        }),
+        help: ui_text("ui:help").or_else(|| schema.get("description").and_then(Value::as_str).map(str::to_owned)),
         placeholder: ui_text("ui:placeholder"),
         widget,
         kind,
@@ -462,12 +398,7 @@ fn field_kind(schema: &Value) -> FieldKind {
         _ => false,
     };
     if is_array {
-        return FieldKind::Array(
-            schema
-                .get("items")
-                .map(scalar_kind)
-                .unwrap_or(ScalarKind::String),
-        );
+        return FieldKind::Array(schema.get("items").map(scalar_kind).unwrap_or(ScalarKind::String));
     }
     match scalar_kind(schema) {
         ScalarKind::Boolean => FieldKind::Boolean,
@@ -481,17 +412,9 @@ fn field_kind(schema: &Value) -> FieldKind {
 /// top level and inside `allOf`: the fields each makes required, and when.
 fn conditional_requirements(schema: &Value) -> HashMap<String, Vec<Condition>> {
     let mut found: HashMap<String, Vec<Condition>> = HashMap::new();
-    let branches = std::iter::once(schema).chain(
-        schema
-            .get("allOf")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten(),
-    );
+    let branches = std::iter::once(schema).chain(schema.get("allOf").and_then(Value::as_array).into_iter().flatten());
     for branch in branches {
-        let (Some(Value::Object(props)), Some(then)) =
-            (branch.pointer("/if/properties"), branch.get("then"))
-        else {
+        let (Some(Value::Object(props)), Some(then)) = (branch.pointer("/if/properties"), branch.get("then")) else {
             continue;
         };
         let Some((field, value)) = props
@@ -571,8 +494,7 @@ mod tests {
             form.validate(&json!({"name": "a", "email": "a@b.cn", "relationship": "new"}))
                 .is_empty()
         );
-        let errors =
-            form.validate(&json!({"name": "a", "email": "a@b.cn", "relationship": "existing"}));
+        let errors = form.validate(&json!({"name": "a", "email": "a@b.cn", "relationship": "existing"}));
         assert_eq!(errors, vec![FieldError::new("/customer_id", "is required")]);
         assert_eq!(form.field("customer_id").unwrap().required_when.len(), 1);
     }

@@ -57,11 +57,7 @@ fn layout(title: &str, body: Markup) -> Markup {
 
 /// The field an error belongs to (`/products/1` belongs to `products`).
 fn field_of(pointer: &str) -> &str {
-    pointer
-        .trim_start_matches('/')
-        .split('/')
-        .next()
-        .unwrap_or("")
+    pointer.trim_start_matches('/').split('/').next().unwrap_or("")
 }
 
 pub fn render(form: &CompiledForm, state: &PageState<'_>) -> Markup {
@@ -104,10 +100,7 @@ pub fn thank_you(form: &CompiledForm) -> Markup {
 
 /// The page for a form that cannot take submissions now.
 pub fn closed(title: &str, message: &str) -> Markup {
-    layout(
-        title,
-        html! { h1 { (title) } p role="status" { (message) } },
-    )
+    layout(title, html! { h1 { (title) } p role="status" { (message) } })
 }
 
 fn render_field(form: &CompiledForm, field: &FieldSpec, state: &PageState<'_>) -> Markup {

@@ -43,18 +43,10 @@ fn ui_or_empty(ui: &Value) -> Value {
     }
 }
 
-pub async fn create_form(
-    state: &AppState,
-    tenant_id: &str,
-    upload: FormUpload,
-) -> Result<FormRecord, ApiError> {
-    let slug =
-        FormSlug::parse(&upload.slug).map_err(|e| invalid(vec![FieldError::new("/slug", e.0)]))?;
+pub async fn create_form(state: &AppState, tenant_id: &str, upload: FormUpload) -> Result<FormRecord, ApiError> {
+    let slug = FormSlug::parse(&upload.slug).map_err(|e| invalid(vec![FieldError::new("/slug", e.0)]))?;
     if upload.title.trim().is_empty() {
-        return Err(invalid(vec![FieldError::new(
-            "/title",
-            "must not be empty",
-        )]));
+        return Err(invalid(vec![FieldError::new("/title", "must not be empty")]));
     }
     let ui_schema = ui_or_empty(&upload.ui_schema);
     let compiled = check_definition(&upload.title, &upload.schema, &ui_schema).map_err(invalid)?;

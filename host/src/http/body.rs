@@ -13,11 +13,7 @@ use crate::forms::UrlEncoded;
 
 /// Reads at most `limit` bytes; a longer body is a 413 whether or not it
 /// announced its length.
-pub async fn read_limited(
-    headers: &HeaderMap,
-    body: Body,
-    limit: usize,
-) -> Result<Bytes, ApiError> {
+pub async fn read_limited(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ApiError> {
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -26,8 +22,7 @@ pub async fn read_limited(
         return Err(ApiError::PayloadTooLarge { limit });
     }
     axum::body::to_bytes(body, limit).await.map_err(|e| {
-        let too_long = std::error::Error::source(&e)
-            .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+        let too_long = std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
             || e.to_string().contains("length limit");
         if too_long {
             ApiError::PayloadTooLarge { limit }
@@ -51,8 +46,7 @@ fn is_json(media_type: &str) -> bool {
 }
 
 fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
-    serde_json::from_slice(bytes)
-        .map_err(|e| ApiError::MalformedBody(format!("malformed JSON: {e}")))
+    serde_json::from_slice(bytes).map_err(|e| ApiError::MalformedBody(format!("malformed JSON: {e}")))
 }
 
 /// A lead submission body: JSON, or form-urlencoded as a browser posts it.
@@ -97,15 +91,13 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
         }
         let bytes = read_limited(&parts.headers, body, state.settings.body_limit).await?;
         let value = parse_json(&bytes)?;
-        serde_path_to_error::deserialize(value)
-            .map(JsonBody)
-            .map_err(|e| {
-                let pointer = path_to_pointer(e.path());
-                ApiError::validation(
-                    "the request body has the wrong shape",
-                    vec![FieldError::new(pointer, e.inner().to_string())],
-                )
-            })
+        serde_path_to_error::deserialize(value).map(JsonBody).map_err(|e| {
+            let pointer = path_to_pointer(e.path());
+            ApiError::validation(
+                "the request body has the wrong shape",
+                vec![FieldError::new(pointer, e.inner().to_string())],
+            )
+        })
     }
 }
 

@@ -42,8 +42,7 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
 
 async fn load_target(state: &AppState, tenant: &str, form: &str) -> Result<Target, ApiError> {
     let unknown = || ApiError::NotFound(format!("no form {form:?} for tenant {tenant:?}"));
-    let (Ok(tenant_slug), Ok(form_slug)) = (TenantSlug::parse(tenant), FormSlug::parse(form))
-    else {
+    let (Ok(tenant_slug), Ok(form_slug)) = (TenantSlug::parse(tenant), FormSlug::parse(form)) else {
         return Err(unknown());
     };
     let tenant = state

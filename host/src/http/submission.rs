@@ -35,37 +35,19 @@ pub struct Target {
 impl Target {
     /// The tenant's form and its current compiled version; 404 when unknown,
     /// 410 when disabled.
-    pub async fn load(
-        state: &AppState,
-        tenant: TenantRecord,
-        form_slug: &str,
-    ) -> Result<Self, ApiError> {
+    pub async fn load(state: &AppState, tenant: TenantRecord, form_slug: &str) -> Result<Self, ApiError> {
         let store = state.store.tenant(&tenant.id);
-        let form = state
-            .forms
-            .current(&store, form_slug)
-            .await
-            .map_err(|e| match e {
-                StoreError::NotFound => ApiError::NotFound(format!(
-                    "tenant {:?} has no form {form_slug:?}",
-                    tenant.slug
-                )),
-                other => other.into(),
-            })?;
+        let form = state.forms.current(&store, form_slug).await.map_err(|e| match e {
+            StoreError::NotFound => ApiError::NotFound(format!("tenant {:?} has no form {form_slug:?}", tenant.slug)),
+            other => other.into(),
+        })?;
         if !form.enabled {
             return Err(ApiError::Gone(format!(
                 "the form {form_slug:?} is closed and takes no submissions"
             )));
         }
-        let compiled = state
-            .forms
-            .get(&store, &form.id, form.current_version)
-            .await?;
-        Ok(Target {
-            tenant,
-            form,
-            compiled,
-        })
+        let compiled = state.forms.get(&store, &form.id, form.current_version).await?;
+        Ok(Target { tenant, form, compiled })
     }
 }
 
@@ -100,8 +82,8 @@ pub async fn receive(
             Some(decoded),
         ),
     };
-    let mut context = ContextParams::merged(&[query, &hidden])
-        .into_touch(channel, header_str(headers, header::REFERER));
+    let mut context =
+        ContextParams::merged(&[query, &hidden]).into_touch(channel, header_str(headers, header::REFERER));
     if let Some(key) = header_str(headers, "idempotency-key") {
         context.idempotency_key = Some(key.chars().take(200).collect());
     }
@@ -112,9 +94,7 @@ pub async fn receive(
         fields,
         context,
     };
-    submit(state, request)
-        .await
-        .map_err(|error| Rejected { error, typed })
+    submit(state, request).await.map_err(|error| Rejected { error, typed })
 }
 
 fn header_str(headers: &HeaderMap, name: impl header::AsHeaderName) -> Option<&str> {

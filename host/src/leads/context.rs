@@ -40,9 +40,7 @@ impl ContextParams {
     /// `source` is explicit, else `utm_source`, else the referrer's host,
     /// else `direct`.
     pub fn into_touch(self, channel: &'static str, referrer_header: Option<&str>) -> TouchContext {
-        let referrer = self
-            .get("referrer")
-            .or_else(|| referrer_header.map(str::to_owned));
+        let referrer = self.get("referrer").or_else(|| referrer_header.map(str::to_owned));
         let source = self
             .get("source")
             .or_else(|| self.get("utm_source"))
@@ -74,35 +72,24 @@ mod tests {
     use super::*;
 
     fn params(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     #[test]
     fn source_falls_back_from_explicit_to_utm_to_referrer() {
-        let explicit =
-            ContextParams::merged(&[&params(&[("source", "expo"), ("utm_source", "ads")])]);
+        let explicit = ContextParams::merged(&[&params(&[("source", "expo"), ("utm_source", "ads")])]);
         assert_eq!(explicit.into_touch("api", None).source, "expo");
         let utm = ContextParams::merged(&[&params(&[("utm_source", "ads")])]);
         assert_eq!(utm.into_touch("api", None).source, "ads");
-        let referred = ContextParams::default()
-            .into_touch("form_page", Some("https://Www.Baidu.com/s?wd=crm"));
+        let referred = ContextParams::default().into_touch("form_page", Some("https://Www.Baidu.com/s?wd=crm"));
         assert_eq!(referred.source, "www.baidu.com");
-        assert_eq!(
-            ContextParams::default().into_touch("api", None).source,
-            "direct"
-        );
+        assert_eq!(ContextParams::default().into_touch("api", None).source, "direct");
     }
 
     #[test]
     fn later_sources_win_and_long_values_are_cut() {
         let long = "x".repeat(2000);
-        let merged = ContextParams::merged(&[
-            &params(&[("utm_campaign", "a")]),
-            &params(&[("utm_campaign", &long)]),
-        ]);
+        let merged = ContextParams::merged(&[&params(&[("utm_campaign", "a")]), &params(&[("utm_campaign", &long)])]);
         assert_eq!(
             merged.into_touch("api", None).utm_campaign.unwrap().len(),
             MAX_CONTEXT_LEN

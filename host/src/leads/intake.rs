@@ -19,10 +19,7 @@ pub struct IntakeRequest<'a> {
 
 /// Stores the submission once it is valid. Every failing field is reported
 /// at once; an acknowledged (returned) outcome is committed.
-pub async fn submit(
-    state: &AppState,
-    request: IntakeRequest<'_>,
-) -> Result<IntakeOutcome, ApiError> {
+pub async fn submit(state: &AppState, request: IntakeRequest<'_>) -> Result<IntakeOutcome, ApiError> {
     let IntakeRequest {
         tenant,
         form,
@@ -53,10 +50,7 @@ pub async fn submit(
     });
     if !errors.is_empty() {
         state.metrics.submissions_invalid.inc();
-        return Err(ApiError::validation(
-            "the submission has invalid fields",
-            errors,
-        ));
+        return Err(ApiError::validation("the submission has invalid fields", errors));
     }
 
     let submission = NewSubmission {
@@ -69,11 +63,12 @@ pub async fn submit(
         fields,
         context,
     };
-    let outcome = state
-        .store
-        .tenant(&tenant.id)
-        .record_submission(&submission)
-        .await?;
+    let outcome = state.store.tenant(&tenant.id).record_submission(&submission).await?;
+    if let Some(job_id) = &outcome.job_id {
+        // The job is committed with the lead; run it now rather than at the
+        // next sweep.
+        crate::jobs::spawn(state, job_id.clone());
+    }
     match &outcome.duplicate_of {
         None => state.metrics.leads_created.inc(),
         Some(_) => state.metrics.leads_merged.inc(),

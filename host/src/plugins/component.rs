@@ -48,9 +48,7 @@ impl FromStr for World {
         World::ALL
             .into_iter()
             .find(|w| w.as_str() == s)
-            .ok_or_else(|| {
-                format!("{s:?} is not a plugin world; use scorer, router or nurture-step")
-            })
+            .ok_or_else(|| format!("{s:?} is not a plugin world; use scorer, router or nurture-step"))
     }
 }
 
@@ -108,10 +106,7 @@ pub struct ComponentCache {
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl ComponentCache {
@@ -154,15 +149,21 @@ impl ComponentCache {
         Ok(loaded)
     }
 
+    /// A component compiled earlier, by its hash, without its bytes.
+    pub fn cached(&self, sha256: &str, world: World) -> Option<Arc<PluginComponent>> {
+        self.compiled
+            .lock()
+            .expect("component cache lock")
+            .get(&(sha256.to_owned(), world))
+            .cloned()
+    }
+
     /// Which worlds the component satisfies (for `leadhost plugin check`).
     pub fn detect_worlds(&self, bytes: &[u8]) -> Result<Vec<World>, Rejection> {
         let component = self.compile(bytes, &sha256_hex(bytes))?;
         Ok(World::ALL
             .into_iter()
-            .filter(|world| {
-                self.prepare(component.clone(), *world, String::new())
-                    .is_ok()
-            })
+            .filter(|world| self.prepare(component.clone(), *world, String::new()).is_ok())
             .collect())
     }
 
@@ -186,10 +187,7 @@ impl ComponentCache {
             _ => return Err(Rejection::NotWasm),
         }
         let engine = &self.sandbox.engine;
-        let cached = self
-            .dir
-            .as_ref()
-            .map(|dir| dir.join(format!("{sha256}.cwasm")));
+        let cached = self.dir.as_ref().map(|dir| dir.join(format!("{sha256}.cwasm")));
         if let Some(path) = cached.as_ref().filter(|p| p.exists()) {
             // SAFETY: the file is one this process family wrote from a
             // component it compiled; wasmtime checks it matches this engine
@@ -201,33 +199,20 @@ impl ComponentCache {
                 }
             }
         }
-        let component =
-            Component::new(engine, bytes).map_err(|e| Rejection::Invalid(format!("{e:#}")))?;
+        let component = Component::new(engine, bytes).map_err(|e| Rejection::Invalid(format!("{e:#}")))?;
         if let Some(path) = cached {
-            let written = component
-                .serialize()
-                .map(|code| std::fs::write(&path, code));
-            if let Err(err) | Ok(Err(err)) =
-                written.map_err(|e| std::io::Error::other(e.to_string()))
-            {
+            let written = component.serialize().map(|code| std::fs::write(&path, code));
+            if let Err(err) | Ok(Err(err)) = written.map_err(|e| std::io::Error::other(e.to_string())) {
                 tracing::warn!(path = %path.display(), %err, "could not cache a compiled plugin");
             }
         }
         Ok(component)
     }
 
-    fn prepare(
-        &self,
-        component: Component,
-        world: World,
-        sha256: String,
-    ) -> Result<PluginComponent, Rejection> {
+    fn prepare(&self, component: Component, world: World, sha256: String) -> Result<PluginComponent, Rejection> {
         let engine = &self.sandbox.engine;
         for (name, _) in component.component_type().imports(engine) {
-            if !GRANTED_IMPORTS
-                .iter()
-                .any(|granted| name.starts_with(granted))
-            {
+            if !GRANTED_IMPORTS.iter().any(|granted| name.starts_with(granted)) {
                 return Err(Rejection::NotGranted(name.to_owned()));
             }
         }
@@ -243,15 +228,9 @@ impl ComponentCache {
         let typed = match world {
             World::Scorer => Typed::Scorer(scorer::ScorerPre::new(pre).map_err(wrong)?),
             World::Router => Typed::Router(router::RouterPre::new(pre).map_err(wrong)?),
-            World::NurtureStep => {
-                Typed::NurtureStep(nurture_step::NurtureStepPre::new(pre).map_err(wrong)?)
-            }
+            World::NurtureStep => Typed::NurtureStep(nurture_step::NurtureStepPre::new(pre).map_err(wrong)?),
         };
-        Ok(PluginComponent {
-            world,
-            sha256,
-            typed,
-        })
+        Ok(PluginComponent { world, sha256, typed })
     }
 }
 
@@ -272,20 +251,13 @@ impl PluginComponent {
     }
 
     /// Calls `score` in a fresh store. Blocking: run it off the async workers.
-    pub fn score(
-        &self,
-        sandbox: &Sandbox,
-        limits: &Limits,
-        lead: &Lead,
-        config: &str,
-    ) -> CallRecord<Vec<ScorePart>> {
+    pub fn score(&self, sandbox: &Sandbox, limits: &Limits, lead: &Lead, config: &str) -> CallRecord<Vec<ScorePart>> {
         let Typed::Scorer(pre) = &self.typed else {
             return self.wrong_world(World::Scorer);
         };
         match sandbox.store(limits) {
             Ok(store) => run(store, limits, |store| {
-                pre.instantiate(&mut *store)?
-                    .call_score(&mut *store, lead, config)
+                pre.instantiate(&mut *store)?.call_score(&mut *store, lead, config)
             }),
             Err(e) => self.failed_store(e),
         }
@@ -313,20 +285,13 @@ impl PluginComponent {
     }
 
     /// Calls `run` of a nurture step in a fresh store. Blocking.
-    pub fn run_step(
-        &self,
-        sandbox: &Sandbox,
-        limits: &Limits,
-        lead: &Lead,
-        config: &str,
-    ) -> CallRecord<Vec<Action>> {
+    pub fn run_step(&self, sandbox: &Sandbox, limits: &Limits, lead: &Lead, config: &str) -> CallRecord<Vec<Action>> {
         let Typed::NurtureStep(pre) = &self.typed else {
             return self.wrong_world(World::NurtureStep);
         };
         match sandbox.store(limits) {
             Ok(store) => run(store, limits, |store| {
-                pre.instantiate(&mut *store)?
-                    .call_run(&mut *store, lead, config)
+                pre.instantiate(&mut *store)?.call_run(&mut *store, lead, config)
             }),
             Err(e) => self.failed_store(e),
         }

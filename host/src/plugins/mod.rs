@@ -5,6 +5,10 @@
 pub mod bindings;
 pub mod component;
 pub mod contract;
+pub mod host;
 pub mod offline;
 mod output;
 pub mod sandbox;
+
+pub use component::World;
+pub use host::PluginHost;

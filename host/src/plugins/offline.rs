@@ -10,8 +10,7 @@ use serde_json::{Value, json};
 use super::bindings::{Lead, Rep};
 use super::component::{ComponentCache, Rejection, World, sha256_hex};
 use super::contract::{
-    LeadInput, RepInput, actions_json, check_actions, check_route, check_score, route_json,
-    score_json,
+    LeadInput, RepInput, actions_json, check_actions, check_route, check_score, route_json, score_json,
 };
 use super::sandbox::{Limits, Sandbox};
 
@@ -29,9 +28,7 @@ fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
 pub fn check(path: &Path) -> anyhow::Result<Value> {
     let bytes = read(path)?;
     let cache = cache()?;
-    let worlds = cache
-        .detect_worlds(&bytes)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let worlds = cache.detect_worlds(&bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
     let imports = cache.imports(&bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
     let world = match worlds.as_slice() {
         [world] => *world,

@@ -12,10 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
-use wasmtime::{
-    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter, Store,
-    Trap,
-};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter, Store, Trap};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use super::bindings::{Host, LogLevel, scorer};
@@ -221,12 +218,7 @@ struct MemoryCeiling {
 }
 
 impl ResourceLimiter for MemoryCeiling {
-    fn memory_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         if desired > self.bytes {
             self.exceeded = true;
             wasmtime::bail!("memory limit of {} MiB exceeded", self.bytes >> 20);
@@ -234,12 +226,7 @@ impl ResourceLimiter for MemoryCeiling {
         Ok(true)
     }
 
-    fn table_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         Ok(desired <= 100_000)
     }
 }
@@ -331,9 +318,7 @@ fn classify(err: &wasmtime::Error, state: &CallState, limits: &Limits) -> Failur
         Some(Trap::OutOfFuel) => Failure::OutOfFuel(limits.fuel),
         Some(Trap::Interrupt) => Failure::Deadline(limits.deadline),
         Some(Trap::StackOverflow) => Failure::StackOverflow,
-        Some(Trap::UnreachableCodeReached) => {
-            Failure::Trap("panicked or aborted (wasm `unreachable` executed)".into())
-        }
+        Some(Trap::UnreachableCodeReached) => Failure::Trap("panicked or aborted (wasm `unreachable` executed)".into()),
         Some(trap) => Failure::Trap(trap.to_string()),
         None => Failure::Instantiate(format!("{err:#}")),
     }

@@ -3,9 +3,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{
-    Store, StoreError, StoreResult, TenantRecord, TenantStore, is_unique_violation, new_id,
-};
+use super::{Store, StoreError, StoreResult, TenantRecord, TenantStore, is_unique_violation, new_id};
 use crate::clock::Timestamp;
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -55,11 +53,7 @@ pub struct NewFormVersion<'a> {
 
 impl Store {
     /// The tenant and form behind a public URL `/f/{tenant}/{form}`.
-    pub async fn resolve_form(
-        &self,
-        tenant_slug: &str,
-        form_slug: &str,
-    ) -> StoreResult<(TenantRecord, FormRecord)> {
+    pub async fn resolve_form(&self, tenant_slug: &str, form_slug: &str) -> StoreResult<(TenantRecord, FormRecord)> {
         let tenant = self.tenant_by_slug(tenant_slug).await?;
         let form = self.tenant(&tenant.id).form(form_slug).await?;
         Ok((tenant, form))
@@ -68,11 +62,7 @@ impl Store {
 
 impl TenantStore<'_> {
     /// Creates a form with its first version.
-    pub async fn create_form(
-        &self,
-        slug: &str,
-        version: NewFormVersion<'_>,
-    ) -> StoreResult<FormRecord> {
+    pub async fn create_form(&self, slug: &str, version: NewFormVersion<'_>) -> StoreResult<FormRecord> {
         let now = Timestamp::now();
         let form = FormRecord {
             id: new_id(),
@@ -106,18 +96,13 @@ impl TenantStore<'_> {
             }
             Err(e) => return Err(e.into()),
         }
-        self.insert_version(&mut tx, &form.id, 1, &version, now)
-            .await?;
+        self.insert_version(&mut tx, &form.id, 1, &version, now).await?;
         tx.commit().await?;
         Ok(form)
     }
 
     /// Publishes the next version of an existing form; earlier versions stay.
-    pub async fn publish_version(
-        &self,
-        slug: &str,
-        version: NewFormVersion<'_>,
-    ) -> StoreResult<FormRecord> {
+    pub async fn publish_version(&self, slug: &str, version: NewFormVersion<'_>) -> StoreResult<FormRecord> {
         let now = Timestamp::now();
         let mut tx = self.store.begin_write().await?;
         let row = sqlx::query(
@@ -194,11 +179,7 @@ impl TenantStore<'_> {
         FormRecord::from_row(&row)
     }
 
-    pub async fn form_version(
-        &self,
-        form_id: &str,
-        version: i32,
-    ) -> StoreResult<FormVersionRecord> {
+    pub async fn form_version(&self, form_id: &str, version: i32) -> StoreResult<FormVersionRecord> {
         let row = sqlx::query(
             "SELECT form_id, version, title, schema, ui_schema, created_at FROM form_versions \
              WHERE tenant_id = $1 AND form_id = $2 AND version = $3",

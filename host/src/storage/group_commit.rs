@@ -37,11 +37,7 @@ impl IntakeQueue {
         Self { jobs }
     }
 
-    pub async fn record(
-        &self,
-        tenant_id: &str,
-        submission: &NewSubmission,
-    ) -> StoreResult<IntakeOutcome> {
+    pub async fn record(&self, tenant_id: &str, submission: &NewSubmission) -> StoreResult<IntakeOutcome> {
         let (reply, answer) = oneshot::channel();
         let job = Job {
             tenant_id: tenant_id.to_owned(),
@@ -66,10 +62,7 @@ async fn run(store: Store, mut receiver: mpsc::Receiver<Job>) {
             Err(err) => {
                 tracing::warn!(error = %err, size = batch.len(), "intake batch failed; retrying one by one");
                 for job in batch.drain(..) {
-                    let outcome = store
-                        .tenant(&job.tenant_id)
-                        .record_one(&job.submission)
-                        .await;
+                    let outcome = store.tenant(&job.tenant_id).record_one(&job.submission).await;
                     let _ = job.reply.send(outcome);
                 }
             }
@@ -90,9 +83,7 @@ async fn record_batch(store: &Store, batch: &[Job]) -> StoreResult<Vec<IntakeOut
         {
             Some(outcome) => outcomes.push(outcome),
             None => {
-                return Err(StoreError::Conflict(
-                    "an intake batch raced another writer".into(),
-                ));
+                return Err(StoreError::Conflict("an intake batch raced another writer".into()));
             }
         }
     }

@@ -5,6 +5,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use super::batch::{Bind, Statement, bind_all, execute_all};
+use super::pipeline::job_statement;
 use super::{StoreError, StoreResult, TenantStore, new_id};
 use crate::clock::Timestamp;
 use crate::domain::{NormalizedEmail, NormalizedPhone};
@@ -44,6 +45,8 @@ pub struct IntakeOutcome {
     pub lead_id: String,
     /// The existing lead the submission was merged into; `None` for a new lead.
     pub duplicate_of: Option<String>,
+    /// The "score and route" job written with a new lead, to run at once.
+    pub job_id: Option<String>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -64,6 +67,8 @@ pub struct LeadRecord {
     pub tier: String,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// When scoring and routing last finished; `None` until they have.
+    pub processed_at: Option<Timestamp>,
 }
 
 impl LeadRecord {
@@ -85,6 +90,7 @@ impl LeadRecord {
             tier: row.try_get("tier")?,
             created_at: Timestamp(row.try_get("created_at")?),
             updated_at: Timestamp(row.try_get("updated_at")?),
+            processed_at: row.try_get::<Option<i64>, _>("processed_at")?.map(Timestamp),
         })
     }
 }
@@ -180,18 +186,17 @@ impl TenantStore<'_> {
     ) -> StoreResult<Option<IntakeOutcome>> {
         let now = Timestamp::now();
         if let Some(key) = &sub.context.idempotency_key {
-            let seen = sqlx::query(
-                "SELECT lead_id FROM touches WHERE tenant_id = $1 AND idempotency_key = $2",
-            )
-            .bind(&self.tenant_id)
-            .bind(key)
-            .fetch_optional(&mut **tx)
-            .await?;
+            let seen = sqlx::query("SELECT lead_id FROM touches WHERE tenant_id = $1 AND idempotency_key = $2")
+                .bind(&self.tenant_id)
+                .bind(key)
+                .fetch_optional(&mut **tx)
+                .await?;
             if let Some(row) = seen {
                 let lead_id: String = row.try_get("lead_id")?;
                 return Ok(Some(IntakeOutcome {
                     duplicate_of: Some(lead_id.clone()),
                     lead_id,
+                    job_id: None,
                 }));
             }
         }
@@ -220,20 +225,18 @@ impl TenantStore<'_> {
         // concurrent submission took an identity or the idempotency key first.
         let mut statements = Vec::new();
         let mut notes = Vec::new();
+        let mut job_id = None;
         let (lead_id, duplicate_of) = match email_owner.clone().or(phone_owner.clone()) {
             Some(lead_id) => {
                 statements.push(self.merge_statement(tx, &lead_id, sub, now).await?);
                 // Claim the identities nobody owns yet; never move one.
-                for (kind, value, owner) in [
-                    ("email", email, &email_owner),
-                    ("phone", phone, &phone_owner),
-                ] {
+                for (kind, value, owner) in [("email", email, &email_owner), ("phone", phone, &phone_owner)] {
                     let Some(value) = value else { continue };
                     match owner {
                         None => statements.push(self.claim_identity(kind, value, &lead_id)),
-                        Some(other) if *other != lead_id => notes.push(format!(
-                            "{kind} {value} belongs to lead {other}; it was not moved"
-                        )),
+                        Some(other) if *other != lead_id => {
+                            notes.push(format!("{kind} {value} belongs to lead {other}; it was not moved"))
+                        }
                         Some(_) => {}
                     }
                 }
@@ -247,6 +250,10 @@ impl TenantStore<'_> {
                         statements.push(self.claim_identity(kind, value, &lead_id));
                     }
                 }
+                let job = new_id();
+                let payload = serde_json::json!({ "lead_id": lead_id });
+                statements.push(job_statement(&job, &self.tenant_id, &payload, now));
+                job_id = Some(job);
                 (lead_id, None)
             }
         };
@@ -260,6 +267,7 @@ impl TenantStore<'_> {
         Ok(Some(IntakeOutcome {
             lead_id,
             duplicate_of,
+            job_id,
         }))
     }
 
@@ -277,11 +285,7 @@ impl TenantStore<'_> {
     fn insert_lead(&self, lead_id: &str, sub: &NewSubmission, now: Timestamp) -> Statement {
         let email = sub.email.as_ref().map(|e| e.as_str().to_owned());
         let phone = sub.phone.as_ref().map(|p| p.as_str().to_owned());
-        let search = search_text(
-            sub.name.as_deref(),
-            email.as_deref(),
-            sub.company.as_deref(),
-        );
+        let search = search_text(sub.name.as_deref(), email.as_deref(), sub.company.as_deref());
         Statement::new(
             "INSERT INTO leads (id, tenant_id, form_id, form_version, email, phone, name, company, fields, \
              channel, source, stage, owner_id, score, tier, search_text, created_at, updated_at) \
@@ -348,13 +352,7 @@ impl TenantStore<'_> {
         .bind(now.micros()))
     }
 
-    fn insert_touch(
-        &self,
-        lead_id: &str,
-        sub: &NewSubmission,
-        note: Option<String>,
-        now: Timestamp,
-    ) -> Statement {
+    fn insert_touch(&self, lead_id: &str, sub: &NewSubmission, note: Option<String>, now: Timestamp) -> Statement {
         let ctx = &sub.context;
         Statement::new(
             "INSERT INTO touches (id, tenant_id, lead_id, form_id, form_version, channel, source, utm_source, \
@@ -427,11 +425,7 @@ impl TenantStore<'_> {
     }
 
     /// Newest first, `limit` at a time.
-    pub async fn leads(
-        &self,
-        filter: &LeadFilter,
-        visibility: &LeadVisibility,
-    ) -> StoreResult<LeadPage> {
+    pub async fn leads(&self, filter: &LeadFilter, visibility: &LeadVisibility) -> StoreResult<LeadPage> {
         let mut sql = String::from(
             "SELECT l.*, f.slug AS form_slug FROM leads l JOIN forms f ON f.id = l.form_id WHERE l.tenant_id = $1",
         );
@@ -460,11 +454,7 @@ impl TenantStore<'_> {
         }
         if let Some(text) = &filter.text {
             let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
-            push(
-                &mut sql,
-                " AND l.search_text LIKE ? ESCAPE '\\'",
-                Bind::from(pattern),
-            );
+            push(&mut sql, " AND l.search_text LIKE ? ESCAPE '\\'", Bind::from(pattern));
         }
         if let Some(after) = &filter.after {
             push(&mut sql, " AND l.id < ?", Bind::from(after));
@@ -472,13 +462,8 @@ impl TenantStore<'_> {
         push_visibility(&mut sql, &mut binds, visibility);
         sql.push_str(&format!(" ORDER BY l.id DESC LIMIT {}", filter.limit + 1));
 
-        let rows = bind_all(sqlx::query(&sql), binds)
-            .fetch_all(&self.store.read)
-            .await?;
-        let mut leads = rows
-            .iter()
-            .map(LeadRecord::from_row)
-            .collect::<StoreResult<Vec<_>>>()?;
+        let rows = bind_all(sqlx::query(&sql), binds).fetch_all(&self.store.read).await?;
+        let mut leads = rows.iter().map(LeadRecord::from_row).collect::<StoreResult<Vec<_>>>()?;
         let next = if leads.len() > filter.limit as usize {
             leads.truncate(filter.limit as usize);
             leads.last().map(|l| l.id.clone())
@@ -492,10 +477,7 @@ impl TenantStore<'_> {
 fn push_visibility(sql: &mut String, binds: &mut Vec<Bind>, visibility: &LeadVisibility) {
     if let LeadVisibility::OwnAndPool { user_id } = visibility {
         binds.push(Bind::from(user_id));
-        sql.push_str(&format!(
-            " AND (l.owner_id IS NULL OR l.owner_id = ${})",
-            binds.len()
-        ));
+        sql.push_str(&format!(" AND (l.owner_id IS NULL OR l.owner_id = ${})", binds.len()));
     }
 }
 
@@ -509,9 +491,7 @@ fn search_text(name: Option<&str>, email: Option<&str>, company: Option<&str>) -
 }
 
 fn escape_like(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
+    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
 fn is_empty(value: &Value) -> bool {
@@ -525,6 +505,5 @@ fn is_empty(value: &Value) -> bool {
 }
 
 fn parse_json(text: String) -> StoreResult<Value> {
-    serde_json::from_str(&text)
-        .map_err(|e| StoreError::Corrupt(format!("invalid JSON in a stored row: {e}")))
+    serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("invalid JSON in a stored row: {e}")))
 }

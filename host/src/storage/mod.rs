@@ -10,6 +10,8 @@ mod batch;
 mod forms;
 mod group_commit;
 mod leads;
+mod pipeline;
+mod plugins;
 mod tenants;
 
 use std::time::Duration;
@@ -19,10 +21,11 @@ use sqlx::{Any, AnyPool, Executor, Transaction};
 
 pub use forms::{FormRecord, FormVersionRecord, NewFormVersion};
 pub use leads::{
-    IntakeOutcome, LeadFilter, LeadPage, LeadRecord, LeadVisibility, NewSubmission, TouchContext,
-    TouchRecord,
+    IntakeOutcome, LeadFilter, LeadPage, LeadRecord, LeadVisibility, NewSubmission, TouchContext, TouchRecord,
 };
-pub use tenants::{Authenticated, NewUser, TenantRecord, UserRecord};
+pub use pipeline::{EventRecord, JobRecord, PluginOutcome, ProcessedLead, RepRecord, SCORE_AND_ROUTE};
+pub use plugins::{NewPlugin, PluginCall, PluginRecord};
+pub use tenants::{Authenticated, NewUser, RepAttributes, TenantRecord, UserRecord};
 
 /// Which database engine is behind the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,11 +141,7 @@ impl Store {
         let mut conn = self.write.acquire().await?;
         match self.backend {
             Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&mut *conn).await?,
-            Backend::Postgres => {
-                sqlx::migrate!("migrations/postgres")
-                    .run(&mut *conn)
-                    .await?
-            }
+            Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&mut *conn).await?,
         }
         Ok(())
     }

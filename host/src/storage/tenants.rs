@@ -38,12 +38,48 @@ pub struct UserRecord {
     pub email: String,
     pub name: String,
     pub role: Role,
+    #[serde(flatten)]
+    pub attributes: RepAttributes,
     pub created_at: Timestamp,
+}
+
+/// What routing knows of a rep: where they sell, what they specialise in,
+/// how many open leads they should hold (0: no limit), and whether they are
+/// taking leads now.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct RepAttributes {
+    #[serde(default)]
+    pub regions: Vec<String>,
+    #[serde(default)]
+    pub specialties: Vec<String>,
+    #[serde(default)]
+    pub capacity: u32,
+    #[serde(default = "available_by_default")]
+    pub available: bool,
+}
+
+fn available_by_default() -> bool {
+    true
+}
+
+impl Default for RepAttributes {
+    fn default() -> Self {
+        Self {
+            regions: Vec::new(),
+            specialties: Vec::new(),
+            capacity: 0,
+            available: true,
+        }
+    }
 }
 
 impl UserRecord {
     fn from_row(row: &AnyRow) -> StoreResult<Self> {
         let role: String = row.try_get("role")?;
+        let list = |column: &str| -> StoreResult<Vec<String>> {
+            let text: String = row.try_get(column)?;
+            Ok(serde_json::from_str(&text).unwrap_or_default())
+        };
         Ok(Self {
             id: row.try_get("id")?,
             email: row.try_get("email")?,
@@ -51,6 +87,12 @@ impl UserRecord {
             role: role
                 .parse()
                 .map_err(|e: crate::domain::ParseError| StoreError::Corrupt(e.0))?,
+            attributes: RepAttributes {
+                regions: list("regions")?,
+                specialties: list("specialties")?,
+                capacity: row.try_get::<i64, _>("capacity")?.max(0) as u32,
+                available: row.try_get::<i64, _>("available")? != 0,
+            },
             created_at: Timestamp(row.try_get("created_at")?),
         })
     }
@@ -61,6 +103,7 @@ pub struct NewUser<'a> {
     pub name: &'a str,
     pub role: Role,
     pub password_hash: Option<String>,
+    pub attributes: RepAttributes,
 }
 
 /// Who a bearer token belongs to.
@@ -72,12 +115,7 @@ pub struct Authenticated {
 }
 
 impl Store {
-    pub async fn create_tenant(
-        &self,
-        slug: &str,
-        name: &str,
-        region: Region,
-    ) -> StoreResult<TenantRecord> {
+    pub async fn create_tenant(&self, slug: &str, name: &str, region: Region) -> StoreResult<TenantRecord> {
         let record = TenantRecord {
             id: new_id(),
             slug: slug.to_owned(),
@@ -85,16 +123,15 @@ impl Store {
             default_region: region.code().to_owned(),
             created_at: Timestamp::now(),
         };
-        let result = sqlx::query(
-            "INSERT INTO tenants (id, slug, name, default_region, created_at) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(&record.id)
-        .bind(&record.slug)
-        .bind(&record.name)
-        .bind(&record.default_region)
-        .bind(record.created_at.micros())
-        .execute(&self.write)
-        .await;
+        let result =
+            sqlx::query("INSERT INTO tenants (id, slug, name, default_region, created_at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(&record.id)
+                .bind(&record.slug)
+                .bind(&record.name)
+                .bind(&record.default_region)
+                .bind(record.created_at.micros())
+                .execute(&self.write)
+                .await;
         match result {
             Ok(_) => Ok(record),
             Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict(format!(
@@ -130,12 +167,7 @@ impl Store {
 
     /// Records a token (by its hash) for a user, or an operator token when
     /// `user` is `None`.
-    pub async fn insert_token(
-        &self,
-        token_hash: &str,
-        user: Option<(&str, &str)>,
-        label: &str,
-    ) -> StoreResult<String> {
+    pub async fn insert_token(&self, token_hash: &str, user: Option<(&str, &str)>, label: &str) -> StoreResult<String> {
         let id = new_id();
         let (kind, tenant_id, user_id) = match user {
             Some((tenant_id, user_id)) => ("user", Some(tenant_id), Some(user_id)),
@@ -193,11 +225,13 @@ impl TenantStore<'_> {
             email: user.email.to_owned(),
             name: user.name.to_owned(),
             role: user.role,
+            attributes: user.attributes.clone(),
             created_at: Timestamp::now(),
         };
+        let attributes = &record.attributes;
         let result = sqlx::query(
-            "INSERT INTO users (id, tenant_id, email, name, role, password_hash, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO users (id, tenant_id, email, name, role, password_hash, created_at, regions, specialties, \
+             capacity, available) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(&record.id)
         .bind(&self.tenant_id)
@@ -206,6 +240,10 @@ impl TenantStore<'_> {
         .bind(record.role.as_str())
         .bind(user.password_hash)
         .bind(record.created_at.micros())
+        .bind(serde_json::to_string(&attributes.regions).unwrap_or_default())
+        .bind(serde_json::to_string(&attributes.specialties).unwrap_or_default())
+        .bind(attributes.capacity as i64)
+        .bind(i32::from(attributes.available))
         .execute(&self.store.write)
         .await;
         match result {
@@ -235,14 +273,12 @@ impl TenantStore<'_> {
     }
 
     async fn user_where(&self, column: &'static str, value: &str) -> StoreResult<UserRecord> {
-        let row = sqlx::query(&format!(
-            "SELECT * FROM users WHERE tenant_id = $1 AND {column} = $2"
-        ))
-        .bind(&self.tenant_id)
-        .bind(value)
-        .fetch_optional(&self.store.read)
-        .await?
-        .ok_or(StoreError::NotFound)?;
+        let row = sqlx::query(&format!("SELECT * FROM users WHERE tenant_id = $1 AND {column} = $2"))
+            .bind(&self.tenant_id)
+            .bind(value)
+            .fetch_optional(&self.store.read)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         UserRecord::from_row(&row)
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::auth::{ApiToken, hash_password};
 use crate::domain::{NormalizedEmail, Region, Role, TenantSlug};
-use crate::storage::{NewUser, Store, StoreResult, TenantRecord, UserRecord};
+use crate::storage::{NewUser, RepAttributes, Store, StoreResult, TenantRecord, UserRecord};
 
 pub struct NewTenant {
     pub slug: TenantSlug,
@@ -21,9 +21,7 @@ pub struct CreatedTenant {
 
 /// A tenant with its first admin and that admin's token.
 pub async fn create_tenant(store: &Store, new: NewTenant) -> StoreResult<CreatedTenant> {
-    let tenant = store
-        .create_tenant(new.slug.as_str(), &new.name, new.region)
-        .await?;
+    let tenant = store.create_tenant(new.slug.as_str(), &new.name, new.region).await?;
     let admin = add_user(
         store,
         &tenant.id,
@@ -31,6 +29,7 @@ pub async fn create_tenant(store: &Store, new: NewTenant) -> StoreResult<Created
         "Administrator",
         Role::Admin,
         None,
+        RepAttributes::default(),
     )
     .await?;
     let admin_token = issue_token(store, &tenant.id, &admin.id, "initial admin token").await?;
@@ -48,6 +47,7 @@ pub async fn add_user(
     name: &str,
     role: Role,
     password: Option<&str>,
+    attributes: RepAttributes,
 ) -> StoreResult<UserRecord> {
     let password_hash = password
         .map(hash_password)
@@ -60,17 +60,13 @@ pub async fn add_user(
             name,
             role,
             password_hash,
+            attributes,
         })
         .await
 }
 
 /// A new token for a user; returns its text, which is never stored.
-pub async fn issue_token(
-    store: &Store,
-    tenant_id: &str,
-    user_id: &str,
-    label: &str,
-) -> StoreResult<String> {
+pub async fn issue_token(store: &Store, tenant_id: &str, user_id: &str, label: &str) -> StoreResult<String> {
     let token = ApiToken::generate();
     store
         .insert_token(&token.hash, Some((tenant_id, user_id)), label)
@@ -95,13 +91,11 @@ pub struct TenantDirectory {
 
 impl TenantDirectory {
     pub async fn by_slug(&self, store: &Store, slug: &str) -> StoreResult<TenantRecord> {
-        self.lookup(format!("slug:{slug}"), store.tenant_by_slug(slug))
-            .await
+        self.lookup(format!("slug:{slug}"), store.tenant_by_slug(slug)).await
     }
 
     pub async fn by_id(&self, store: &Store, id: &str) -> StoreResult<TenantRecord> {
-        self.lookup(format!("id:{id}"), store.tenant_by_id(id))
-            .await
+        self.lookup(format!("id:{id}"), store.tenant_by_id(id)).await
     }
 
     async fn lookup(

@@ -83,12 +83,7 @@ async fn load(
     let started = Instant::now();
     let mut workers = Vec::new();
     for _ in 0..concurrency {
-        let (next, bodies, url, http) = (
-            next.clone(),
-            bodies.clone(),
-            url.clone(),
-            server.http.clone(),
-        );
+        let (next, bodies, url, http) = (next.clone(), bodies.clone(), url.clone(), server.http.clone());
         workers.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             loop {
@@ -123,9 +118,7 @@ async fn load(
 async fn setup(backend: Backend) -> anyhow::Result<TestServer> {
     let server = TestServer::start_with(backend, &["--body-limit", "65536"]).await?;
     let token = server.create_tenant("bench").await?;
-    server
-        .create_form_from_file(&token, &format!("{FORM}.json"))
-        .await?;
+    server.create_form_from_file(&token, &format!("{FORM}.json")).await?;
     Ok(server)
 }
 
@@ -134,9 +127,11 @@ async fn bulk_fill(backend: Backend, url: &str, n: usize) -> anyhow::Result<()> 
     match backend {
         Backend::Sqlite => {
             let mut conn = sqlx::SqliteConnection::connect(url).await?;
-            let ids = sqlx::query("SELECT f.tenant_id, f.id FROM forms f JOIN tenants t ON t.id = f.tenant_id WHERE t.slug = 'bench'")
-                .fetch_one(&mut conn)
-                .await?;
+            let ids = sqlx::query(
+                "SELECT f.tenant_id, f.id FROM forms f JOIN tenants t ON t.id = f.tenant_id WHERE t.slug = 'bench'",
+            )
+            .fetch_one(&mut conn)
+            .await?;
             let (tenant, form): (String, String) = (ids.get(0), ids.get(1));
             sqlx::query(
                 "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < $3) \
@@ -163,9 +158,11 @@ async fn bulk_fill(backend: Backend, url: &str, n: usize) -> anyhow::Result<()> 
         }
         Backend::Postgres => {
             let mut conn = sqlx::PgConnection::connect(url).await?;
-            let ids = sqlx::query("SELECT f.tenant_id, f.id FROM forms f JOIN tenants t ON t.id = f.tenant_id WHERE t.slug = 'bench'")
-                .fetch_one(&mut conn)
-                .await?;
+            let ids = sqlx::query(
+                "SELECT f.tenant_id, f.id FROM forms f JOIN tenants t ON t.id = f.tenant_id WHERE t.slug = 'bench'",
+            )
+            .fetch_one(&mut conn)
+            .await?;
             let (tenant, form): (String, String) = (ids.get(0), ids.get(1));
             sqlx::query(
                 "INSERT INTO leads (id, tenant_id, form_id, form_version, email, phone, name, company, fields, channel, \
@@ -194,12 +191,7 @@ async fn bulk_fill(backend: Backend, url: &str, n: usize) -> anyhow::Result<()> 
 }
 
 /// The dedup query intake runs, timed alone against the filled table.
-async fn time_lookups(
-    backend: Backend,
-    url: &str,
-    n: usize,
-    samples: usize,
-) -> anyhow::Result<Vec<Duration>> {
+async fn time_lookups(backend: Backend, url: &str, n: usize, samples: usize) -> anyhow::Result<Vec<Duration>> {
     let sql = "SELECT kind, lead_id FROM lead_identities WHERE tenant_id = $1 \
                AND ((kind = 'email' AND value = $2) OR (kind = 'phone' AND value = $3))";
     let mut latencies = Vec::with_capacity(samples);
@@ -265,9 +257,7 @@ async fn main() -> anyhow::Result<()> {
             .map(|i| serde_json::to_vec(&lead(10_000_000 + i)).unwrap())
             .collect();
         load(&server, Arc::new(warm), opts.concurrency).await?;
-        let bodies: Vec<Vec<u8>> = (0..opts.leads)
-            .map(|i| serde_json::to_vec(&lead(i)).unwrap())
-            .collect();
+        let bodies: Vec<Vec<u8>> = (0..opts.leads).map(|i| serde_json::to_vec(&lead(i)).unwrap()).collect();
         let (elapsed, lat) = load(&server, Arc::new(bodies), opts.concurrency).await?;
         println!(
             "intake, new leads:  {:>7.0} leads/s  p50 {}  p99 {}  ({} leads in {:.2} s)",

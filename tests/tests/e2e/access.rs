@@ -18,52 +18,33 @@ async fn another_tenants_lead_is_not_found(backend: Backend) -> anyhow::Result<(
         .create_form_from_file(&token_b, "website-demo-request.json")
         .await?;
     let (_, created) = server
-        .submit(
-            "acme",
-            "website-demo-request",
-            &demo_lead("a@acme.example", ""),
-        )
+        .submit("acme", "website-demo-request", &demo_lead("a@acme.example", ""))
         .await?;
     let id = created["id"].as_str().unwrap();
 
-    let (status, _) = server
-        .get_json(&token_a, &format!("/api/v1/leads/{id}"))
-        .await?;
+    let (status, _) = server.get_json(&token_a, &format!("/api/v1/leads/{id}")).await?;
     assert_eq!(status, StatusCode::OK);
-    let (status, problem) = server
-        .get_json(&token_b, &format!("/api/v1/leads/{id}"))
-        .await?;
+    let (status, problem) = server.get_json(&token_b, &format!("/api/v1/leads/{id}")).await?;
     assert_eq!(status, StatusCode::NOT_FOUND, "{problem}");
     let (_, list_b) = server.get_json(&token_b, "/api/v1/leads").await?;
     assert!(list_b["leads"].as_array().unwrap().is_empty());
 
     // The same person submitting to tenant B is a new lead there, not a duplicate.
     let (_, in_b) = server
-        .submit(
-            "globex",
-            "website-demo-request",
-            &demo_lead("a@acme.example", ""),
-        )
+        .submit("globex", "website-demo-request", &demo_lead("a@acme.example", ""))
         .await?;
     assert_eq!(in_b["duplicate_of"], Value::Null);
     assert_ne!(in_b["id"], created["id"]);
 
     // Forms are per tenant too.
-    let (status, _) = server
-        .get_json(&token_b, "/api/v1/forms/website-demo-request")
-        .await?;
+    let (status, _) = server.get_json(&token_b, "/api/v1/forms/website-demo-request").await?;
     assert_eq!(status, StatusCode::OK);
     let (status, _) = server.get_json(&token_a, "/api/v1/forms/nope").await?;
     assert_eq!(status, StatusCode::NOT_FOUND);
     Ok(())
 }
 
-async fn token_for(
-    server: &TestServer,
-    admin: &str,
-    email: &str,
-    role: &str,
-) -> anyhow::Result<String> {
+async fn token_for(server: &TestServer, admin: &str, email: &str, role: &str) -> anyhow::Result<String> {
     let res = server
         .http
         .post(server.url("/api/v1/users"))
@@ -90,7 +71,8 @@ async fn roles_are_enforced_on_every_route(backend: Backend) -> anyhow::Result<(
     let integrator = token_for(&server, &admin, "int@acme.example", "integrator").await?;
     let manager = token_for(&server, &admin, "mgr@acme.example", "manager").await?;
 
-    let form = json!({"slug": "x", "title": "X", "schema": {"type": "object", "properties": {"a": {"type": "string"}}}});
+    let form =
+        json!({"slug": "x", "title": "X", "schema": {"type": "object", "properties": {"a": {"type": "string"}}}});
     let create_form = |token: String| {
         let form = form.clone();
         let req = server
@@ -104,26 +86,14 @@ async fn roles_are_enforced_on_every_route(backend: Backend) -> anyhow::Result<(
     assert_eq!(create_form(manager.clone()).await?, StatusCode::FORBIDDEN);
     assert_eq!(create_form(admin.clone()).await?, StatusCode::CREATED);
 
-    assert_eq!(
-        server.get_json(&rep, "/api/v1/leads").await?.0,
-        StatusCode::OK
-    );
-    assert_eq!(
-        server.get_json(&manager, "/api/v1/leads").await?.0,
-        StatusCode::OK
-    );
+    assert_eq!(server.get_json(&rep, "/api/v1/leads").await?.0, StatusCode::OK);
+    assert_eq!(server.get_json(&manager, "/api/v1/leads").await?.0, StatusCode::OK);
     assert_eq!(
         server.get_json(&integrator, "/api/v1/leads").await?.0,
         StatusCode::FORBIDDEN
     );
-    assert_eq!(
-        server.get_json(&integrator, "/api/v1/forms").await?.0,
-        StatusCode::OK
-    );
-    assert_eq!(
-        server.get_json(&rep, "/api/v1/users").await?.0,
-        StatusCode::FORBIDDEN
-    );
+    assert_eq!(server.get_json(&integrator, "/api/v1/forms").await?.0, StatusCode::OK);
+    assert_eq!(server.get_json(&rep, "/api/v1/users").await?.0, StatusCode::FORBIDDEN);
 
     // Nobody but the operator makes tenants; the operator reads no leads.
     let new_tenant = server
@@ -134,17 +104,12 @@ async fn roles_are_enforced_on_every_route(backend: Backend) -> anyhow::Result<(
         .send()
         .await?;
     assert_eq!(new_tenant.status(), StatusCode::FORBIDDEN);
-    let (status, _) = server
-        .get_json(leadhost_tests::OPERATOR_TOKEN, "/api/v1/leads")
-        .await?;
+    let (status, _) = server.get_json(leadhost_tests::OPERATOR_TOKEN, "/api/v1/leads").await?;
     assert_eq!(status, StatusCode::FORBIDDEN);
 
     let no_token = server.http.get(server.url("/api/v1/leads")).send().await?;
     assert_eq!(no_token.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(
-        no_token.headers()["content-type"],
-        "application/problem+json"
-    );
+    assert_eq!(no_token.headers()["content-type"], "application/problem+json");
     assert_eq!(
         server.get_json("lh_forged", "/api/v1/leads").await?.0,
         StatusCode::UNAUTHORIZED

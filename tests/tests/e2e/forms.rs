@@ -34,19 +34,13 @@ async fn every_example_form_uploads_and_takes_a_lead(backend: Backend) -> anyhow
         let form = server.create_form_from_file(&token, file).await?;
         let slug = form["slug"].as_str().unwrap().to_owned();
         assert_eq!(form["current_version"], 1);
-        let page = server
-            .http
-            .get(server.url(&format!("/f/expo/{slug}")))
-            .send()
-            .await?;
+        let page = server.http.get(server.url(&format!("/f/expo/{slug}"))).send().await?;
         assert_eq!(page.status(), StatusCode::OK, "{slug}");
         // The samples are deliberately incomplete: the errors must name fields.
         let (status, problem) = server.submit("expo", &slug, &sample).await?;
         if status == StatusCode::UNPROCESSABLE_ENTITY {
             assert!(
-                pointers(&problem)
-                    .iter()
-                    .all(|p| p.starts_with('/') && p.len() > 1),
+                pointers(&problem).iter().all(|p| p.starts_with('/') && p.len() > 1),
                 "{slug}: {problem}"
             );
         } else {
@@ -87,13 +81,11 @@ async fn an_invalid_schema_is_pointed_at(backend: Backend) -> anyhow::Result<()>
     let problem: Value = res.json().await?;
     let got = pointers(&problem);
     assert!(
-        got.iter()
-            .any(|p| p.starts_with("/schema/properties/age/type")),
+        got.iter().any(|p| p.starts_with("/schema/properties/age/type")),
         "{problem}"
     );
     assert!(
-        got.iter()
-            .any(|p| p.starts_with("/schema/properties/name/minLength")),
+        got.iter().any(|p| p.starts_with("/schema/properties/name/minLength")),
         "{problem}"
     );
 
@@ -102,31 +94,20 @@ async fn an_invalid_schema_is_pointed_at(backend: Backend) -> anyhow::Result<()>
     let problem: Value = post(bad_ui).await?.json().await?;
     let mut got = pointers(&problem);
     got.sort();
-    assert_eq!(
-        got,
-        ["/ui_schema/a/ui:widget", "/ui_schema/ui:order/1"],
-        "{problem}"
-    );
+    assert_eq!(got, ["/ui_schema/a/ui:widget", "/ui_schema/ui:order/1"], "{problem}");
 
     let bad_slug = json!({"slug": "Not A Slug", "title": "x", "schema": {"type": "object", "properties": {"a": {}}}});
     assert_eq!(pointers(&post(bad_slug).await?.json().await?), ["/slug"]);
 
     let not_object = json!({"slug": "arr", "title": "x", "schema": {"type": "array"}});
-    assert_eq!(
-        pointers(&post(not_object).await?.json().await?),
-        ["/schema"]
-    );
+    assert_eq!(pointers(&post(not_object).await?.json().await?), ["/schema"]);
 
     let wrong_shape = post(json!({"slug": "x", "title": 5, "schema": {}})).await?;
     assert_eq!(wrong_shape.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(pointers(&wrong_shape.json().await?), ["/title"]);
 
     let (_, forms) = server.get_json(&token, "/api/v1/forms").await?;
-    assert_eq!(
-        forms["forms"].as_array().unwrap().len(),
-        0,
-        "no bad form was stored"
-    );
+    assert_eq!(forms["forms"].as_array().unwrap().len(), 0, "no bad form was stored");
     Ok(())
 }
 
@@ -144,11 +125,7 @@ async fn each_update_publishes_an_immutable_version(backend: Backend) -> anyhow:
         .await?;
     assert_eq!(created.status(), StatusCode::CREATED);
     let (_, first) = server
-        .submit(
-            "acme",
-            "contact",
-            &json!({"email": "a@example.com", "size": 5}),
-        )
+        .submit("acme", "contact", &json!({"email": "a@example.com", "size": 5}))
         .await?;
 
     // Version 2 makes `size` a required string.
@@ -166,52 +143,30 @@ async fn each_update_publishes_an_immutable_version(backend: Backend) -> anyhow:
     assert_eq!(form["current_version"], 2);
 
     let (status, _) = server
-        .submit(
-            "acme",
-            "contact",
-            &json!({"email": "b@example.com", "size": 5}),
-        )
+        .submit("acme", "contact", &json!({"email": "b@example.com", "size": 5}))
         .await?;
-    assert_eq!(
-        status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "the new version applies"
-    );
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "the new version applies");
     let (status, second) = server
-        .submit(
-            "acme",
-            "contact",
-            &json!({"email": "b@example.com", "size": "large"}),
-        )
+        .submit("acme", "contact", &json!({"email": "b@example.com", "size": "large"}))
         .await?;
     assert_eq!(status, StatusCode::CREATED);
 
     let (_, lead1) = server
-        .get_json(
-            &token,
-            &format!("/api/v1/leads/{}", first["id"].as_str().unwrap()),
-        )
+        .get_json(&token, &format!("/api/v1/leads/{}", first["id"].as_str().unwrap()))
         .await?;
     let (_, lead2) = server
-        .get_json(
-            &token,
-            &format!("/api/v1/leads/{}", second["id"].as_str().unwrap()),
-        )
+        .get_json(&token, &format!("/api/v1/leads/{}", second["id"].as_str().unwrap()))
         .await?;
     assert_eq!(lead1["form_version"], 1);
     assert_eq!(lead2["form_version"], 2);
 
-    let (status, old) = server
-        .get_json(&token, "/api/v1/forms/contact/versions/1")
-        .await?;
+    let (status, old) = server.get_json(&token, "/api/v1/forms/contact/versions/1").await?;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(old["schema"], v1, "version 1 is kept as published");
     let (_, current) = server.get_json(&token, "/api/v1/forms/contact").await?;
     assert_eq!(current["version"], 2);
     assert_eq!(current["schema"], v2);
-    let (status, _) = server
-        .get_json(&token, "/api/v1/forms/contact/versions/3")
-        .await?;
+    let (status, _) = server.get_json(&token, "/api/v1/forms/contact/versions/3").await?;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
     let bad = server

@@ -32,24 +32,19 @@ pub(crate) async fn demo_server(backend: Backend) -> anyhow::Result<(TestServer,
 
 async fn a_valid_lead_is_stored_with_its_context(backend: Backend) -> anyhow::Result<()> {
     let (server, token) = demo_server(backend).await?;
-    let res =
-        server
-            .http
-            .post(server.url(
-                "/f/acme/website-demo-request?utm_source=baidu&utm_medium=cpc&utm_campaign=q4",
-            ))
-            .header("referer", "https://www.baidu.com/s?wd=crm")
-            .json(&demo_lead("Li.Wei@Example.COM ", "138 0013 8000"))
-            .send()
-            .await?;
+    let res = server
+        .http
+        .post(server.url("/f/acme/website-demo-request?utm_source=baidu&utm_medium=cpc&utm_campaign=q4"))
+        .header("referer", "https://www.baidu.com/s?wd=crm")
+        .json(&demo_lead("Li.Wei@Example.COM ", "138 0013 8000"))
+        .send()
+        .await?;
     assert_eq!(res.status(), StatusCode::CREATED);
     let created: Value = res.json().await?;
     assert_eq!(created["duplicate_of"], Value::Null);
     let id = created["id"].as_str().unwrap();
 
-    let (status, lead) = server
-        .get_json(&token, &format!("/api/v1/leads/{id}"))
-        .await?;
+    let (status, lead) = server.get_json(&token, &format!("/api/v1/leads/{id}")).await?;
     assert_eq!(status, StatusCode::OK, "{lead}");
     assert_eq!(lead["email"], "li.wei@example.com");
     assert_eq!(lead["phone"], "+8613800138000");
@@ -69,8 +64,7 @@ async fn a_valid_lead_is_stored_with_its_context(backend: Backend) -> anyhow::Re
 
 async fn an_invalid_lead_reports_every_bad_field(backend: Backend) -> anyhow::Result<()> {
     let (server, token) = demo_server(backend).await?;
-    let bad =
-        json!({"email": "not-an-email", "budget": "a lot", "company_size": 12, "consent": false});
+    let bad = json!({"email": "not-an-email", "budget": "a lot", "company_size": 12, "consent": false});
     let (status, problem) = server.submit("acme", "website-demo-request", &bad).await?;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(problem["status"], 422);
@@ -79,14 +73,7 @@ async fn an_invalid_lead_reports_every_bad_field(backend: Backend) -> anyhow::Re
     got.dedup();
     assert_eq!(
         got,
-        [
-            "/budget",
-            "/company",
-            "/company_size",
-            "/consent",
-            "/email",
-            "/name"
-        ],
+        ["/budget", "/company", "/company_size", "/consent", "/email", "/name"],
         "{problem}"
     );
     assert!(
@@ -127,16 +114,10 @@ async fn bad_bodies_get_clear_client_errors(backend: Backend) -> anyhow::Result<
 
     let malformed = post(b"{\"name\": \"Li\", ".to_vec(), "application/json").await?;
     assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(
-        malformed.headers()["content-type"],
-        "application/problem+json"
-    );
+    assert_eq!(malformed.headers()["content-type"], "application/problem+json");
     let problem: Value = malformed.json().await?;
     assert!(
-        problem["detail"]
-            .as_str()
-            .unwrap()
-            .contains("malformed JSON"),
+        problem["detail"].as_str().unwrap().contains("malformed JSON"),
         "{problem}"
     );
 
@@ -157,13 +138,9 @@ async fn bad_bodies_get_clear_client_errors(backend: Backend) -> anyhow::Result<
         .submit("nobody", "website-demo-request", &demo_lead("a@b.cn", ""))
         .await?;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _) = server
-        .submit("acme", "no-such-form", &demo_lead("a@b.cn", ""))
-        .await?;
+    let (status, _) = server.submit("acme", "no-such-form", &demo_lead("a@b.cn", "")).await?;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _) = server
-        .submit("ACME!", "x", &demo_lead("a@b.cn", ""))
-        .await?;
+    let (status, _) = server.submit("ACME!", "x", &demo_lead("a@b.cn", "")).await?;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
     let disable = server
@@ -181,12 +158,7 @@ async fn bad_bodies_get_clear_client_errors(backend: Backend) -> anyhow::Result<
 
     // None of it hurt the server.
     assert_eq!(
-        server
-            .http
-            .get(server.url("/healthz"))
-            .send()
-            .await?
-            .status(),
+        server.http.get(server.url("/healthz")).send().await?.status(),
         StatusCode::OK
     );
     Ok(())
@@ -195,9 +167,7 @@ async fn bad_bodies_get_clear_client_errors(backend: Backend) -> anyhow::Result<
 async fn a_duplicate_by_phone_in_another_format_is_merged(backend: Backend) -> anyhow::Result<()> {
     let (server, token) = demo_server(backend).await?;
     let first = demo_lead("li.wei@example.com", "13800138000");
-    let (status, created) = server
-        .submit("acme", "website-demo-request", &first)
-        .await?;
+    let (status, created) = server.submit("acme", "website-demo-request", &first).await?;
     assert_eq!(status, StatusCode::CREATED);
     let id = created["id"].as_str().unwrap().to_owned();
 
@@ -206,20 +176,13 @@ async fn a_duplicate_by_phone_in_another_format_is_merged(backend: Backend) -> a
     let mut second = demo_lead("wei.li@gmail.com", "+86 138-0013-8000");
     second["budget"] = json!("<50k");
     second["need"] = json!("Replace our spreadsheets");
-    let (status, merged) = server
-        .submit("acme", "website-demo-request", &second)
-        .await?;
+    let (status, merged) = server.submit("acme", "website-demo-request", &second).await?;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(merged["id"], id.as_str());
     assert_eq!(merged["duplicate_of"], id.as_str());
 
-    let (_, lead) = server
-        .get_json(&token, &format!("/api/v1/leads/{id}"))
-        .await?;
-    assert_eq!(
-        lead["fields"]["budget"], "200k-1m",
-        "existing answers are kept"
-    );
+    let (_, lead) = server.get_json(&token, &format!("/api/v1/leads/{id}")).await?;
+    assert_eq!(lead["fields"]["budget"], "200k-1m", "existing answers are kept");
     assert_eq!(
         lead["fields"]["need"], "Replace our spreadsheets",
         "empty answers are filled"
@@ -229,11 +192,7 @@ async fn a_duplicate_by_phone_in_another_format_is_merged(backend: Backend) -> a
 
     // The new email now finds the same lead too.
     let (_, again) = server
-        .submit(
-            "acme",
-            "website-demo-request",
-            &demo_lead("WEI.LI@gmail.com", ""),
-        )
+        .submit("acme", "website-demo-request", &demo_lead("WEI.LI@gmail.com", ""))
         .await?;
     assert_eq!(again["duplicate_of"], id.as_str());
 
@@ -255,12 +214,8 @@ async fn a_duplicate_by_phone_in_another_format_is_merged(backend: Backend) -> a
         )
         .await?;
     assert_eq!(crossed["id"], other_id, "email matches first");
-    let (_, other_lead) = server
-        .get_json(&token, &format!("/api/v1/leads/{other_id}"))
-        .await?;
-    let note = other_lead["touches"][1]["note"]
-        .as_str()
-        .unwrap_or_default();
+    let (_, other_lead) = server.get_json(&token, &format!("/api/v1/leads/{other_id}")).await?;
+    let note = other_lead["touches"][1]["note"].as_str().unwrap_or_default();
     assert!(note.contains(&id), "{other_lead}");
 
     let (_, list) = server.get_json(&token, "/api/v1/leads").await?;
@@ -268,9 +223,7 @@ async fn a_duplicate_by_phone_in_another_format_is_merged(backend: Backend) -> a
     Ok(())
 }
 
-async fn fifty_concurrent_identical_submissions_make_one_lead(
-    backend: Backend,
-) -> anyhow::Result<()> {
+async fn fifty_concurrent_identical_submissions_make_one_lead(backend: Backend) -> anyhow::Result<()> {
     let (server, token) = demo_server(backend).await?;
     let lead = demo_lead("rush@example.com", "13700137000");
     let attempts = (0..50).map(|_| server.submit("acme", "website-demo-request", &lead));
@@ -290,9 +243,7 @@ async fn fifty_concurrent_identical_submissions_make_one_lead(
     let (_, list) = server.get_json(&token, "/api/v1/leads").await?;
     assert_eq!(list["leads"].as_array().unwrap().len(), 1);
     let id = ids.into_iter().next().unwrap();
-    let (_, lead) = server
-        .get_json(&token, &format!("/api/v1/leads/{id}"))
-        .await?;
+    let (_, lead) = server.get_json(&token, &format!("/api/v1/leads/{id}")).await?;
     assert_eq!(
         lead["touches"].as_array().unwrap().len(),
         50,
@@ -318,9 +269,7 @@ async fn an_idempotency_key_replays_without_a_second_touch(backend: Backend) -> 
         ids.push(body["id"].as_str().unwrap().to_owned());
     }
     assert_eq!(ids[0], ids[1]);
-    let (_, stored) = server
-        .get_json(&token, &format!("/api/v1/leads/{}", ids[0]))
-        .await?;
+    let (_, stored) = server.get_json(&token, &format!("/api/v1/leads/{}", ids[0])).await?;
     assert_eq!(stored["touches"].as_array().unwrap().len(), 1);
     Ok(())
 }
@@ -345,10 +294,7 @@ async fn the_api_route_takes_leads_with_a_token(backend: Backend) -> anyhow::Res
     assert_eq!(res.status(), StatusCode::CREATED);
     let body: Value = res.json().await?;
     let (_, lead) = server
-        .get_json(
-            &token,
-            &format!("/api/v1/leads/{}", body["id"].as_str().unwrap()),
-        )
+        .get_json(&token, &format!("/api/v1/leads/{}", body["id"].as_str().unwrap()))
         .await?;
     assert_eq!(lead["channel"], "api");
     assert_eq!(lead["source"], "crm-sync");

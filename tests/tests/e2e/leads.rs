@@ -10,10 +10,7 @@ on_both_backends!(leads_filter_and_page_with_a_cursor);
 async fn leads_filter_and_page_with_a_cursor(backend: Backend) -> anyhow::Result<()> {
     let (server, token) = demo_server(backend).await?;
     let mut ids = Vec::new();
-    for (i, source) in ["wechat", "baidu", "wechat", "expo", "wechat"]
-        .iter()
-        .enumerate()
-    {
+    for (i, source) in ["wechat", "baidu", "wechat", "expo", "wechat"].iter().enumerate() {
         let mut lead = demo_lead(&format!("p{i}@example.com"), "");
         lead["company"] = Value::String(format!("Company {i} 公司"));
         let res = server
@@ -44,30 +41,15 @@ async fn leads_filter_and_page_with_a_cursor(backend: Backend) -> anyhow::Result
 
     let count = |v: &Value| v["leads"].as_array().unwrap().len();
     assert_eq!(
-        count(
-            &server
-                .get_json(&token, "/api/v1/leads?source=wechat")
-                .await?
-                .1
-        ),
+        count(&server.get_json(&token, "/api/v1/leads?source=wechat").await?.1),
         3
     );
     assert_eq!(
-        count(
-            &server
-                .get_json(&token, "/api/v1/leads?q=company%203")
-                .await?
-                .1
-        ),
+        count(&server.get_json(&token, "/api/v1/leads?q=company%203").await?.1),
         1
     );
     assert_eq!(
-        count(
-            &server
-                .get_json(&token, "/api/v1/leads?q=P4%40EXAMPLE")
-                .await?
-                .1
-        ),
+        count(&server.get_json(&token, "/api/v1/leads?q=P4%40EXAMPLE").await?.1),
         1
     );
     assert_eq!(
@@ -84,10 +66,7 @@ async fn leads_filter_and_page_with_a_cursor(backend: Backend) -> anyhow::Result
         ),
         5
     );
-    assert_eq!(
-        count(&server.get_json(&token, "/api/v1/leads?form=other").await?.1),
-        0
-    );
+    assert_eq!(count(&server.get_json(&token, "/api/v1/leads?form=other").await?.1), 0);
     assert_eq!(
         count(
             &server

@@ -15,11 +15,7 @@ async fn the_form_page_works_without_javascript(backend: Backend) -> anyhow::Res
     let page_url = server.url("/f/acme/website-demo-request?utm_source=wechat&utm_campaign=spring");
     let page = server.http.get(&page_url).send().await?;
     assert_eq!(page.status(), StatusCode::OK);
-    assert!(
-        page.headers()["content-type"]
-            .to_str()?
-            .starts_with("text/html")
-    );
+    assert!(page.headers()["content-type"].to_str()?.starts_with("text/html"));
     let html = page.text().await?;
     for needle in [
         "<form method=\"post\"",
@@ -49,17 +45,15 @@ async fn the_form_page_works_without_javascript(backend: Backend) -> anyhow::Res
             .send()
     };
     // Bad: no company, a broken email, no consent. Typed values come back.
-    let bad = post("name=%E6%9D%8E%E4%BC%9F&email=li%40&company=&budget=50k-200k&need=Need+a+CRM&_utm_source=wechat").await?;
+    let bad =
+        post("name=%E6%9D%8E%E4%BC%9F&email=li%40&company=&budget=50k-200k&need=Need+a+CRM&_utm_source=wechat").await?;
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = bad.text().await?;
     assert!(
         html.contains("id=\"f-company-error\""),
         "company error beside its field"
     );
-    assert!(
-        html.contains("id=\"f-email-error\""),
-        "email error beside its field"
-    );
+    assert!(html.contains("id=\"f-email-error\""), "email error beside its field");
     assert!(html.contains("id=\"f-consent-error\""));
     assert!(html.contains("value=\"李伟\""), "typed name kept");
     assert!(html.contains("value=\"li@\""), "typed email kept");
@@ -77,11 +71,7 @@ async fn the_form_page_works_without_javascript(backend: Backend) -> anyhow::Res
     assert_eq!(good.status(), StatusCode::CREATED);
     assert!(good.text().await?.contains("Thank you"));
     let again = post("name=Li+Wei&email=li%40example.com&company=ACME&budget=50k-200k&consent=true&_utm_source=wechat&_submission=abc").await?;
-    assert_eq!(
-        again.status(),
-        StatusCode::CREATED,
-        "a double click is harmless"
-    );
+    assert_eq!(again.status(), StatusCode::CREATED, "a double click is harmless");
 
     let (_, list) = server.get_json(&token, "/api/v1/leads").await?;
     let leads = list["leads"].as_array().unwrap();
@@ -89,10 +79,7 @@ async fn the_form_page_works_without_javascript(backend: Backend) -> anyhow::Res
     assert_eq!(leads[0]["source"], "wechat");
     assert_eq!(leads[0]["channel"], "form_page");
     let (_, lead) = server
-        .get_json(
-            &token,
-            &format!("/api/v1/leads/{}", leads[0]["id"].as_str().unwrap()),
-        )
+        .get_json(&token, &format!("/api/v1/leads/{}", leads[0]["id"].as_str().unwrap()))
         .await?;
     assert_eq!(
         lead["touches"].as_array().unwrap().len(),
@@ -116,10 +103,7 @@ async fn the_form_page_works_without_javascript(backend: Backend) -> anyhow::Res
         panic!("badge scan rejected: {body}");
     }
     let (_, lead) = server
-        .get_json(
-            &token,
-            &format!("/api/v1/leads/{}", body["id"].as_str().unwrap()),
-        )
+        .get_json(&token, &format!("/api/v1/leads/{}", body["id"].as_str().unwrap()))
         .await?;
     assert_eq!(lead["fields"]["interest_level"], 4);
     assert!(lead["fields"]["products_of_interest"].is_array());

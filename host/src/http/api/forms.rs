@@ -33,9 +33,7 @@ pub async fn publish(
     Path(slug): Path<String>,
     JsonBody(upload): JsonBody<VersionUpload>,
 ) -> Result<Json<FormRecord>, ApiError> {
-    Ok(Json(
-        publish_version(&state, caller.tenant_id()?, &slug, upload).await?,
-    ))
+    Ok(Json(publish_version(&state, caller.tenant_id()?, &slug, upload).await?))
 }
 
 #[derive(Deserialize)]
@@ -94,15 +92,10 @@ async fn version_json(
     form: FormRecord,
     version: i32,
 ) -> Result<Json<Value>, ApiError> {
-    let stored = store
-        .form_version(&form.id, version)
-        .await
-        .map_err(|e| match e {
-            StoreError::NotFound => {
-                ApiError::NotFound(format!("form {:?} has no version {version}", form.slug))
-            }
-            other => other.into(),
-        })?;
+    let stored = store.form_version(&form.id, version).await.map_err(|e| match e {
+        StoreError::NotFound => ApiError::NotFound(format!("form {:?} has no version {version}", form.slug)),
+        other => other.into(),
+    })?;
     let parse = |text: &str| serde_json::from_str::<Value>(text).unwrap_or(Value::Null);
     Ok(Json(json!({
         "form": form,

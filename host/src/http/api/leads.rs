@@ -21,10 +21,7 @@ pub async fn submit(
     headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let tenant = state
-        .tenants
-        .by_id(&state.store, caller.tenant_id()?)
-        .await?;
+    let tenant = state.tenants.by_id(&state.store, caller.tenant_id()?).await?;
     let target = Target::load(&state, tenant, &slug).await?;
     let query = query_params(raw_query.as_deref());
     let outcome = receive(&state, &target, "api", &query, &headers, body)
@@ -47,12 +44,7 @@ pub async fn list(
 ) -> Result<Json<Value>, ApiError> {
     let query = query_params(raw_query.as_deref());
     let mut errors = Vec::new();
-    let text = |key: &str| {
-        query
-            .get(key)
-            .map(|v| v.trim().to_owned())
-            .filter(|v| !v.is_empty())
-    };
+    let text = |key: &str| query.get(key).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
     let mut time = |key: &str| {
         text(key).and_then(|raw| {
             Timestamp::parse_rfc3339(&raw).or_else(|| {
@@ -106,15 +98,14 @@ pub async fn show(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let store = state.store.tenant(caller.tenant_id()?);
-    let lead = store
-        .lead(&id, &caller.lead_visibility())
-        .await
-        .map_err(|e| match e {
-            StoreError::NotFound => ApiError::NotFound(format!("no lead {id:?}")),
-            other => other.into(),
-        })?;
+    let lead = store.lead(&id, &caller.lead_visibility()).await.map_err(|e| match e {
+        StoreError::NotFound => ApiError::NotFound(format!("no lead {id:?}")),
+        other => other.into(),
+    })?;
     let touches = store.touches(&lead.id).await?;
+    let events = store.lead_events(&lead.id).await?;
     let mut body = json!(lead);
     body["touches"] = json!(touches);
+    body["events"] = json!(events);
     Ok(Json(body))
 }

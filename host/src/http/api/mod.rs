@@ -3,6 +3,7 @@
 
 mod forms;
 mod leads;
+mod plugins;
 mod tenants;
 mod users;
 
@@ -28,6 +29,16 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/forms/{slug}/leads", post(leads::submit))
         .route("/leads", get(leads::list))
         .route("/leads/{id}", get(leads::show))
+        .route("/plugins", get(plugins::list).post(plugins::create))
+        .route(
+            "/plugins/{name}",
+            get(plugins::show)
+                .put(plugins::replace)
+                .patch(plugins::update)
+                .delete(plugins::delete),
+        )
+        .route("/plugins/{name}/run", post(plugins::run))
+        .route("/settings", get(plugins::settings).patch(plugins::update_settings))
         .route_layer(middleware::from_fn_with_state(state, authorize))
 }
 

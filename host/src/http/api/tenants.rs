@@ -53,9 +53,7 @@ pub async fn create(
     .await?;
     Ok((
         StatusCode::CREATED,
-        Json(
-            json!({"tenant": created.tenant, "admin": created.admin, "admin_token": created.admin_token}),
-        ),
+        Json(json!({"tenant": created.tenant, "admin": created.admin, "admin_token": created.admin_token})),
     ))
 }
 

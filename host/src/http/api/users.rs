@@ -9,7 +9,7 @@ use crate::auth::Caller;
 use crate::domain::{NormalizedEmail, Role};
 use crate::error::{ApiError, FieldError};
 use crate::http::body::JsonBody;
-use crate::storage::StoreError;
+use crate::storage::{RepAttributes, StoreError};
 use crate::tenants::{add_user, issue_token};
 
 #[derive(Deserialize)]
@@ -19,6 +19,13 @@ pub struct CreateUser {
     name: Option<String>,
     role: String,
     password: Option<String>,
+    #[serde(default)]
+    regions: Vec<String>,
+    #[serde(default)]
+    specialties: Vec<String>,
+    #[serde(default)]
+    capacity: u32,
+    available: Option<bool>,
 }
 
 pub async fn create(
@@ -33,18 +40,17 @@ pub async fn create(
     let role = Role::parse_tenant_role(&body.role)
         .map_err(|e| errors.push(FieldError::new("/role", e.0)))
         .ok();
-    if body
-        .password
-        .as_ref()
-        .is_some_and(|p| p.chars().count() < 10)
-    {
-        errors.push(FieldError::new(
-            "/password",
-            "must be at least 10 characters",
-        ));
+    if body.password.as_ref().is_some_and(|p| p.chars().count() < 10) {
+        errors.push(FieldError::new("/password", "must be at least 10 characters"));
     }
     let (Some(email), Some(role), true) = (email, role, errors.is_empty()) else {
         return Err(ApiError::validation("the user is not valid", errors));
+    };
+    let attributes = RepAttributes {
+        regions: body.regions,
+        specialties: body.specialties,
+        capacity: body.capacity,
+        available: body.available.unwrap_or(true),
     };
     let name = body.name.unwrap_or_else(|| email.as_str().to_owned());
     let user = add_user(
@@ -54,6 +60,7 @@ pub async fn create(
         &name,
         role,
         body.password.as_deref(),
+        attributes,
     )
     .await?;
     Ok((StatusCode::CREATED, Json(json!(user))))
@@ -80,33 +87,18 @@ pub async fn create_token(
     JsonBody(body): JsonBody<CreateToken>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let tenant_id = caller.tenant_id()?;
-    let email = NormalizedEmail::parse(&body.user).map_err(|e| {
-        ApiError::validation(
-            "the token request is not valid",
-            vec![FieldError::new("/user", e.0)],
-        )
-    })?;
-    let user = match state
-        .store
-        .tenant(tenant_id)
-        .user_by_email(email.as_str())
-        .await
-    {
+    let email = NormalizedEmail::parse(&body.user)
+        .map_err(|e| ApiError::validation("the token request is not valid", vec![FieldError::new("/user", e.0)]))?;
+    let user = match state.store.tenant(tenant_id).user_by_email(email.as_str()).await {
         Err(StoreError::NotFound) => {
             return Err(ApiError::validation(
                 "the token request is not valid",
-                vec![FieldError::new(
-                    "/user",
-                    "no user of this tenant has that email",
-                )],
+                vec![FieldError::new("/user", "no user of this tenant has that email")],
             ));
         }
         other => other?,
     };
     let label = body.label.unwrap_or_else(|| "api".to_owned());
     let token = issue_token(&state.store, tenant_id, &user.id, &label).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({"token": token, "user": user})),
-    ))
+    Ok((StatusCode::CREATED, Json(json!({"token": token, "user": user}))))
 }

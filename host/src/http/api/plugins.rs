@@ -1,0 +1,299 @@
+//! `/api/v1/plugins`: upload, list, switch on and off, replace, delete and
+//! test-run a tenant's plugins. Every route is scoped to the caller's tenant.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::domain::PluginName;
+use crate::error::{ApiError, FieldError};
+use crate::http::body::{JsonBody, read_limited};
+use crate::plugins::World;
+use crate::plugins::bindings::{Lead, Rep};
+use crate::plugins::component::{MAX_COMPONENT_BYTES, Rejection};
+use crate::plugins::contract::{
+    LeadInput, RepInput, actions_json, check_actions, check_route, check_score, route_json, score_json,
+};
+use crate::storage::{NewPlugin, PluginRecord, StoreError};
+
+/// Base64 grows the component by a third; leave room for name and config.
+const UPLOAD_LIMIT: usize = MAX_COMPONENT_BYTES / 3 * 4 + (64 << 10);
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Upload {
+    name: Option<String>,
+    world: String,
+    #[serde(default)]
+    config: Option<Value>,
+    /// The component, base64.
+    component: String,
+}
+
+fn invalid(pointer: &str, message: impl Into<String>) -> ApiError {
+    ApiError::validation("the plugin is not valid", vec![FieldError::new(pointer, message)])
+}
+
+fn not_found(name: &str) -> impl FnOnce(StoreError) -> ApiError + '_ {
+    move |e| match e {
+        StoreError::NotFound => ApiError::NotFound(format!("no plugin {name:?} in this tenant")),
+        other => other.into(),
+    }
+}
+
+/// Reads, decodes and checks an upload; the component is type-checked
+/// against its world before anything is stored.
+async fn checked_upload(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(Upload, World, Vec<u8>), ApiError> {
+    let bytes = read_limited(headers, body, UPLOAD_LIMIT).await?;
+    let value: Value =
+        serde_json::from_slice(&bytes).map_err(|e| ApiError::MalformedBody(format!("malformed JSON: {e}")))?;
+    let upload: Upload = serde_json::from_value(value).map_err(|e| invalid("", e.to_string()))?;
+    let world: World = upload.world.parse().map_err(|e: String| invalid("/world", e))?;
+    let component = STANDARD
+        .decode(upload.component.trim())
+        .map_err(|e| invalid("/component", format!("is not base64: {e}")))?;
+    if component.len() > MAX_COMPONENT_BYTES {
+        return Err(ApiError::PayloadTooLarge {
+            limit: MAX_COMPONENT_BYTES,
+        });
+    }
+    let plugins = state.plugins.clone();
+    let checked = {
+        let component = component.clone();
+        tokio::task::spawn_blocking(move || plugins.check_upload(&component, world).map(|_| ()))
+            .await
+            .map_err(|e| ApiError::Internal(e.into()))?
+    };
+    match checked {
+        Ok(()) => Ok((upload, world, component)),
+        Err(Rejection::TooLarge(_)) => Err(ApiError::PayloadTooLarge {
+            limit: MAX_COMPONENT_BYTES,
+        }),
+        Err(rejection @ Rejection::WrongWorld { .. }) => Err(invalid("/world", rejection.to_string())),
+        Err(rejection) => Err(invalid("/component", rejection.to_string())),
+    }
+}
+
+async fn save(
+    state: &AppState,
+    caller: &Caller,
+    name: &str,
+    upload: &Upload,
+    world: World,
+    component: &[u8],
+    replace: bool,
+) -> Result<PluginRecord, ApiError> {
+    let name = PluginName::parse(name).map_err(|e| invalid("/name", e.0))?;
+    let config = upload.config.clone().unwrap_or_else(|| json!({})).to_string();
+    let sha256 = crate::plugins::component::sha256_hex(component);
+    let plugin = NewPlugin {
+        name: name.as_str(),
+        world: world.as_str(),
+        config: &config,
+        component,
+        sha256: &sha256,
+    };
+    let saved = state
+        .store
+        .tenant(caller.tenant_id()?)
+        .save_plugin(plugin, replace)
+        .await;
+    saved.map_err(not_found(name.as_str()))
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Json<PluginRecord>), ApiError> {
+    let (upload, world, component) = checked_upload(&state, &headers, body).await?;
+    let name = upload.name.clone().ok_or_else(|| invalid("/name", "is required"))?;
+    let plugin = save(&state, &caller, &name, &upload, world, &component, false).await?;
+    Ok((StatusCode::CREATED, Json(plugin)))
+}
+
+/// Replaces the component (and world and config) of an existing plugin.
+pub async fn replace(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<PluginRecord>, ApiError> {
+    let (upload, world, component) = checked_upload(&state, &headers, body).await?;
+    if upload.name.as_ref().is_some_and(|n| n != &name) {
+        return Err(invalid("/name", "differs from the name in the URL"));
+    }
+    Ok(Json(
+        save(&state, &caller, &name, &upload, world, &component, true).await?,
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Update {
+    enabled: Option<bool>,
+    config: Option<Value>,
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    JsonBody(update): JsonBody<Update>,
+) -> Result<Json<PluginRecord>, ApiError> {
+    let config = update.config.map(|c| c.to_string());
+    let store = state.store.tenant(caller.tenant_id()?);
+    Ok(Json(
+        store
+            .update_plugin(&name, update.enabled, config.as_deref())
+            .await
+            .map_err(not_found(&name))?,
+    ))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .store
+        .tenant(caller.tenant_id()?)
+        .delete_plugin(&name)
+        .await
+        .map_err(not_found(&name))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    Ok(Json(
+        json!({"plugins": state.store.tenant(caller.tenant_id()?).plugins().await?}),
+    ))
+}
+
+/// The plugin with its latest calls (their results, errors and logs).
+pub async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let store = state.store.tenant(caller.tenant_id()?);
+    let plugin = store.plugin(&name).await.map_err(not_found(&name))?;
+    let calls = store.plugin_calls(&plugin.id, 20).await?;
+    let mut body = json!(plugin);
+    body["recent_calls"] = json!(calls);
+    Ok(Json(body))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestRun {
+    lead: LeadInput,
+    #[serde(default)]
+    candidates: Vec<RepInput>,
+    /// Overrides the stored config for this run.
+    config: Option<Value>,
+}
+
+/// Calls the plugin once on a lead given in the request: nothing is stored
+/// and the plugin's failure count does not change.
+pub async fn run(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    JsonBody(request): JsonBody<TestRun>,
+) -> Result<Json<Value>, ApiError> {
+    let tenant_id = caller.tenant_id()?.to_owned();
+    let store = state.store.tenant(&tenant_id);
+    let plugin = store.plugin(&name).await.map_err(not_found(&name))?;
+    let component = state
+        .plugins
+        .component(&store, &plugin)
+        .await
+        .map_err(|e| ApiError::Conflict(e.to_string()))?;
+    let limits = state.plugins.limits(&store).await?;
+    let config = request.config.unwrap_or(plugin.config).to_string();
+    let lead = Lead::from(request.lead);
+    let candidates: Vec<Rep> = request.candidates.into_iter().map(Rep::from).collect();
+    let world = component.world;
+    let report = state
+        .plugins
+        .call(&tenant_id, move |sandbox| {
+            let report = match world {
+                World::Scorer => component
+                    .score(sandbox, &limits, &lead, &config)
+                    .map(check_score)
+                    .to_json(|p| score_json(p)),
+                World::Router => component
+                    .route(sandbox, &limits, &lead, &candidates, &config)
+                    .map(|d| check_route(d, &candidates))
+                    .to_json(route_json),
+                World::NurtureStep => component
+                    .run_step(sandbox, &limits, &lead, &config)
+                    .map(check_actions)
+                    .to_json(|a| actions_json(a)),
+            };
+            crate::plugins::sandbox::CallRecord {
+                outcome: Ok(report),
+                logs: Vec::new(),
+                logs_dropped: 0,
+                stdout: String::new(),
+                stderr: String::new(),
+                fuel_used: 0,
+                duration: Default::default(),
+            }
+        })
+        .await;
+    let mut report = report
+        .outcome
+        .unwrap_or_else(|failure| json!({"error": failure.to_string()}));
+    report["world"] = json!(world);
+    Ok(Json(report))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// CPU limit per plugin call, in fuel; `null` restores the default.
+    plugin_fuel: Option<i64>,
+}
+
+pub async fn settings(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    let store = state.store.tenant(caller.tenant_id()?);
+    let limits = state.plugins.limits(&store).await?;
+    Ok(Json(
+        json!({"plugin_fuel": limits.fuel, "plugin_fuel_is_default": store.plugin_fuel().await?.is_none()}),
+    ))
+}
+
+pub async fn update_settings(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(update): JsonBody<Settings>,
+) -> Result<Json<Value>, ApiError> {
+    if update
+        .plugin_fuel
+        .is_some_and(|f| !(1_000_000..=100_000_000_000).contains(&f))
+    {
+        return Err(invalid("/plugin_fuel", "must be from 1000000 to 100000000000"));
+    }
+    state
+        .store
+        .tenant(caller.tenant_id()?)
+        .set_plugin_fuel(update.plugin_fuel)
+        .await?;
+    settings(State(state), caller).await
+}

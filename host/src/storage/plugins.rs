@@ -1,0 +1,267 @@
+//! Uploaded plugins and their call records.
+
+use serde_json::Value;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{StoreError, StoreResult, TenantStore, is_unique_violation, new_id};
+use crate::clock::Timestamp;
+
+/// A plugin as listed: everything but its bytes.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PluginRecord {
+    #[serde(skip)]
+    pub id: String,
+    pub name: String,
+    pub world: String,
+    pub config: Value,
+    pub sha256: String,
+    pub size_bytes: i64,
+    pub enabled: bool,
+    /// Why it is off, when it was switched off.
+    pub disabled_reason: Option<String>,
+    pub calls: i64,
+    pub failures: i64,
+    pub consecutive_failures: i32,
+    pub last_error: Option<String>,
+    pub last_called_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+const COLUMNS: &str = "id, name, world, config, sha256, size_bytes, enabled, disabled_reason, calls, failures, \
+                       consecutive_failures, last_error, last_called_at, created_at, updated_at";
+
+impl PluginRecord {
+    fn from_row(row: &AnyRow) -> StoreResult<Self> {
+        let config: String = row.try_get("config")?;
+        Ok(Self {
+            id: row.try_get("id")?,
+            name: row.try_get("name")?,
+            world: row.try_get("world")?,
+            config: serde_json::from_str(&config).unwrap_or(Value::Null),
+            sha256: row.try_get("sha256")?,
+            size_bytes: row.try_get("size_bytes")?,
+            enabled: row.try_get::<i64, _>("enabled")? != 0,
+            disabled_reason: row.try_get("disabled_reason")?,
+            calls: row.try_get("calls")?,
+            failures: row.try_get("failures")?,
+            consecutive_failures: row.try_get("consecutive_failures")?,
+            last_error: row.try_get("last_error")?,
+            last_called_at: row.try_get::<Option<i64>, _>("last_called_at")?.map(Timestamp),
+            created_at: Timestamp(row.try_get("created_at")?),
+            updated_at: Timestamp(row.try_get("updated_at")?),
+        })
+    }
+}
+
+pub struct NewPlugin<'a> {
+    pub name: &'a str,
+    pub world: &'a str,
+    pub config: &'a str,
+    pub component: &'a [u8],
+    pub sha256: &'a str,
+}
+
+/// One plugin call, as kept on the plugin.
+#[derive(Debug, Clone)]
+pub struct PluginCall {
+    pub plugin_id: String,
+    pub lead_id: Option<String>,
+    pub error: Option<String>,
+    pub result: Option<Value>,
+    pub logs: Value,
+    pub stdout: String,
+    pub stderr: String,
+    pub fuel_used: u64,
+    pub duration_us: u64,
+}
+
+impl TenantStore<'_> {
+    /// Adds a plugin, or with `replace` swaps an existing one's component,
+    /// world and config (and switches it back on with fresh counters).
+    pub async fn save_plugin(&self, plugin: NewPlugin<'_>, replace: bool) -> StoreResult<PluginRecord> {
+        let now = Timestamp::now().micros();
+        let result = if replace {
+            sqlx::query(&format!(
+                "UPDATE plugins SET world = $3, config = $4, component = $5, sha256 = $6, size_bytes = $7, \
+                 enabled = 1, disabled_reason = NULL, consecutive_failures = 0, last_error = NULL, updated_at = $8 \
+                 WHERE tenant_id = $1 AND name = $2 RETURNING {COLUMNS}"
+            ))
+            .bind(&self.tenant_id)
+            .bind(plugin.name)
+            .bind(plugin.world)
+            .bind(plugin.config)
+            .bind(plugin.component.to_vec())
+            .bind(plugin.sha256)
+            .bind(plugin.component.len() as i64)
+            .bind(now)
+            .fetch_optional(&self.store.write)
+            .await
+        } else {
+            sqlx::query(&format!(
+                "INSERT INTO plugins (id, tenant_id, name, world, config, component, sha256, size_bytes, enabled, \
+                 created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $9) RETURNING {COLUMNS}"
+            ))
+            .bind(new_id())
+            .bind(&self.tenant_id)
+            .bind(plugin.name)
+            .bind(plugin.world)
+            .bind(plugin.config)
+            .bind(plugin.component.to_vec())
+            .bind(plugin.sha256)
+            .bind(plugin.component.len() as i64)
+            .bind(now)
+            .fetch_optional(&self.store.write)
+            .await
+        };
+        match result {
+            Ok(Some(row)) => PluginRecord::from_row(&row),
+            Ok(None) => Err(StoreError::NotFound),
+            Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict(format!(
+                "a plugin named {:?} exists; PUT /api/v1/plugins/{} replaces it",
+                plugin.name, plugin.name
+            ))),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn plugins(&self) -> StoreResult<Vec<PluginRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM plugins WHERE tenant_id = $1 ORDER BY name"
+        ))
+        .bind(&self.tenant_id)
+        .fetch_all(&self.store.read)
+        .await?;
+        rows.iter().map(PluginRecord::from_row).collect()
+    }
+
+    /// The enabled plugins of one world, by name.
+    pub async fn enabled_plugins(&self, world: &str) -> StoreResult<Vec<PluginRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM plugins WHERE tenant_id = $1 AND world = $2 AND enabled = 1 ORDER BY name"
+        ))
+        .bind(&self.tenant_id)
+        .bind(world)
+        .fetch_all(&self.store.read)
+        .await?;
+        rows.iter().map(PluginRecord::from_row).collect()
+    }
+
+    pub async fn plugin(&self, name: &str) -> StoreResult<PluginRecord> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM plugins WHERE tenant_id = $1 AND name = $2"
+        ))
+        .bind(&self.tenant_id)
+        .bind(name)
+        .fetch_optional(&self.store.read)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        PluginRecord::from_row(&row)
+    }
+
+    pub async fn plugin_component(&self, plugin_id: &str) -> StoreResult<Vec<u8>> {
+        let row = sqlx::query("SELECT component FROM plugins WHERE tenant_id = $1 AND id = $2")
+            .bind(&self.tenant_id)
+            .bind(plugin_id)
+            .fetch_optional(&self.store.read)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        Ok(row.try_get("component")?)
+    }
+
+    /// Switches a plugin on or off, or changes its config. Switching it on
+    /// clears the failure streak that switched it off.
+    pub async fn update_plugin(
+        &self,
+        name: &str,
+        enabled: Option<bool>,
+        config: Option<&str>,
+    ) -> StoreResult<PluginRecord> {
+        let row = sqlx::query(&format!(
+            "UPDATE plugins SET \
+               enabled = COALESCE($3, enabled), \
+               disabled_reason = CASE WHEN $3 = 1 THEN NULL WHEN $3 = 0 THEN 'switched off by a user' ELSE disabled_reason END, \
+               consecutive_failures = CASE WHEN $3 = 1 THEN 0 ELSE consecutive_failures END, \
+               config = COALESCE($4, config), updated_at = $5 \
+             WHERE tenant_id = $1 AND name = $2 RETURNING {COLUMNS}"
+        ))
+        .bind(&self.tenant_id)
+        .bind(name)
+        .bind(enabled.map(i32::from))
+        .bind(config)
+        .bind(Timestamp::now().micros())
+        .fetch_optional(&self.store.write)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        PluginRecord::from_row(&row)
+    }
+
+    pub async fn delete_plugin(&self, name: &str) -> StoreResult<()> {
+        let mut tx = self.store.begin_write().await?;
+        let row = sqlx::query("DELETE FROM plugins WHERE tenant_id = $1 AND name = $2 RETURNING id")
+            .bind(&self.tenant_id)
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let id: String = row.try_get("id")?;
+        sqlx::query("DELETE FROM plugin_calls WHERE tenant_id = $1 AND plugin_id = $2")
+            .bind(&self.tenant_id)
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The plugin's latest calls, newest first.
+    pub async fn plugin_calls(&self, plugin_id: &str, limit: i64) -> StoreResult<Vec<Value>> {
+        let rows = sqlx::query(
+            "SELECT ok, error, result, logs, stdout, stderr, fuel_used, duration_us, created_at FROM plugin_calls \
+             WHERE tenant_id = $1 AND plugin_id = $2 ORDER BY created_at DESC, id DESC LIMIT $3",
+        )
+        .bind(&self.tenant_id)
+        .bind(plugin_id)
+        .bind(limit)
+        .fetch_all(&self.store.read)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let json = |column: &str| -> StoreResult<Value> {
+                    let text: Option<String> = row.try_get(column)?;
+                    Ok(text.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or(Value::Null))
+                };
+                Ok(serde_json::json!({
+                    "ok": row.try_get::<i64, _>("ok")? != 0,
+                    "error": row.try_get::<Option<String>, _>("error")?,
+                    "result": json("result")?,
+                    "logs": json("logs")?,
+                    "stdout": row.try_get::<String, _>("stdout")?,
+                    "stderr": row.try_get::<String, _>("stderr")?,
+                    "fuel_used": row.try_get::<i64, _>("fuel_used")?,
+                    "duration_us": row.try_get::<i64, _>("duration_us")?,
+                    "at": Timestamp(row.try_get("created_at")?),
+                }))
+            })
+            .collect()
+    }
+
+    /// The tenant's CPU limit for plugin calls, if it set one.
+    pub async fn plugin_fuel(&self) -> StoreResult<Option<i64>> {
+        let row = sqlx::query("SELECT plugin_fuel FROM tenants WHERE id = $1")
+            .bind(&self.tenant_id)
+            .fetch_one(&self.store.read)
+            .await?;
+        Ok(row.try_get("plugin_fuel")?)
+    }
+
+    pub async fn set_plugin_fuel(&self, fuel: Option<i64>) -> StoreResult<()> {
+        sqlx::query("UPDATE tenants SET plugin_fuel = $2 WHERE id = $1")
+            .bind(&self.tenant_id)
+            .bind(fuel)
+            .execute(&self.store.write)
+            .await?;
+        Ok(())
+    }
+}
