@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The test command: installs what it needs, builds one profile (dev, with
-# optimised dependencies), and runs every test on SQLite and PostgreSQL.
+# The test command: installs what it needs, builds the example and test
+# plugins (wasm32-wasip2) and the server (one profile: dev, with optimised
+# dependencies), and runs every test on SQLite and PostgreSQL.
 # Idempotent; run it from anywhere.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,8 +28,15 @@ if ! pg_up; then
   skip=(--skip postgres::)
 fi
 
-echo "== building"
+echo "== building the plugins (wasm32-wasip2)"
+rustup target add wasm32-wasip2 >/dev/null
+(cd plugins && cargo build --release --target wasm32-wasip2 --locked)
+
+echo "== testing the plugin SDK and examples (native)"
+(cd plugins && cargo test --locked)
+
+echo "== building the server and tests"
 cargo build --workspace --bins --tests --locked
 
-echo "== testing"
+echo "== testing the server"
 cargo test --workspace --locked -- "${skip[@]}"

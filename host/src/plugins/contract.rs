@@ -199,6 +199,39 @@ fn check_text(what: &str, text: &str) -> Result<(), Failure> {
     Ok(())
 }
 
+/// Results as JSON, for `plugin run`, test runs and the timeline.
+pub fn score_json(parts: &[ScorePart]) -> Value {
+    serde_json::json!({
+        "points": parts.iter().map(|p| p.points).sum::<i32>(),
+        "parts": parts.iter().map(|p| serde_json::json!({"points": p.points, "reason": p.reason})).collect::<Vec<_>>(),
+    })
+}
+
+pub fn route_json(decision: &RouteDecision) -> Value {
+    match decision {
+        RouteDecision::Rep(a) => serde_json::json!({"rep": a.id, "reason": a.reason}),
+        RouteDecision::Team(a) => serde_json::json!({"team": a.id, "reason": a.reason}),
+        RouteDecision::PublicPool(reason) => {
+            serde_json::json!({"public_pool": true, "reason": reason})
+        }
+    }
+}
+
+pub fn actions_json(actions: &[Action]) -> Value {
+    Value::Array(
+        actions
+            .iter()
+            .map(|action| match action {
+                Action::SendEmail(e) => serde_json::json!({"send_email": {
+                    "to": e.to, "subject": e.subject, "body_text": e.body_text, "body_html": e.body_html}}),
+                Action::Wait(seconds) => serde_json::json!({"wait_seconds": seconds}),
+                Action::AddTag(tag) => serde_json::json!({"add_tag": tag}),
+                Action::NotifyOwner(message) => serde_json::json!({"notify_owner": message}),
+            })
+            .collect(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -239,37 +272,4 @@ mod tests {
         assert!(check_route(to("ghost"), &[rep]).is_err());
         assert!(check_route(RouteDecision::PublicPool("none".into()), &[]).is_ok());
     }
-}
-
-/// Results as JSON, for `plugin run`, test runs and the timeline.
-pub fn score_json(parts: &[ScorePart]) -> Value {
-    serde_json::json!({
-        "points": parts.iter().map(|p| p.points).sum::<i32>(),
-        "parts": parts.iter().map(|p| serde_json::json!({"points": p.points, "reason": p.reason})).collect::<Vec<_>>(),
-    })
-}
-
-pub fn route_json(decision: &RouteDecision) -> Value {
-    match decision {
-        RouteDecision::Rep(a) => serde_json::json!({"rep": a.id, "reason": a.reason}),
-        RouteDecision::Team(a) => serde_json::json!({"team": a.id, "reason": a.reason}),
-        RouteDecision::PublicPool(reason) => {
-            serde_json::json!({"public_pool": true, "reason": reason})
-        }
-    }
-}
-
-pub fn actions_json(actions: &[Action]) -> Value {
-    Value::Array(
-        actions
-            .iter()
-            .map(|action| match action {
-                Action::SendEmail(e) => serde_json::json!({"send_email": {
-                    "to": e.to, "subject": e.subject, "body_text": e.body_text, "body_html": e.body_html}}),
-                Action::Wait(seconds) => serde_json::json!({"wait_seconds": seconds}),
-                Action::AddTag(tag) => serde_json::json!({"add_tag": tag}),
-                Action::NotifyOwner(message) => serde_json::json!({"notify_owner": message}),
-            })
-            .collect(),
-    )
 }
