@@ -131,6 +131,7 @@ impl TestServer {
 
     pub async fn start_on(db: TestDatabase, extra_args: &[&str]) -> anyhow::Result<Self> {
         let log = std::fs::File::create(db.dir().join("server.log"))?;
+        let cache = db.dir().join("plugin-cache");
         let mut child = Command::new(leadhost_bin())
             .args([
                 "serve",
@@ -141,6 +142,8 @@ impl TestServer {
                 "--operator-token",
                 OPERATOR_TOKEN,
             ])
+            .arg("--plugin-cache")
+            .arg(&cache)
             .args(extra_args)
             .env(
                 "LEADHOST_LOG",
@@ -267,6 +270,77 @@ impl TestServer {
         let status = res.status();
         let text = res.text().await?;
         Ok((status, serde_json::from_str(&text).unwrap_or(Value::String(text))))
+    }
+}
+
+/// A component built from plugins/ by the test command, e.g. `bant_scorer`.
+pub fn plugin_wasm(name: &str) -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../plugins/target/wasm32-wasip2/release")
+        .join(format!("{name}.wasm"));
+    assert!(
+        path.exists(),
+        "{} is missing: run `bash tests/run.sh` (it builds plugins/)",
+        path.display()
+    );
+    path
+}
+
+impl TestServer {
+    /// Uploads a component over the API; returns the status and body.
+    pub async fn upload_plugin(
+        &self,
+        token: &str,
+        name: &str,
+        world: &str,
+        bytes: &[u8],
+        config: Value,
+    ) -> anyhow::Result<(StatusCode, Value)> {
+        use base64::Engine;
+        let component = base64::engine::general_purpose::STANDARD.encode(bytes);
+        let body = json!({"name": name, "world": world, "config": config, "component": component});
+        let res = self
+            .http
+            .post(self.url("/api/v1/plugins"))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await?;
+        let status = res.status();
+        Ok((status, res.json().await?))
+    }
+
+    /// Uploads a plugin built from plugins/ and expects it to be accepted.
+    pub async fn install_plugin(
+        &self,
+        token: &str,
+        name: &str,
+        world: &str,
+        wasm: &str,
+        config: Value,
+    ) -> anyhow::Result<()> {
+        let bytes = std::fs::read(plugin_wasm(wasm))?;
+        let (status, body) = self.upload_plugin(token, name, world, &bytes, config).await?;
+        if status != StatusCode::CREATED {
+            bail!("uploading {wasm} as {name}: {status} {body}");
+        }
+        Ok(())
+    }
+
+    /// Waits until the lead's score-and-route step has finished (polling with
+    /// a deadline: the step runs in the background after the 201).
+    pub async fn processed_lead(&self, token: &str, id: &str) -> anyhow::Result<Value> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let (status, lead) = self.get_json(token, &format!("/api/v1/leads/{id}")).await?;
+            if status == StatusCode::OK && !lead["processed_at"].is_null() {
+                return Ok(lead);
+            }
+            if std::time::Instant::now() > deadline {
+                bail!("lead {id} was not processed in time: {status} {lead}");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 }
 

@@ -113,9 +113,10 @@ impl ComponentCache {
     /// `dir` keeps compiled code across restarts; `None` keeps it in memory only.
     pub fn new(sandbox: Arc<Sandbox>, dir: Option<PathBuf>) -> Self {
         if let Some(dir) = &dir
-            && let Err(err) = std::fs::create_dir_all(dir) {
-                tracing::warn!(dir = %dir.display(), %err, "plugin cache folder unavailable; compiling in memory only");
-            }
+            && let Err(err) = std::fs::create_dir_all(dir)
+        {
+            tracing::warn!(dir = %dir.display(), %err, "plugin cache folder unavailable; compiling in memory only");
+        }
         Self {
             sandbox,
             dir,

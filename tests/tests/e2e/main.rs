@@ -6,3 +6,4 @@ mod forms;
 mod intake;
 mod leads;
 mod page;
+mod plugins;
