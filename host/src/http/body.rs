@@ -2,6 +2,7 @@
 //! Each failure is a problem+json 4xx, never a 500.
 
 use axum::body::{Body, Bytes};
+use http_body_util::BodyExt;
 use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, header};
 use serde::de::DeserializeOwned;
@@ -19,17 +20,39 @@ pub async fn read_limited(headers: &HeaderMap, body: Body, limit: usize) -> Resu
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
+        drain(body, limit).await;
         return Err(ApiError::PayloadTooLarge { limit });
     }
-    axum::body::to_bytes(body, limit).await.map_err(|e| {
-        let too_long = std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
-            || e.to_string().contains("length limit");
-        if too_long {
-            ApiError::PayloadTooLarge { limit }
-        } else {
-            ApiError::MalformedBody(format!("the body could not be read: {e}"))
+    let mut body = body;
+    let mut buffer = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| ApiError::MalformedBody(format!("the body could not be read: {e}")))?;
+        if let Ok(data) = frame.into_data() {
+            if buffer.len() + data.len() > limit {
+                drain(body, limit).await;
+                return Err(ApiError::PayloadTooLarge { limit });
+            }
+            buffer.extend_from_slice(&data);
         }
-    })
+    }
+    Ok(Bytes::from(buffer))
+}
+
+/// Reads and discards the rest of an oversized body, within bounds, so an
+/// honest client that is still sending gets to read its 413 instead of a
+/// reset connection. A body past the bounds is left; the connection closes.
+async fn drain(mut body: Body, limit: usize) {
+    let budget = (limit * 2).max(1 << 20);
+    let discard = async {
+        let mut seen = 0usize;
+        while let Some(Ok(frame)) = body.frame().await {
+            seen += frame.data_ref().map_or(0, |d| d.len());
+            if seen > budget {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), discard).await;
 }
 
 fn media_type(headers: &HeaderMap) -> String {
