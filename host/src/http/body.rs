@@ -2,9 +2,9 @@
 //! Each failure is a problem+json 4xx, never a 500.
 
 use axum::body::{Body, Bytes};
-use http_body_util::BodyExt;
 use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, header};
+use http_body_util::BodyExt;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 

@@ -14,6 +14,7 @@ on_both_backends!(
     a_looping_tenant_does_not_hold_up_another,
     tenants_cannot_touch_each_others_plugins,
     compiled_plugins_survive_a_restart,
+    the_cli_uploads_a_plugin,
 );
 
 async fn submit_new(server: &TestServer, tenant: &str, email: &str) -> anyhow::Result<String> {
@@ -466,4 +467,154 @@ async fn compiled_plugins_survive_a_restart(backend: Backend) -> anyhow::Result<
     let lead = server.processed_lead(&token, &id).await?;
     assert_eq!(lead["score"], 55);
     Ok(())
+}
+
+async fn the_cli_uploads_a_plugin(backend: Backend) -> anyhow::Result<()> {
+    let (server, token) = demo_server(backend).await?;
+    let wasm = plugin_wasm("bant_scorer");
+    let config = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/examples/bant-scorer/config.json");
+    let out = server.cli(&[
+        "plugin",
+        "upload",
+        wasm.to_str().unwrap(),
+        "--tenant",
+        "acme",
+        "--name",
+        "bant",
+        "--world",
+        "scorer",
+        "--config",
+        config.to_str().unwrap(),
+    ])?;
+    assert!(out.contains("uploaded bant"), "{out}");
+    let router = plugin_wasm("region_router");
+    let refused = server.cli(&[
+        "plugin",
+        "upload",
+        router.to_str().unwrap(),
+        "--tenant",
+        "acme",
+        "--name",
+        "r",
+        "--world",
+        "scorer",
+    ]);
+    assert!(refused.unwrap_err().to_string().contains("not a scorer"));
+    let id = submit_new(&server, "acme", "cli@example.com").await?;
+    assert_eq!(server.processed_lead(&token, &id).await?["score"], 55);
+    Ok(())
+}
+
+/// `leadhost plugin check` and `plugin run`, without a server.
+mod offline {
+    use std::process::Command;
+
+    use leadhost_tests::{leadhost_bin, plugin_wasm};
+    use serde_json::Value;
+
+    fn leadhost(args: &[&str]) -> (bool, Value, String) {
+        let out = Command::new(leadhost_bin())
+            .args(args)
+            .output()
+            .expect("running leadhost");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let json = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+        (
+            out.status.success(),
+            json,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    fn example(path: &str) -> String {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/examples");
+        root.join(path).to_str().unwrap().to_owned()
+    }
+
+    #[test]
+    fn check_names_the_world_or_the_reason_for_refusal() {
+        let (ok, report, _) = leadhost(&["plugin", "check", plugin_wasm("bant_scorer").to_str().unwrap()]);
+        assert!(ok);
+        assert_eq!(report["world"], "scorer");
+        assert_eq!(report["type_checks"], true);
+        let (_, report, _) = leadhost(&["plugin", "check", plugin_wasm("workload_router").to_str().unwrap()]);
+        assert_eq!(report["world"], "router");
+        let (_, report, _) = leadhost(&["plugin", "check", plugin_wasm("welcome_step").to_str().unwrap()]);
+        assert_eq!(report["world"], "nurture-step");
+        let (ok, _, stderr) = leadhost(&["plugin", "check", plugin_wasm("hostile_network").to_str().unwrap()]);
+        assert!(!ok);
+        assert!(
+            stderr.contains("wasi:sockets") && stderr.contains("not granted"),
+            "{stderr}"
+        );
+    }
+
+    #[test]
+    fn run_reports_result_logs_fuel_and_time() {
+        let lead = example("sample-lead.json");
+        let (ok, report, stderr) = leadhost(&[
+            "plugin",
+            "run",
+            plugin_wasm("bant_scorer").to_str().unwrap(),
+            "--lead",
+            &lead,
+            "--config",
+            &example("bant-scorer/config.json"),
+        ]);
+        assert!(ok, "{stderr}");
+        assert_eq!(report["result"]["points"], 70, "{report}");
+        assert!(report["fuel_used"].as_u64().unwrap() > 0);
+        assert!(report["duration_us"].as_u64().is_some());
+        assert_eq!(report["logs"][0]["level"], "info");
+
+        let (ok, report, _) = leadhost(&[
+            "plugin",
+            "run",
+            plugin_wasm("welcome_step").to_str().unwrap(),
+            "--lead",
+            &lead,
+        ]);
+        assert!(ok);
+        assert!(report["result"][0]["send_email"]["subject"].is_string(), "{report}");
+
+        let (ok, report, _) = leadhost(&[
+            "plugin",
+            "run",
+            plugin_wasm("hostile_loop").to_str().unwrap(),
+            "--lead",
+            &lead,
+            "--fuel",
+            "5000000",
+        ]);
+        assert!(!ok);
+        assert!(report["error"].as_str().unwrap().contains("ran out of CPU"), "{report}");
+        assert_eq!(report["fuel_used"], 5_000_000);
+    }
+
+    #[test]
+    fn a_router_is_run_with_candidates() {
+        let dir = tempfile::tempdir().unwrap();
+        let reps = dir.path().join("reps.json");
+        std::fs::write(
+            &reps,
+            r#"[{"id": "u-1", "name": "Li", "regions": ["Zhejiang"], "open_leads": 3},
+                {"id": "u-2", "name": "Wang", "regions": ["zhejiang"], "open_leads": 1},
+                {"id": "u-3", "name": "Chen", "regions": ["guangdong"]}]"#,
+        )
+        .unwrap();
+        let (ok, report, stderr) = leadhost(&[
+            "plugin",
+            "run",
+            plugin_wasm("region_router").to_str().unwrap(),
+            "--lead",
+            &example("sample-lead.json"),
+            "--candidates",
+            reps.to_str().unwrap(),
+        ]);
+        assert!(ok, "{stderr}");
+        assert_eq!(
+            report["result"]["rep"], "u-2",
+            "the least loaded rep covering Zhejiang: {report}"
+        );
+    }
 }
