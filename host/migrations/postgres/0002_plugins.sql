@@ -7,6 +7,8 @@ ALTER TABLE users ADD COLUMN regions TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE users ADD COLUMN specialties TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE users ADD COLUMN capacity INTEGER NOT NULL DEFAULT 0; -- 0: no limit
 ALTER TABLE users ADD COLUMN available INTEGER NOT NULL DEFAULT 1;
+-- Open leads the user owns, kept as leads are assigned (routing reads it per lead).
+ALTER TABLE users ADD COLUMN open_leads INTEGER NOT NULL DEFAULT 0;
 
 -- When the lead's score-and-route step last finished.
 ALTER TABLE leads ADD COLUMN processed_at BIGINT;

@@ -1,6 +1,8 @@
-//! What one "score and route" step works with, and the one way it calls a
-//! plugin: off the async workers, with the call recorded on the plugin and
-//! any failure on the lead's timeline.
+//! What one "score and route" step works with: the lead as plugins see it,
+//! the tenant's limits, and what the step will write. Plugin calls are
+//! prepared (components resolved) on the async side, run together in one
+//! trip off the async workers, and recorded here: each call on its plugin,
+//! each failure on the lead's timeline.
 
 use std::sync::Arc;
 
@@ -9,7 +11,7 @@ use serde_json::{Value, json};
 use crate::app::AppState;
 use crate::plugins::bindings::Lead;
 use crate::plugins::component::PluginComponent;
-use crate::plugins::sandbox::{CallRecord, Limits, Sandbox};
+use crate::plugins::sandbox::{CallRecord, Failure, Limits};
 use crate::storage::{LeadRecord, PluginCall, PluginOutcome, PluginRecord, ProcessedLead};
 
 pub struct StepContext<'a> {
@@ -18,6 +20,23 @@ pub struct StepContext<'a> {
     pub lead: Arc<Lead>,
     pub limits: Limits,
     pub done: ProcessedLead,
+}
+
+/// A plugin ready to call: its record and its compiled component (or why
+/// there is none).
+pub struct Prepared {
+    pub plugin: PluginRecord,
+    pub component: Result<Arc<PluginComponent>, Failure>,
+}
+
+impl Prepared {
+    /// Calls the component, or reports why it could not be loaded.
+    pub fn call<T>(&self, call: impl FnOnce(&PluginComponent) -> CallRecord<T>) -> CallRecord<T> {
+        match &self.component {
+            Ok(component) => call(component),
+            Err(failure) => CallRecord::failed(failure.clone()),
+        }
+    }
 }
 
 impl<'a> StepContext<'a> {
@@ -44,6 +63,7 @@ impl<'a> StepContext<'a> {
             done: ProcessedLead {
                 lead_id: lead.id.clone(),
                 owner_id: lead.owner_id.clone(),
+                previous_owner: lead.owner_id.clone(),
                 ..Default::default()
             },
         }
@@ -53,35 +73,24 @@ impl<'a> StepContext<'a> {
         self.done.events.push((kind.to_owned(), detail));
     }
 
-    /// Calls `plugin` through `call`; `render` turns a good result into the
-    /// JSON kept with the call. `None` when the call failed (recorded).
-    pub async fn invoke<T: Send + 'static>(
+    /// Resolves each plugin's compiled component.
+    pub async fn prepare(&self, plugins: Vec<PluginRecord>) -> Vec<Prepared> {
+        let store = self.state.store.tenant(&self.tenant_id);
+        let mut prepared = Vec::with_capacity(plugins.len());
+        for plugin in plugins {
+            let component = self.state.plugins.component(&store, &plugin).await;
+            prepared.push(Prepared { plugin, component });
+        }
+        prepared
+    }
+
+    /// Records one call; returns its value when it succeeded.
+    pub fn record<T>(
         &mut self,
         plugin: &PluginRecord,
-        call: impl FnOnce(&PluginComponent, &Sandbox, &Limits, &Lead) -> CallRecord<T> + Send + 'static,
+        record: CallRecord<T>,
         render: impl FnOnce(&T) -> Value,
     ) -> Option<T> {
-        let store = self.state.store.tenant(&self.tenant_id);
-        let record = match self.state.plugins.component(&store, plugin).await {
-            Ok(component) => {
-                let (lead, limits) = (self.lead.clone(), self.limits);
-                self.state
-                    .plugins
-                    .call(&self.tenant_id, move |sandbox| {
-                        call(&component, sandbox, &limits, &lead)
-                    })
-                    .await
-            }
-            Err(failure) => CallRecord {
-                outcome: Err(failure),
-                logs: Vec::new(),
-                logs_dropped: 0,
-                stdout: String::new(),
-                stderr: String::new(),
-                fuel_used: 0,
-                duration: Default::default(),
-            },
-        };
         let error = record.outcome.as_ref().err().map(|f| f.to_string());
         if let Some(error) = &error {
             tracing::info!(tenant = %self.tenant_id, plugin = %plugin.name, lead = %self.lead.id, %error, "plugin call failed");

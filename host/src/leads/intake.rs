@@ -67,7 +67,7 @@ pub async fn submit(state: &AppState, request: IntakeRequest<'_>) -> Result<Inta
     if let Some(job_id) = &outcome.job_id {
         // The job is committed with the lead; run it now rather than at the
         // next sweep.
-        crate::jobs::spawn(state, job_id.clone());
+        crate::jobs::spawn_score_and_route(state, job_id, &tenant.id, &outcome.lead_id);
     }
     match &outcome.duplicate_of {
         None => state.metrics.leads_created.inc(),

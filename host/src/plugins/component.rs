@@ -12,6 +12,7 @@ use wasmtime::component::{Component, InstancePre};
 
 use super::bindings::Action;
 use super::bindings::{Lead, Rep, RouteDecision, ScorePart, nurture_step, router, scorer};
+use super::contract::{actions_json, check_actions, check_route, check_score, route_json, score_json};
 use super::sandbox::{CallRecord, CallState, Failure, Limits, Sandbox, run};
 
 /// The extension point a component implements.
@@ -295,6 +296,36 @@ impl PluginComponent {
             }),
             Err(e) => self.failed_store(e),
         }
+    }
+
+    /// Calls the component in its world on `lead`, checks the result as the
+    /// pipeline would, and reports everything as JSON: the integrator's view
+    /// (`leadhost plugin run`, `POST /api/v1/plugins/{name}/run`). Blocking.
+    pub fn trial(
+        &self,
+        sandbox: &Sandbox,
+        limits: &Limits,
+        lead: &Lead,
+        candidates: &[Rep],
+        config: &str,
+    ) -> serde_json::Value {
+        let mut report = match self.world {
+            World::Scorer => self
+                .score(sandbox, limits, lead, config)
+                .map(check_score)
+                .to_json(|p| score_json(p)),
+            World::Router => self
+                .route(sandbox, limits, lead, candidates, config)
+                .map(|d| check_route(d, candidates))
+                .to_json(route_json),
+            World::NurtureStep => self
+                .run_step(sandbox, limits, lead, config)
+                .map(check_actions)
+                .to_json(|a| actions_json(a)),
+        };
+        report["world"] = serde_json::json!(self.world);
+        report["fuel_limit"] = serde_json::json!(limits.fuel);
+        report
     }
 
     fn failed_store<T>(&self, err: wasmtime::Error) -> CallRecord<T> {

@@ -5,11 +5,12 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 
 use super::component::{ComponentCache, PluginComponent, Rejection, World};
-use super::sandbox::{CallRecord, Failure, Limits, Sandbox};
+use super::sandbox::{Failure, Limits, Sandbox};
 use crate::storage::{PluginRecord, StoreResult, TenantStore};
 
 /// Plugin calls one tenant may have running at once.
@@ -20,7 +21,18 @@ pub const DISABLE_AFTER: i32 = 5;
 pub struct PluginHost {
     cache: Arc<ComponentCache>,
     tenant_slots: Mutex<HashMap<String, Arc<Semaphore>>>,
+    /// Each tenant's enabled plugins by world, read once per `ENABLED_TTL`
+    /// rather than for every lead; changes made in this process apply at once.
+    enabled: Mutex<HashMap<(String, World), Fetched<Vec<PluginRecord>>>>,
+    /// Each tenant's CPU limit setting, cached the same way.
+    fuel: Mutex<HashMap<String, Fetched<Option<i64>>>>,
 }
+
+/// A value read from the database, and when.
+type Fetched<T> = (T, Instant);
+
+/// How long another process's plugin change may take to reach this one.
+const ENABLED_TTL: Duration = Duration::from_secs(2);
 
 impl PluginHost {
     pub fn new(cache_dir: Option<PathBuf>) -> anyhow::Result<Self> {
@@ -28,6 +40,8 @@ impl PluginHost {
         Ok(Self {
             cache: Arc::new(ComponentCache::new(Arc::new(sandbox), cache_dir)),
             tenant_slots: Mutex::default(),
+            enabled: Mutex::default(),
+            fuel: Mutex::default(),
         })
     }
 
@@ -36,10 +50,48 @@ impl PluginHost {
         self.cache.load(bytes, world)
     }
 
-    /// The tenant's limits: its own CPU limit if set.
+    /// The tenant's enabled plugins of `world`, by name.
+    pub async fn enabled(&self, store: &TenantStore<'_>, world: World) -> StoreResult<Vec<PluginRecord>> {
+        let key = (store.tenant_id().to_owned(), world);
+        if let Some((plugins, at)) = self.enabled.lock().expect("enabled plugins lock").get(&key)
+            && at.elapsed() < ENABLED_TTL
+        {
+            return Ok(plugins.clone());
+        }
+        let plugins = store.enabled_plugins(world.as_str()).await?;
+        self.enabled
+            .lock()
+            .expect("enabled plugins lock")
+            .insert(key, (plugins.clone(), Instant::now()));
+        Ok(plugins)
+    }
+
+    /// Drops what is cached of a tenant's plugins after a change.
+    pub fn forget(&self, tenant_id: &str) {
+        self.enabled
+            .lock()
+            .expect("enabled plugins lock")
+            .retain(|(tenant, _), _| tenant != tenant_id);
+        self.fuel.lock().expect("fuel lock").remove(tenant_id);
+    }
+
+    /// The tenant's limits: its own CPU limit if set (read at most once per
+    /// `ENABLED_TTL`, like the plugin list).
     pub async fn limits(&self, store: &TenantStore<'_>) -> StoreResult<Limits> {
+        let cached = self.fuel.lock().expect("fuel lock").get(store.tenant_id()).copied();
+        let fuel = match cached {
+            Some((fuel, at)) if at.elapsed() < ENABLED_TTL => fuel,
+            _ => {
+                let fuel = store.plugin_fuel().await?;
+                self.fuel
+                    .lock()
+                    .expect("fuel lock")
+                    .insert(store.tenant_id().to_owned(), (fuel, Instant::now()));
+                fuel
+            }
+        };
         let mut limits = Limits::default();
-        if let Some(fuel) = store.plugin_fuel().await? {
+        if let Some(fuel) = fuel {
             limits.fuel = fuel.max(1) as u64;
         }
         Ok(limits)
@@ -67,13 +119,14 @@ impl PluginHost {
             .map_err(|e| Failure::Instantiate(e.to_string()))
     }
 
-    /// Runs `call` on a blocking thread once the tenant and the pool both
-    /// have room; queues otherwise.
-    pub async fn call<T: Send + 'static>(
+    /// Runs `work` (plugin calls) on a blocking thread once the tenant and
+    /// the pool both have room; queues otherwise. One trip may hold several
+    /// calls: each trip off the async workers costs thread hand-offs.
+    pub async fn run<T: Send + 'static>(
         &self,
         tenant_id: &str,
-        call: impl FnOnce(&Sandbox) -> CallRecord<T> + Send + 'static,
-    ) -> CallRecord<T> {
+        work: impl FnOnce(&Sandbox) -> T + Send + 'static,
+    ) -> Result<T, Failure> {
         let tenant = {
             let mut slots = self.tenant_slots.lock().expect("tenant slots lock");
             slots
@@ -84,17 +137,8 @@ impl PluginHost {
         let _tenant_permit = tenant.acquire_owned().await.expect("tenant semaphore never closes");
         let sandbox = self.cache.sandbox().clone();
         let _slot = sandbox.slot().await;
-        match tokio::task::spawn_blocking(move || call(&sandbox)).await {
-            Ok(record) => record,
-            Err(err) => CallRecord {
-                outcome: Err(Failure::Trap(format!("the call's thread failed: {err}"))),
-                logs: Vec::new(),
-                logs_dropped: 0,
-                stdout: String::new(),
-                stderr: String::new(),
-                fuel_used: 0,
-                duration: Default::default(),
-            },
-        }
+        tokio::task::spawn_blocking(move || work(&sandbox))
+            .await
+            .map_err(|err| Failure::Trap(format!("the call's thread failed: {err}")))
     }
 }

@@ -9,9 +9,7 @@ use serde_json::{Value, json};
 
 use super::bindings::{Lead, Rep};
 use super::component::{ComponentCache, Rejection, World, sha256_hex};
-use super::contract::{
-    LeadInput, RepInput, actions_json, check_actions, check_route, check_score, route_json, score_json,
-};
+use super::contract::{LeadInput, RepInput};
 use super::sandbox::{Limits, Sandbox};
 
 fn cache() -> anyhow::Result<ComponentCache> {
@@ -84,31 +82,8 @@ pub fn run(request: RunRequest<'_>) -> anyhow::Result<Value> {
     let component = cache
         .load(&bytes, world)
         .map_err(|e: Rejection| anyhow::anyhow!("{e}"))?;
-    let sandbox = cache.sandbox();
     let lead = Lead::from(request.lead);
-    let limits = request.limits;
-    let mut report = match world {
-        World::Scorer => {
-            let record = component
-                .score(sandbox, &limits, &lead, &request.config)
-                .map(check_score);
-            record.to_json(|parts| score_json(parts))
-        }
-        World::Router => {
-            let candidates: Vec<Rep> = request.candidates.into_iter().map(Rep::from).collect();
-            let record = component
-                .route(sandbox, &limits, &lead, &candidates, &request.config)
-                .map(|decision| check_route(decision, &candidates));
-            record.to_json(route_json)
-        }
-        World::NurtureStep => {
-            let record = component
-                .run_step(sandbox, &limits, &lead, &request.config)
-                .map(check_actions);
-            record.to_json(|actions| actions_json(actions))
-        }
-    };
-    report["world"] = json!(world);
-    report["fuel_limit"] = json!(limits.fuel);
+    let candidates: Vec<Rep> = request.candidates.into_iter().map(Rep::from).collect();
+    let report = component.trial(cache.sandbox(), &request.limits, &lead, &candidates, &request.config);
     Ok(report)
 }

@@ -75,7 +75,11 @@ impl Sandbox {
             .max_memories_per_component(MEMORIES_PER_COMPONENT)
             .total_tables(slots * TABLES_PER_COMPONENT)
             .max_tables_per_component(TABLES_PER_COMPONENT)
-            .max_memory_size(Limits::default().memory_bytes.max(256 << 20));
+            .max_memory_size(Limits::default().memory_bytes.max(256 << 20))
+            // Returning a slot's memory to the kernel (madvise) makes every
+            // core flush its TLB; doing it for several slots at once makes
+            // that cost per batch, not per call.
+            .decommit_batch_size(CONCURRENT_CALLS / 2);
         let mut config = Config::new();
         config
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
@@ -110,7 +114,7 @@ impl Sandbox {
     }
 
     /// A fresh store for one call.
-    pub(super) fn store(&self, limits: &Limits) -> wasmtime::Result<Store<CallState>> {
+    pub fn store(&self, limits: &Limits) -> wasmtime::Result<Store<CallState>> {
         let stdout = CappedOutput::new(limits.output_bytes);
         let stderr = CappedOutput::new(limits.output_bytes);
         let wasi = WasiCtxBuilder::new()
@@ -265,6 +269,19 @@ pub struct CallRecord<T> {
 }
 
 impl<T> CallRecord<T> {
+    /// A call that never ran.
+    pub fn failed(failure: Failure) -> Self {
+        CallRecord {
+            outcome: Err(failure),
+            logs: Vec::new(),
+            logs_dropped: 0,
+            stdout: String::new(),
+            stderr: String::new(),
+            fuel_used: 0,
+            duration: Duration::ZERO,
+        }
+    }
+
     pub fn map<U>(self, f: impl FnOnce(T) -> Result<U, Failure>) -> CallRecord<U> {
         CallRecord {
             outcome: self.outcome.and_then(f),

@@ -4,38 +4,59 @@
 
 use serde_json::json;
 
-use crate::jobs::StepContext;
+use crate::jobs::{Prepared, StepContext};
+use crate::plugins::World;
+use crate::plugins::bindings::{Lead, ScorePart};
 use crate::plugins::contract::{check_score, score_json};
+use crate::plugins::sandbox::{CallRecord, Limits, Sandbox};
 use crate::storage::StoreResult;
 
-/// Runs the tenant's scorers; returns the lead's new score.
-pub async fn score_lead(step: &mut StepContext<'_>) -> StoreResult<i32> {
-    let plugins = step
-        .state
-        .store
-        .tenant(&step.tenant_id)
-        .enabled_plugins("scorer")
-        .await?;
-    let mut total = 0i32;
-    let mut parts = Vec::new();
-    for plugin in &plugins {
-        let config = plugin.config.to_string();
-        let scored = step
-            .invoke(
-                plugin,
-                move |component, sandbox, limits, lead| {
-                    component.score(sandbox, limits, lead, &config).map(check_score)
-                },
-                |parts| score_json(parts),
-            )
-            .await;
-        for part in scored.unwrap_or_default() {
-            total = total.saturating_add(part.points);
-            parts.push(json!({"source": plugin.name, "points": part.points, "reason": part.reason}));
+/// The tenant's scorers, ready to call.
+pub struct Scorers(Vec<Prepared>);
+
+impl Scorers {
+    pub async fn prepare(step: &StepContext<'_>) -> StoreResult<Self> {
+        let store = step.state.store.tenant(&step.tenant_id);
+        let plugins = step.state.plugins.enabled(&store, World::Scorer).await?;
+        Ok(Self(step.prepare(plugins).await))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Calls every scorer (blocking: run off the async workers).
+    pub fn call(&self, sandbox: &Sandbox, lead: &Lead, limits: &Limits) -> Vec<CallRecord<Vec<ScorePart>>> {
+        self.0
+            .iter()
+            .map(|p| {
+                let config = p.plugin.config.to_string();
+                p.call(|component| component.score(sandbox, limits, lead, &config).map(check_score))
+            })
+            .collect()
+    }
+
+    /// Records the calls and returns the lead's new score.
+    pub fn apply(self, step: &mut StepContext<'_>, records: Vec<CallRecord<Vec<ScorePart>>>) -> i32 {
+        if self.0.is_empty() {
+            return 0;
         }
-    }
-    if !plugins.is_empty() {
+        let mut total = 0i32;
+        let mut parts = Vec::new();
+        for (prepared, record) in self.0.iter().zip(records) {
+            for part in step
+                .record(&prepared.plugin, record, |parts| score_json(parts))
+                .unwrap_or_default()
+            {
+                total = total.saturating_add(part.points);
+                parts.push(json!({"source": prepared.plugin.name, "points": part.points, "reason": part.reason}));
+            }
+        }
         step.event("scored", json!({"score": total, "parts": parts}));
+        total
     }
-    Ok(total)
 }

@@ -4,8 +4,9 @@
 //! thread, so every statement costs a round trip (two context switches);
 //! under load those, not SQLite, bound intake. On SQLite a batch is therefore
 //! sent as one multi-statement query (its `$N` parameters renumbered to be
-//! absolute, as the driver binds them); PostgreSQL's extended protocol takes
-//! one statement at a time, so there the batch runs statement by statement.
+//! absolute, as the driver binds them). PostgreSQL's extended protocol takes
+//! one statement at a time, so there a batch becomes one statement of
+//! data-modifying CTEs.
 
 use sqlx::any::AnyArguments;
 use sqlx::query::Query;
@@ -113,6 +114,29 @@ pub(crate) async fn execute_all(
                 .execute(&mut **tx)
                 .await?
                 .rows_affected())
+        }
+        Backend::Postgres if statements.len() > 1 => {
+            // One round trip: each statement becomes a data-modifying CTE
+            // (all share one snapshot; foreign keys are checked at the end
+            // of the statement), and the rows they changed are counted.
+            let mut sql = String::from("WITH ");
+            let mut binds = Vec::new();
+            for (i, statement) in statements.iter().enumerate() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!(
+                    "s{i} AS ({} RETURNING 1)",
+                    shift_parameters(&statement.sql, binds.len())
+                ));
+                binds.extend(statement.binds.iter().cloned());
+            }
+            let counts: Vec<String> = (0..statements.len())
+                .map(|i| format!("(SELECT COUNT(*) FROM s{i})"))
+                .collect();
+            sql.push_str(&format!(" SELECT {} AS changed", counts.join(" + ")));
+            let row = bind_all(sqlx::query(&sql), binds).fetch_one(&mut **tx).await?;
+            Ok(sqlx::Row::try_get::<i64, _>(&row, "changed")?.max(0) as u64)
         }
         Backend::Postgres => {
             let mut changed = 0;

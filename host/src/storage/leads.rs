@@ -5,6 +5,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use super::batch::{Bind, Statement, bind_all, execute_all};
+use super::group_commit::{Write, Written};
 use super::pipeline::job_statement;
 use super::{StoreError, StoreResult, TenantStore, new_id};
 use crate::clock::Timestamp;
@@ -155,8 +156,14 @@ impl TenantStore<'_> {
     /// owns its email (first) or phone. Identical concurrent submissions make
     /// one lead.
     pub async fn record_submission(&self, sub: &NewSubmission) -> StoreResult<IntakeOutcome> {
-        match &self.store.intake_queue {
-            Some(queue) => queue.record(&self.tenant_id, sub).await,
+        match &self.store.write_queue {
+            Some(queue) => match queue
+                .write(&self.tenant_id, Write::Submission(Box::new(sub.clone())))
+                .await?
+            {
+                Written::Submission(outcome) => Ok(outcome),
+                Written::Finish(_) => unreachable!("a submission yields an intake outcome"),
+            },
             None => self.record_one(sub).await,
         }
     }

@@ -69,8 +69,8 @@ pub struct Store {
     /// pool as `read`.
     write: AnyPool,
     backend: Backend,
-    /// SQLite only: the group-commit writer intake goes through.
-    intake_queue: Option<group_commit::IntakeQueue>,
+    /// SQLite only: the group-commit writer that intake and pipeline writes go through.
+    write_queue: Option<group_commit::WriteQueue>,
 }
 
 impl Store {
@@ -87,7 +87,7 @@ impl Store {
                 read: pool.clone(),
                 write: pool,
                 backend: Backend::Postgres,
-                intake_queue: None,
+                write_queue: None,
             }
         } else if url.starts_with("sqlite:") {
             let sync = match sqlite_sync {
@@ -117,7 +117,7 @@ impl Store {
                 read,
                 write,
                 backend: Backend::Sqlite,
-                intake_queue: None,
+                write_queue: None,
             }
         } else {
             return Err(StoreError::Conflict(format!(
@@ -127,9 +127,9 @@ impl Store {
         store.migrate().await?;
         Ok(match store.backend {
             Backend::Sqlite => {
-                let queue = group_commit::IntakeQueue::start(store.clone());
+                let queue = group_commit::WriteQueue::start(store.clone());
                 Store {
-                    intake_queue: Some(queue),
+                    write_queue: Some(queue),
                     ..store
                 }
             }

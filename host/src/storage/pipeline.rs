@@ -4,9 +4,10 @@
 use std::time::Duration;
 
 use serde_json::Value;
-use sqlx::Row;
+use sqlx::{Any, Row, Transaction};
 
 use super::batch::{Statement, execute_all};
+use super::group_commit::{Write, Written};
 use super::plugins::PluginCall;
 use super::{Store, StoreError, StoreResult, TenantStore, new_id};
 use crate::clock::Timestamp;
@@ -54,6 +55,8 @@ pub struct PluginOutcome {
 #[derive(Debug, Clone, Default)]
 pub struct ProcessedLead {
     pub lead_id: String,
+    /// The owner before this step, to keep reps' open-lead counts.
+    pub previous_owner: Option<String>,
     pub score: i32,
     pub owner_id: Option<String>,
     pub events: Vec<(String, Value)>,
@@ -61,16 +64,23 @@ pub struct ProcessedLead {
     pub outcomes: Vec<PluginOutcome>,
 }
 
-/// The outbox row intake writes with a new lead: score and route it.
+/// How long the process that writes a job holds it: it runs the job at
+/// once, and only if it dies does the job pass to a sweeper.
+pub const WRITER_LEASE: Duration = Duration::from_secs(600);
+
+/// The outbox row intake writes with a new lead: score and route it. It is
+/// born leased to the writing process, which needs no claim to run it.
 pub(super) fn job_statement(job_id: &str, tenant_id: &str, payload: &Value, now: Timestamp) -> Statement {
     Statement::new(
-        "INSERT INTO jobs (id, tenant_id, kind, payload, run_at, attempts, created_at) VALUES ($1, $2, $3, $4, $5, 0, $5)",
+        "INSERT INTO jobs (id, tenant_id, kind, payload, run_at, attempts, locked_until, created_at) \
+         VALUES ($1, $2, $3, $4, $5, 1, $6, $5)",
     )
     .bind(job_id)
     .bind(tenant_id)
     .bind(SCORE_AND_ROUTE)
     .bind(payload.to_string())
     .bind(now.micros())
+    .bind(now.micros() + WRITER_LEASE.as_micros() as i64)
 }
 
 impl Store {
@@ -131,10 +141,8 @@ impl TenantStore<'_> {
     /// The tenant's reps with how many open leads each holds.
     pub async fn reps(&self) -> StoreResult<Vec<RepRecord>> {
         let rows = sqlx::query(
-            "SELECT u.id, u.name, u.regions, u.specialties, u.capacity, u.available, \
-               (SELECT COUNT(*) FROM leads l WHERE l.tenant_id = u.tenant_id AND l.owner_id = u.id \
-                  AND l.stage NOT IN ('won', 'lost', 'disqualified')) AS open_leads \
-             FROM users u WHERE u.tenant_id = $1 AND u.role = 'rep' ORDER BY u.id",
+            "SELECT id, name, regions, specialties, capacity, available, open_leads \
+             FROM users WHERE tenant_id = $1 AND role = 'rep' ORDER BY id",
         )
         .bind(&self.tenant_id)
         .fetch_all(&self.store.read)
@@ -152,7 +160,7 @@ impl TenantStore<'_> {
                     specialties: list("specialties")?,
                     capacity: row.try_get("capacity")?,
                     available: row.try_get::<i64, _>("available")? != 0,
-                    open_leads: row.try_get("open_leads")?,
+                    open_leads: row.try_get::<i64, _>("open_leads")?,
                 })
             })
             .collect()
@@ -181,10 +189,51 @@ impl TenantStore<'_> {
 
     /// Writes a finished step and removes its job, in one transaction, so a
     /// crash either keeps the job (and the step runs again) or keeps both.
-    /// A plugin failing `disable_after` times in a row is switched off.
-    pub async fn finish_processing(&self, job_id: &str, done: &ProcessedLead, disable_after: i32) -> StoreResult<()> {
+    /// A plugin failing `disable_after` times in a row is switched off;
+    /// returns the names of plugins switched off by this step.
+    pub async fn finish_processing(
+        &self,
+        job_id: &str,
+        done: &ProcessedLead,
+        disable_after: i32,
+    ) -> StoreResult<Vec<String>> {
+        match &self.store.write_queue {
+            Some(queue) => {
+                let write = Write::Finish {
+                    job_id: job_id.to_owned(),
+                    done: Box::new(done.clone()),
+                    disable_after,
+                };
+                match queue.write(&self.tenant_id, write).await? {
+                    Written::Finish(switched_off) => Ok(switched_off),
+                    Written::Submission(_) => unreachable!("a finished step yields switched-off plugins"),
+                }
+            }
+            None => {
+                let mut tx = self.store.begin_write().await?;
+                let switched_off = self.finish_in(&mut tx, job_id, done, disable_after).await?;
+                tx.commit().await?;
+                Ok(switched_off)
+            }
+        }
+    }
+
+    pub(super) async fn finish_in(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        job_id: &str,
+        done: &ProcessedLead,
+        disable_after: i32,
+    ) -> StoreResult<Vec<String>> {
         let now = Timestamp::now();
-        let mut tx = self.store.begin_write().await?;
+        // Removing the job is the guard: if it is gone, this step already ran.
+        let removed = sqlx::query("DELETE FROM jobs WHERE id = $1")
+            .bind(job_id)
+            .execute(&mut **tx)
+            .await?;
+        if removed.rows_affected() == 0 {
+            return Ok(Vec::new());
+        }
         let mut statements = vec![
             Statement::new(
                 "UPDATE leads SET score = $3, owner_id = $4, processed_at = $5, updated_at = $5 \
@@ -195,8 +244,21 @@ impl TenantStore<'_> {
             .bind(done.score)
             .bind(done.owner_id.clone())
             .bind(now.micros()),
-            Statement::new("DELETE FROM jobs WHERE id = $1").bind(job_id),
         ];
+        if done.owner_id != done.previous_owner {
+            for (owner, change) in [(&done.previous_owner, -1), (&done.owner_id, 1)] {
+                if let Some(owner) = owner {
+                    statements.push(
+                        Statement::new(
+                            "UPDATE users SET open_leads = open_leads + $3 WHERE tenant_id = $1 AND id = $2",
+                        )
+                        .bind(&self.tenant_id)
+                        .bind(owner)
+                        .bind(change),
+                    );
+                }
+            }
+        }
         for (kind, detail) in &done.events {
             statements.push(self.event_statement(&done.lead_id, kind, detail, now));
         }
@@ -222,9 +284,23 @@ impl TenantStore<'_> {
                 .bind(now.micros()),
             );
         }
-        execute_all(self.store.backend, &mut tx, &statements).await?;
+        // A good call only bumps counters; a failure may switch the plugin
+        // off, which the loop below notices row by row.
+        for outcome in done.outcomes.iter().filter(|o| o.error.is_none()) {
+            statements.push(
+                Statement::new(
+                    "UPDATE plugins SET calls = calls + 1, last_called_at = $3, consecutive_failures = 0 \
+                     WHERE tenant_id = $1 AND id = $2",
+                )
+                .bind(&self.tenant_id)
+                .bind(&outcome.plugin_id)
+                .bind(now.micros()),
+            );
+        }
+        execute_all(self.store.backend, tx, &statements).await?;
 
-        for outcome in &done.outcomes {
+        let mut switched_off = Vec::new();
+        for outcome in done.outcomes.iter().filter(|o| o.error.is_some()) {
             let failed = i32::from(outcome.error.is_some());
             let reason = outcome
                 .error
@@ -247,23 +323,23 @@ impl TenantStore<'_> {
             .bind(outcome.error.clone())
             .bind(disable_after)
             .bind(reason.clone())
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **tx)
             .await?;
-            let switched_off = match row {
+            let off = match row {
                 Some(row) => row.try_get::<i64, _>("switched_off")? != 0,
                 None => false,
             };
-            if switched_off {
+            if off {
                 tracing::warn!(tenant = %self.tenant_id, plugin = %outcome.plugin_name, "plugin switched off");
                 let detail = serde_json::json!({"plugin": outcome.plugin_name, "reason": reason});
                 self.event_statement(&done.lead_id, "plugin_disabled", &detail, now)
                     .query()
-                    .execute(&mut *tx)
+                    .execute(&mut **tx)
                     .await?;
+                switched_off.push(outcome.plugin_name.clone());
             }
         }
-        tx.commit().await?;
-        Ok(())
+        Ok(switched_off)
     }
 
     fn event_statement(&self, lead_id: &str, kind: &str, detail: &Value, now: Timestamp) -> Statement {

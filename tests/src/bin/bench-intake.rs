@@ -20,6 +20,9 @@ struct Options {
     concurrency: usize,
     million: usize,
     backends: Vec<Backend>,
+    /// Measure the whole pipeline (intake, then score and route) with and
+    /// without the example scorer and router, instead of dedup at 1M.
+    pipeline: bool,
 }
 
 fn options() -> anyhow::Result<Options> {
@@ -28,6 +31,7 @@ fn options() -> anyhow::Result<Options> {
         concurrency: 32,
         million: 1_000_000,
         backends: vec![Backend::Sqlite, Backend::Postgres],
+        pipeline: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -36,6 +40,7 @@ fn options() -> anyhow::Result<Options> {
             "--leads" => opts.leads = value()?.parse()?,
             "--concurrency" => opts.concurrency = value()?.parse()?,
             "--million" => opts.million = value()?.parse()?,
+            "--pipeline" => opts.pipeline = true,
             "--backend" => {
                 opts.backends = match value()?.as_str() {
                     "sqlite" => vec![Backend::Sqlite],
@@ -115,11 +120,11 @@ async fn load(
     Ok((elapsed, all))
 }
 
-async fn setup(backend: Backend) -> anyhow::Result<TestServer> {
+async fn setup(backend: Backend) -> anyhow::Result<(TestServer, String)> {
     let server = TestServer::start_with(backend, &["--body-limit", "65536"]).await?;
     let token = server.create_tenant("bench").await?;
     server.create_form_from_file(&token, &format!("{FORM}.json")).await?;
-    Ok(server)
+    Ok((server, token))
 }
 
 /// Fills the tables with `n` leads and their identities, straight in SQL.
@@ -240,9 +245,89 @@ async fn time_lookups(backend: Backend, url: &str, n: usize, samples: usize) -> 
     Ok(latencies)
 }
 
+/// Leads not yet scored and routed.
+async fn unprocessed(backend: Backend, url: &str) -> anyhow::Result<i64> {
+    let sql = "SELECT COUNT(*) FROM leads WHERE processed_at IS NULL";
+    Ok(match backend {
+        Backend::Sqlite => sqlx::query(sql)
+            .fetch_one(&mut sqlx::SqliteConnection::connect(url).await?)
+            .await?
+            .get(0),
+        Backend::Postgres => sqlx::query(sql)
+            .fetch_one(&mut sqlx::PgConnection::connect(url).await?)
+            .await?
+            .get(0),
+    })
+}
+
+async fn pipeline(opts: &Options, backend: Backend, with_plugins: bool) -> anyhow::Result<()> {
+    let (server, token) = setup(backend).await?;
+    if with_plugins {
+        for (i, region) in ["zhejiang", "beijing", "guangdong", "shanghai"].iter().enumerate() {
+            server.cli(&[
+                "user",
+                "add",
+                "--tenant",
+                "bench",
+                "--email",
+                &format!("rep{i}@bench.example"),
+                "--role",
+                "rep",
+                "--region",
+                region,
+            ])?;
+        }
+        server
+            .install_plugin(&token, "bant", "scorer", "bant_scorer", json!({}))
+            .await?;
+        server
+            .install_plugin(&token, "regions", "router", "region_router", json!({}))
+            .await?;
+    }
+    let warm: Vec<Vec<u8>> = (0..500)
+        .map(|i| serde_json::to_vec(&lead(10_000_000 + i)).unwrap())
+        .collect();
+    load(&server, Arc::new(warm), opts.concurrency).await?;
+    while unprocessed(backend, &server.db().url).await? > 0 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let bodies: Vec<Vec<u8>> = (0..opts.leads).map(|i| serde_json::to_vec(&lead(i)).unwrap()).collect();
+    let started = Instant::now();
+    let (accepted, lat) = load(&server, Arc::new(bodies), opts.concurrency).await?;
+    while unprocessed(backend, &server.db().url).await? > 0 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let processed = started.elapsed();
+    println!(
+        "{:<28} accepted {:>6.0} leads/s (p50 {}, p99 {})   scored+routed {:>6.0} leads/s",
+        if with_plugins {
+            "bant-scorer + region-router"
+        } else {
+            "no plugins"
+        },
+        lat.len() as f64 / accepted.as_secs_f64(),
+        ms(percentile(&lat, 0.50)),
+        ms(percentile(&lat, 0.99)),
+        lat.len() as f64 / processed.as_secs_f64(),
+    );
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let opts = options()?;
+    if opts.pipeline {
+        println!(
+            "bench-intake --pipeline: {} leads at concurrency {}",
+            opts.leads, opts.concurrency
+        );
+        for backend in &opts.backends {
+            println!("\n== {backend:?}");
+            pipeline(&opts, *backend, false).await?;
+            pipeline(&opts, *backend, true).await?;
+        }
+        return Ok(());
+    }
     println!(
         "bench-intake: {} leads at concurrency {}, dedup at {} leads",
         opts.leads, opts.concurrency, opts.million
@@ -250,7 +335,7 @@ async fn main() -> anyhow::Result<()> {
     for backend in &opts.backends {
         let backend = *backend;
         println!("\n== {backend:?}");
-        let server = setup(backend).await?;
+        let (server, _) = setup(backend).await?;
 
         // Warm up connections and caches, then the measured run.
         let warm: Vec<Vec<u8>> = (0..500)

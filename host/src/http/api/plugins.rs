@@ -18,9 +18,7 @@ use crate::http::body::{JsonBody, read_limited};
 use crate::plugins::World;
 use crate::plugins::bindings::{Lead, Rep};
 use crate::plugins::component::{MAX_COMPONENT_BYTES, Rejection};
-use crate::plugins::contract::{
-    LeadInput, RepInput, actions_json, check_actions, check_route, check_score, route_json, score_json,
-};
+use crate::plugins::contract::{LeadInput, RepInput};
 use crate::storage::{NewPlugin, PluginRecord, StoreError};
 
 /// Base64 grows the component by a third; leave room for name and config.
@@ -155,13 +153,14 @@ pub async fn update(
     JsonBody(update): JsonBody<Update>,
 ) -> Result<Json<PluginRecord>, ApiError> {
     let config = update.config.map(|c| c.to_string());
-    let store = state.store.tenant(caller.tenant_id()?);
-    Ok(Json(
-        store
-            .update_plugin(&name, update.enabled, config.as_deref())
-            .await
-            .map_err(not_found(&name))?,
-    ))
+    let tenant_id = caller.tenant_id()?;
+    let updated = state
+        .store
+        .tenant(tenant_id)
+        .update_plugin(&name, update.enabled, config.as_deref())
+        .await;
+    state.plugins.forget(tenant_id);
+    Ok(Json(updated.map_err(not_found(&name))?))
 }
 
 pub async fn delete(
@@ -169,12 +168,10 @@ pub async fn delete(
     caller: Caller,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .store
-        .tenant(caller.tenant_id()?)
-        .delete_plugin(&name)
-        .await
-        .map_err(not_found(&name))?;
+    let tenant_id = caller.tenant_id()?;
+    let deleted = state.store.tenant(tenant_id).delete_plugin(&name).await;
+    state.plugins.forget(tenant_id);
+    deleted.map_err(not_found(&name))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -228,39 +225,13 @@ pub async fn run(
     let config = request.config.unwrap_or(plugin.config).to_string();
     let lead = Lead::from(request.lead);
     let candidates: Vec<Rep> = request.candidates.into_iter().map(Rep::from).collect();
-    let world = component.world;
     let report = state
         .plugins
-        .call(&tenant_id, move |sandbox| {
-            let report = match world {
-                World::Scorer => component
-                    .score(sandbox, &limits, &lead, &config)
-                    .map(check_score)
-                    .to_json(|p| score_json(p)),
-                World::Router => component
-                    .route(sandbox, &limits, &lead, &candidates, &config)
-                    .map(|d| check_route(d, &candidates))
-                    .to_json(route_json),
-                World::NurtureStep => component
-                    .run_step(sandbox, &limits, &lead, &config)
-                    .map(check_actions)
-                    .to_json(|a| actions_json(a)),
-            };
-            crate::plugins::sandbox::CallRecord {
-                outcome: Ok(report),
-                logs: Vec::new(),
-                logs_dropped: 0,
-                stdout: String::new(),
-                stderr: String::new(),
-                fuel_used: 0,
-                duration: Default::default(),
-            }
+        .run(&tenant_id, move |sandbox| {
+            component.trial(sandbox, &limits, &lead, &candidates, &config)
         })
-        .await;
-    let mut report = report
-        .outcome
+        .await
         .unwrap_or_else(|failure| json!({"error": failure.to_string()}));
-    report["world"] = json!(world);
     Ok(Json(report))
 }
 
@@ -295,5 +266,6 @@ pub async fn update_settings(
         .tenant(caller.tenant_id()?)
         .set_plugin_fuel(update.plugin_fuel)
         .await?;
+    state.plugins.forget(caller.tenant_id()?);
     settings(State(state), caller).await
 }
