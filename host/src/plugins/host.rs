@@ -23,13 +23,14 @@ pub struct PluginHost {
     tenant_slots: Mutex<HashMap<String, Arc<Semaphore>>>,
     /// Each tenant's enabled plugins by world, read once per `ENABLED_TTL`
     /// rather than for every lead; changes made in this process apply at once.
-    enabled: Mutex<HashMap<(String, World), Fetched<Vec<PluginRecord>>>>,
+    enabled: Mutex<HashMap<(String, World), EnabledPlugins>>,
     /// Each tenant's CPU limit setting, cached the same way.
     fuel: Mutex<HashMap<String, Fetched<Option<i64>>>>,
 }
 
 /// A value read from the database, and when.
 type Fetched<T> = (T, Instant);
+type EnabledPlugins = Fetched<Vec<PluginRecord>>;
 
 /// How long another process's plugin change may take to reach this one.
 const ENABLED_TTL: Duration = Duration::from_secs(2);
