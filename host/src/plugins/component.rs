@@ -237,17 +237,22 @@ impl ComponentCache {
 
 impl PluginComponent {
     fn wrong_world<T>(&self, wanted: World) -> CallRecord<T> {
-        CallRecord {
-            outcome: Err(Failure::Instantiate(format!(
-                "a {} cannot be called as a {wanted}",
-                self.world
-            ))),
-            logs: Vec::new(),
-            logs_dropped: 0,
-            stdout: String::new(),
-            stderr: String::new(),
-            fuel_used: 0,
-            duration: Default::default(),
+        CallRecord::failed(Failure::Instantiate(format!(
+            "a {} cannot be called as a {wanted}",
+            self.world
+        )))
+    }
+
+    /// Runs `call` in a fresh store with `limits`.
+    fn in_fresh_store<T>(
+        &self,
+        sandbox: &Sandbox,
+        limits: &Limits,
+        call: impl FnOnce(&mut wasmtime::Store<CallState>) -> wasmtime::Result<Result<T, String>>,
+    ) -> CallRecord<T> {
+        match sandbox.store(limits) {
+            Ok(store) => run(store, limits, call),
+            Err(err) => CallRecord::failed(Failure::Instantiate(format!("{err:#}"))),
         }
     }
 
@@ -256,12 +261,9 @@ impl PluginComponent {
         let Typed::Scorer(pre) = &self.typed else {
             return self.wrong_world(World::Scorer);
         };
-        match sandbox.store(limits) {
-            Ok(store) => run(store, limits, |store| {
-                pre.instantiate(&mut *store)?.call_score(&mut *store, lead, config)
-            }),
-            Err(e) => self.failed_store(e),
-        }
+        self.in_fresh_store(sandbox, limits, |store| {
+            pre.instantiate(&mut *store)?.call_score(&mut *store, lead, config)
+        })
     }
 
     /// Calls `route` in a fresh store. Blocking.
@@ -276,13 +278,10 @@ impl PluginComponent {
         let Typed::Router(pre) = &self.typed else {
             return self.wrong_world(World::Router);
         };
-        match sandbox.store(limits) {
-            Ok(store) => run(store, limits, |store| {
-                pre.instantiate(&mut *store)?
-                    .call_route(&mut *store, lead, candidates, config)
-            }),
-            Err(e) => self.failed_store(e),
-        }
+        self.in_fresh_store(sandbox, limits, |store| {
+            pre.instantiate(&mut *store)?
+                .call_route(&mut *store, lead, candidates, config)
+        })
     }
 
     /// Calls `run` of a nurture step in a fresh store. Blocking.
@@ -290,12 +289,9 @@ impl PluginComponent {
         let Typed::NurtureStep(pre) = &self.typed else {
             return self.wrong_world(World::NurtureStep);
         };
-        match sandbox.store(limits) {
-            Ok(store) => run(store, limits, |store| {
-                pre.instantiate(&mut *store)?.call_run(&mut *store, lead, config)
-            }),
-            Err(e) => self.failed_store(e),
-        }
+        self.in_fresh_store(sandbox, limits, |store| {
+            pre.instantiate(&mut *store)?.call_run(&mut *store, lead, config)
+        })
     }
 
     /// Calls the component in its world on `lead`, checks the result as the
@@ -326,11 +322,5 @@ impl PluginComponent {
         report["world"] = serde_json::json!(self.world);
         report["fuel_limit"] = serde_json::json!(limits.fuel);
         report
-    }
-
-    fn failed_store<T>(&self, err: wasmtime::Error) -> CallRecord<T> {
-        let mut record = self.wrong_world(self.world);
-        record.outcome = Err(Failure::Instantiate(format!("{err:#}")));
-        record
     }
 }
