@@ -28,15 +28,22 @@ if ! pg_up; then
   skip=(--skip postgres::)
 fi
 
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
 echo "== building the plugins (wasm32-wasip2)"
 rustup target add wasm32-wasip2 >/dev/null
 (cd plugins && cargo build --release --target wasm32-wasip2 --locked)
 
 echo "== testing the plugin SDK and examples (native)"
-(cd plugins && cargo test --locked)
+(cd plugins && cargo test --locked) 2>&1 | tee -a "$log"
 
 echo "== building the server and tests"
 cargo build --workspace --bins --tests --locked
 
 echo "== testing the server"
-cargo test --workspace --locked -- "${skip[@]}"
+cargo test --workspace --locked -- "${skip[@]}" 2>&1 | tee -a "$log"
+
+# One closing line for every test binary above.
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed/) p += $(i-1); if ($i ~ /^failed/) f += $(i-1) } }
+     END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
