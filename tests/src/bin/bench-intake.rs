@@ -128,69 +128,52 @@ async fn setup(backend: Backend) -> anyhow::Result<(TestServer, String)> {
 }
 
 /// Fills the tables with `n` leads and their identities, straight in SQL.
+/// Only the row generator differs between the backends.
 async fn bulk_fill(backend: Backend, url: &str, n: usize) -> anyhow::Result<()> {
+    const COLUMNS: &str = "INSERT INTO leads (id, tenant_id, form_id, form_version, email, phone, name, company, \
+        fields, channel, source, stage, owner_id, score, tier, search_text, created_at, updated_at) ";
+    const ROW: &str = "$1, $2, 1, 'bulk' || n || '@example.com', '+861390' || {phone}, 'Bulk ' || n, \
+        'Company ' || n, '{}', 'import', 'bulk', 'new', NULL, 0, 'cold', 'bulk ' || n, 0, 0";
+    let (sqlite_row, postgres_row) = (
+        ROW.replace("{phone}", "printf('%07d', n)"),
+        ROW.replace("{phone}", "lpad(n::text, 7, '0')"),
+    );
+    let leads = match backend {
+        Backend::Sqlite => format!(
+            "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < $3) {COLUMNS} \
+             SELECT printf('00000000-0000-7000-8000-%012d', n), {sqlite_row} FROM seq"
+        ),
+        Backend::Postgres => format!(
+            "{COLUMNS} SELECT '00000000-0000-7000-8000-' || lpad(n::text, 12, '0'), {postgres_row} \
+             FROM generate_series(1, $3::bigint) AS n"
+        ),
+    };
+    let ids = "SELECT f.tenant_id, f.id FROM forms f JOIN tenants t ON t.id = f.tenant_id WHERE t.slug = 'bench'";
+    macro_rules! fill {
+        ($conn:expr) => {{
+            let mut conn = $conn;
+            let row = sqlx::query(ids).fetch_one(&mut conn).await?;
+            let (tenant, form): (String, String) = (row.get(0), row.get(1));
+            sqlx::query(&leads)
+                .bind(&tenant)
+                .bind(&form)
+                .bind(n as i64)
+                .execute(&mut conn)
+                .await?;
+            for kind in ["email", "phone"] {
+                sqlx::query(&format!(
+                    "INSERT INTO lead_identities (tenant_id, kind, value, lead_id) \
+                     SELECT tenant_id, '{kind}', {kind}, id FROM leads WHERE source = 'bulk'"
+                ))
+                .execute(&mut conn)
+                .await?;
+            }
+            sqlx::query("ANALYZE").execute(&mut conn).await?;
+        }};
+    }
     match backend {
-        Backend::Sqlite => {
-            let mut conn = sqlx::SqliteConnection::connect(url).await?;
-            let ids = sqlx::query(
-                "SELECT f.tenant_id, f.id FROM forms f JOIN tenants t ON t.id = f.tenant_id WHERE t.slug = 'bench'",
-            )
-            .fetch_one(&mut conn)
-            .await?;
-            let (tenant, form): (String, String) = (ids.get(0), ids.get(1));
-            sqlx::query(
-                "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < $3) \
-                 INSERT INTO leads (id, tenant_id, form_id, form_version, email, phone, name, company, fields, channel, \
-                 source, stage, owner_id, score, tier, search_text, created_at, updated_at) \
-                 SELECT printf('00000000-0000-7000-8000-%012d', n), $1, $2, 1, 'bulk' || n || '@example.com', \
-                 '+861390' || printf('%07d', n), 'Bulk ' || n, 'Company ' || n, '{}', 'import', 'bulk', 'new', NULL, 0, \
-                 'cold', 'bulk ' || n, 0, 0 FROM seq",
-            )
-            .bind(&tenant)
-            .bind(&form)
-            .bind(n as i64)
-            .execute(&mut conn)
-            .await?;
-            for kind in ["email", "phone"] {
-                sqlx::query(&format!(
-                    "INSERT INTO lead_identities (tenant_id, kind, value, lead_id) \
-                     SELECT tenant_id, '{kind}', {kind}, id FROM leads WHERE source = 'bulk'"
-                ))
-                .execute(&mut conn)
-                .await?;
-            }
-            sqlx::query("ANALYZE").execute(&mut conn).await?;
-        }
-        Backend::Postgres => {
-            let mut conn = sqlx::PgConnection::connect(url).await?;
-            let ids = sqlx::query(
-                "SELECT f.tenant_id, f.id FROM forms f JOIN tenants t ON t.id = f.tenant_id WHERE t.slug = 'bench'",
-            )
-            .fetch_one(&mut conn)
-            .await?;
-            let (tenant, form): (String, String) = (ids.get(0), ids.get(1));
-            sqlx::query(
-                "INSERT INTO leads (id, tenant_id, form_id, form_version, email, phone, name, company, fields, channel, \
-                 source, stage, owner_id, score, tier, search_text, created_at, updated_at) \
-                 SELECT '00000000-0000-7000-8000-' || lpad(n::text, 12, '0'), $1, $2, 1, 'bulk' || n || '@example.com', \
-                 '+861390' || lpad(n::text, 7, '0'), 'Bulk ' || n, 'Company ' || n, '{}', 'import', 'bulk', 'new', NULL, 0, \
-                 'cold', 'bulk ' || n, 0, 0 FROM generate_series(1, $3::int) AS n",
-            )
-            .bind(&tenant)
-            .bind(&form)
-            .bind(n as i32)
-            .execute(&mut conn)
-            .await?;
-            for kind in ["email", "phone"] {
-                sqlx::query(&format!(
-                    "INSERT INTO lead_identities (tenant_id, kind, value, lead_id) \
-                     SELECT tenant_id, '{kind}', {kind}, id FROM leads WHERE source = 'bulk'"
-                ))
-                .execute(&mut conn)
-                .await?;
-            }
-            sqlx::query("ANALYZE").execute(&mut conn).await?;
-        }
+        Backend::Sqlite => fill!(sqlx::SqliteConnection::connect(url).await?),
+        Backend::Postgres => fill!(sqlx::PgConnection::connect(url).await?),
     }
     Ok(())
 }
