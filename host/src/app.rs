@@ -6,6 +6,7 @@ use crate::config::Settings;
 use crate::forms::FormCatalog;
 use crate::metrics::Metrics;
 use crate::plugins::PluginHost;
+use crate::scoring::ScoreModels;
 use crate::storage::Store;
 use crate::tenants::TenantDirectory;
 
@@ -17,6 +18,7 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub metrics: Arc<Metrics>,
     pub plugins: Arc<PluginHost>,
+    pub score_models: Arc<ScoreModels>,
     /// SHA-256 of the operator token given at start, if any.
     pub operator_token_hash: Option<String>,
 }
@@ -31,6 +33,7 @@ impl AppState {
             settings: Arc::new(settings),
             metrics: Arc::new(Metrics::default()),
             plugins: Arc::new(plugins),
+            score_models: Arc::new(ScoreModels::default()),
             operator_token_hash,
         }
     }

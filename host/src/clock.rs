@@ -1,7 +1,10 @@
 //! The one source of time. Everything that stamps or compares times reads it
-//! here, so a later manual clock for tests changes one place.
+//! here. A server started with `--manual-clock` reads a clock that only moves
+//! when an operator advances it, so tests drive decay and deadlines without
+//! sleeping. It is process-wide on purpose: one process has one "now".
 
 use std::fmt;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use serde::{Serialize, Serializer};
 use time::OffsetDateTime;
@@ -12,9 +15,33 @@ use time::format_description::well_known::Rfc3339;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(pub i64);
 
+/// `SYSTEM`, or the manual clock's reading in microseconds.
+static MANUAL_NOW: AtomicI64 = AtomicI64::new(SYSTEM);
+const SYSTEM: i64 = i64::MIN;
+
+/// Switches this process to a manual clock reading `at`.
+pub fn set_manual(at: Timestamp) {
+    MANUAL_NOW.store(at.0, Ordering::SeqCst);
+}
+
+/// The manual clock's reading, or `None` on the system clock.
+pub fn manual() -> Option<Timestamp> {
+    let now = MANUAL_NOW.load(Ordering::SeqCst);
+    (now != SYSTEM).then_some(Timestamp(now))
+}
+
 impl Timestamp {
     pub fn now() -> Self {
-        Self::from_datetime(OffsetDateTime::now_utc())
+        manual().unwrap_or_else(|| Self::from_datetime(OffsetDateTime::now_utc()))
+    }
+
+    pub fn plus(self, duration: std::time::Duration) -> Self {
+        Self(self.0.saturating_add(duration.as_micros() as i64))
+    }
+
+    /// Seconds from `earlier` to `self` (negative when `self` is earlier).
+    pub fn seconds_since(self, earlier: Timestamp) -> f64 {
+        (self.0 - earlier.0) as f64 / 1e6
     }
 
     pub fn from_datetime(dt: OffsetDateTime) -> Self {

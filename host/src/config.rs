@@ -11,6 +11,8 @@ use crate::storage::SqliteSync;
 
 /// The embedded default database, relative to the working directory.
 pub const DEFAULT_SQLITE_FILE: &str = "data/leadhost.db";
+/// Where compiled plugins are kept by default.
+pub const DEFAULT_PLUGIN_CACHE: &str = "data/plugin-cache";
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -36,6 +38,19 @@ impl Settings {
 
     pub fn uses_embedded_default(&self) -> bool {
         self.database_url.is_none()
+    }
+
+    /// For CLI commands that do a server's work in process (no listening).
+    pub fn for_tools() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            database_url: None,
+            sqlite_sync: SqliteSync::default(),
+            body_limit: 64 * 1024,
+            operator_token: None,
+            examples_dir: PathBuf::from("examples"),
+            plugin_cache_dir: PathBuf::from(DEFAULT_PLUGIN_CACHE),
+        }
     }
 }
 

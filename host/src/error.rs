@@ -23,6 +23,22 @@ impl FieldError {
             message: message.into(),
         }
     }
+
+    /// A serde failure at the pointer of the member that failed.
+    pub fn from_path(error: &serde_path_to_error::Error<serde_json::Error>) -> Self {
+        use serde_path_to_error::Segment;
+        let pointer = error
+            .path()
+            .iter()
+            .filter_map(|segment| match segment {
+                Segment::Seq { index } => Some(format!("/{index}")),
+                Segment::Map { key } => Some(format!("/{key}")),
+                Segment::Enum { variant } => Some(format!("/{variant}")),
+                Segment::Unknown => None,
+            })
+            .collect::<String>();
+        Self::new(pointer, error.inner().to_string())
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -151,6 +167,7 @@ impl From<StoreError> for ApiError {
         match err {
             StoreError::NotFound => ApiError::NotFound("not found".into()),
             StoreError::Conflict(msg) => ApiError::Conflict(msg),
+            StoreError::Invalid(msg) => ApiError::BadRequest(msg),
             StoreError::Database(sqlx::Error::PoolTimedOut) => ApiError::Unavailable,
             other => ApiError::Internal(other.into()),
         }

@@ -24,6 +24,14 @@ pub fn allowed(method: &Method, path: &str) -> &'static [Role] {
         ("POST", "/forms") | ("PUT" | "PATCH", "/forms/{slug}") => &[Admin],
         ("POST", "/forms/{slug}/leads") => LEAD_READERS,
         ("GET", "/leads" | "/leads/{id}") => LEAD_READERS,
+        ("POST", "/leads/{id}/stage" | "/leads/{id}/events") => LEAD_READERS,
+        // Tracking scripts send events with an integrator's token; the
+        // answer carries the lead's id and score, no personal data.
+        ("POST", "/events") => &[Admin, Manager, Rep, Integrator],
+        ("GET", "/scoring/model" | "/scoring/rescores" | "/scoring/rescores/{id}") => &[Admin, Manager, Integrator],
+        ("PUT", "/scoring/model") | ("POST", "/scoring/rescores") => &[Admin],
+        ("GET", "/clock") => &[Admin, Manager, Rep, Integrator, Operator],
+        ("POST", "/clock") => &[Operator],
         ("GET" | "POST", "/plugins") | ("GET" | "PUT" | "PATCH" | "DELETE", "/plugins/{name}") => PLUGIN_STAFF,
         ("POST", "/plugins/{name}/run") => PLUGIN_STAFF,
         ("GET", "/settings") => PLUGIN_STAFF,

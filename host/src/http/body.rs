@@ -114,24 +114,8 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
         }
         let bytes = read_limited(&parts.headers, body, state.settings.body_limit).await?;
         let value = parse_json(&bytes)?;
-        serde_path_to_error::deserialize(value).map(JsonBody).map_err(|e| {
-            let pointer = path_to_pointer(e.path());
-            ApiError::validation(
-                "the request body has the wrong shape",
-                vec![FieldError::new(pointer, e.inner().to_string())],
-            )
-        })
+        serde_path_to_error::deserialize(value)
+            .map(JsonBody)
+            .map_err(|e| ApiError::validation("the request body has the wrong shape", vec![FieldError::from_path(&e)]))
     }
-}
-
-fn path_to_pointer(path: &serde_path_to_error::Path) -> String {
-    use serde_path_to_error::Segment;
-    path.iter()
-        .filter_map(|segment| match segment {
-            Segment::Seq { index } => Some(format!("/{index}")),
-            Segment::Map { key } => Some(format!("/{key}")),
-            Segment::Enum { variant } => Some(format!("/{variant}")),
-            Segment::Unknown => None,
-        })
-        .collect()
 }

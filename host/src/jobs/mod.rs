@@ -1,130 +1,200 @@
-//! Durable jobs. Intake writes a "score and route" job with each new lead
-//! (an outbox, in the lead's own transaction); the server runs it at once in
-//! process, and a sweeper runs any job left behind by a crash or a restart.
-//! A job is claimed with a lease, so a retry after a crash is possible and
-//! its effect is written once: the step's results and the job's removal
-//! commit together.
+//! Durable jobs. Work that must happen is written as a job in the same
+//! transaction as what makes it necessary (an outbox): "score and route"
+//! with each new lead, "re-score" with each behaviour event, a tenant-wide
+//! re-score with each model change, and one "decay" job per lead for the
+//! moment its fading score next moves. The writing process runs its job at
+//! once; a sweeper runs due jobs and any left behind by a crash. A job is
+//! claimed with a lease, so it may run again after a crash, and its effect
+//! is written once: the step's results and the job's removal commit together.
 
 mod step;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::json;
+use serde_json::{Value, json};
 
-pub use step::{Prepared, StepContext};
+pub use step::{Prepared, StepContext, plugin_lead, prepare};
 
 use crate::app::AppState;
 use crate::clock::Timestamp;
 use crate::plugins::host::DISABLE_AFTER;
 use crate::plugins::sandbox::CallRecord;
-use crate::storage::{JobRecord, LeadVisibility, SCORE_AND_ROUTE, StoreError};
+use crate::routing::Router;
+use crate::scoring::{Behaviour, CAUSE_DECAY, CAUSE_INTAKE, Scorers};
+use crate::storage::{
+    DECAY, JobRecord, LeadVisibility, RESCORE, RESCORE_TENANT, SCORE_AND_ROUTE, StoreError, StoreResult,
+};
 
 /// How long a claimed job is held before another worker may take it.
-const LEASE: Duration = Duration::from_secs(120);
+pub const LEASE: Duration = Duration::from_secs(120);
 const SWEEP_EVERY: Duration = Duration::from_secs(15);
 const RETRY_AFTER: Duration = Duration::from_secs(30);
+/// Due jobs listed per round of a sweep.
+const SWEEP_BATCH: i64 = 200;
+/// Times a lead step computes again after losing a race with another
+/// re-score of the same lead, before it is left to a retry.
+const STALE_ATTEMPTS: usize = 5;
 
-/// Runs a "score and route" job this process just wrote (and so holds) now,
-/// in the background.
-pub fn spawn_score_and_route(state: &AppState, job_id: &str, tenant_id: &str, lead_id: &str) {
-    let job = JobRecord {
+/// A job this process just wrote (and so holds), as its record.
+pub fn held(job_id: &str, tenant_id: &str, kind: &str, payload: Value) -> JobRecord {
+    JobRecord {
         id: job_id.to_owned(),
         tenant_id: tenant_id.to_owned(),
-        kind: SCORE_AND_ROUTE.to_owned(),
-        payload: json!({ "lead_id": lead_id }),
+        kind: kind.to_owned(),
+        payload,
         attempts: 1,
-    };
+    }
+}
+
+/// Runs a "score and route" job this process just wrote, in the background.
+pub fn spawn_score_and_route(state: &AppState, job_id: &str, tenant_id: &str, lead_id: &str) {
+    spawn(
+        state,
+        held(job_id, tenant_id, SCORE_AND_ROUTE, json!({ "lead_id": lead_id })),
+    );
+}
+
+/// Runs a job in the background.
+pub fn spawn(state: &AppState, job: JobRecord) {
     let state = state.clone();
     tokio::spawn(async move { execute(&state, job).await });
 }
 
-/// Runs due jobs every `SWEEP_EVERY`, starting at once.
+/// Sweeps every `SWEEP_EVERY`, starting at once.
 pub fn start_sweeper(state: &AppState) {
     let state = state.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(SWEEP_EVERY);
         loop {
             tick.tick().await;
-            match state.store.due_jobs(100).await {
-                Ok(ids) => {
-                    for id in ids {
-                        run(&state, &id).await;
-                    }
-                }
-                Err(err) => tracing::warn!(%err, "listing due jobs failed"),
-            }
+            sweep(&state).await;
         }
     });
 }
 
-async fn run(state: &AppState, job_id: &str) {
-    match state.store.claim_job(job_id, LEASE).await {
-        Ok(Some(job)) => execute(state, job).await,
-        Ok(None) => {} // another worker has it, or it is done
-        Err(err) => tracing::warn!(job = job_id, %err, "claiming a job failed"),
+/// Runs every job that is due and not held, until none is left; returns how
+/// many ran. Tenant-wide re-scores go to the background so they do not hold
+/// up the rest.
+pub async fn sweep(state: &AppState) -> usize {
+    let mut ran = 0;
+    loop {
+        let ids = match state.store.due_jobs(SWEEP_BATCH).await {
+            Ok(ids) => ids,
+            Err(err) => {
+                tracing::warn!(%err, "listing due jobs failed");
+                return ran;
+            }
+        };
+        if ids.is_empty() {
+            return ran;
+        }
+        for id in &ids {
+            match state.store.claim_job(id, LEASE).await {
+                Ok(Some(job)) if job.kind == RESCORE_TENANT => spawn(state, job),
+                Ok(Some(job)) => execute(state, job).await,
+                Ok(None) => continue, // another worker has it, or it is done
+                Err(err) => tracing::warn!(job = %id, %err, "claiming a job failed"),
+            }
+            ran += 1;
+        }
+        if (ids.len() as i64) < SWEEP_BATCH {
+            return ran;
+        }
     }
 }
 
-async fn execute(state: &AppState, job: JobRecord) {
+/// Runs a claimed (or freshly written) job; a failure releases it to be
+/// tried again later.
+pub async fn execute(state: &AppState, job: JobRecord) {
     let result = match job.kind.as_str() {
-        SCORE_AND_ROUTE => score_and_route(state, &job.id, &job.tenant_id, &job.payload).await,
+        SCORE_AND_ROUTE => lead_step(state, &job, CAUSE_INTAKE, true).await,
+        RESCORE => {
+            let cause = job.payload["cause"].as_str().unwrap_or("re-score").to_owned();
+            lead_step(state, &job, &cause, false).await
+        }
+        DECAY => lead_step(state, &job, CAUSE_DECAY, false).await,
+        RESCORE_TENANT => crate::scoring::rescore::run(state, &job).await,
         other => Err(StoreError::Corrupt(format!("unknown job kind {other:?}"))),
     };
     if let Err(err) = result {
-        tracing::warn!(job = %job.id, attempts = job.attempts, %err, "job failed; it will be retried");
-        let retry_at = Timestamp(Timestamp::now().micros() + RETRY_AFTER.as_micros() as i64);
+        tracing::warn!(job = %job.id, kind = %job.kind, attempts = job.attempts, %err, "job failed; it will be retried");
+        let retry_at = Timestamp::now().plus(RETRY_AFTER);
         if let Err(err) = state.store.retry_job(&job.id, &err.to_string(), retry_at).await {
             tracing::warn!(job = %job.id, %err, "could not release a failed job; its lease will expire");
         }
     }
 }
 
-/// Scores the lead with the tenant's scorers, routes it, and writes both.
-async fn score_and_route(
-    state: &AppState,
-    job_id: &str,
-    tenant_id: &str,
-    payload: &serde_json::Value,
-) -> Result<(), StoreError> {
-    let lead_id = payload["lead_id"]
+/// Scores one lead with the tenant's model and scorers, routes it when
+/// `route` (a new lead), and writes it all with the job's removal.
+async fn lead_step(state: &AppState, job: &JobRecord, cause: &str, route: bool) -> StoreResult<()> {
+    let lead_id = job.payload["lead_id"]
         .as_str()
-        .ok_or_else(|| StoreError::Corrupt(format!("job payload {payload}")))?;
+        .ok_or_else(|| StoreError::Corrupt(format!("job payload {}", job.payload)))?;
+    let tenant_id = job.tenant_id.as_str();
     let store = state.store.tenant(tenant_id);
-    let lead = store.lead(lead_id, &LeadVisibility::All).await?;
-    let limits = state.plugins.limits(&store).await?;
-    let mut step = StepContext::new(state, tenant_id, &lead, limits);
-    let scorers = Arc::new(crate::scoring::Scorers::prepare(&step).await?);
-    let router = Arc::new(crate::routing::Router::prepare(&step).await?);
-    // Every plugin call of the step in one trip off the async workers.
-    let (plugin_lead, calls) = (step.lead.clone(), (scorers.clone(), router.clone()));
-    let (scores, route) = state
-        .plugins
-        .run(tenant_id, move |sandbox| {
-            let (scorers, router) = calls;
-            (
-                scorers.call(sandbox, &plugin_lead, &limits),
-                router.call(sandbox, &plugin_lead, &limits),
-            )
-        })
-        .await
-        .unwrap_or_else(|failure| {
-            let scores = (0..scorers.len())
-                .map(|_| CallRecord::failed(failure.clone()))
-                .collect();
-            (scores, router.is_set().then(|| CallRecord::failed(failure)))
+    for _ in 0..STALE_ATTEMPTS {
+        let lead = store.lead(lead_id, &LeadVisibility::All).await?;
+        let events = store.behaviour_events(lead_id).await?;
+        let behaviour = Behaviour::from_events(events.into_iter().map(|e| (e.kind, e.occurred_at)).collect());
+        let model = state.score_models.current(&store).await?;
+        let limits = state.plugins.limits(&store).await?;
+        let now = Timestamp::now();
+        let mut step = StepContext::new(state, tenant_id, &lead, behaviour.counts(now), limits);
+        let scorers = Arc::new(Scorers::prepare(state, tenant_id).await?);
+        let router = Arc::new(if route {
+            Router::prepare(&step).await?
+        } else {
+            Router::none()
         });
-    let (scorers, router) = (unwrap_arc(scorers), unwrap_arc(router));
-    step.done.score = scorers.apply(&mut step, scores);
-    step.done.owner_id = router.apply(&mut step, route);
-    if step.done.owner_id.is_some() {
-        tracing::debug!(lead = lead_id, owner = ?step.done.owner_id, "lead assigned");
+        // Every plugin call of the step in one trip off the async workers.
+        let (scores, routed) = if scorers.is_empty() && !router.is_set() {
+            (Vec::new(), None)
+        } else {
+            let (plugin_lead, calls) = (step.lead.clone(), (scorers.clone(), router.clone()));
+            state
+                .plugins
+                .run(tenant_id, move |sandbox| {
+                    let (scorers, router) = calls;
+                    (
+                        scorers.call(sandbox, &plugin_lead, &limits),
+                        router.call(sandbox, &plugin_lead, &limits),
+                    )
+                })
+                .await
+                .unwrap_or_else(|failure| {
+                    let scores = (0..scorers.len())
+                        .map(|_| CallRecord::failed(failure.clone()))
+                        .collect();
+                    (scores, router.is_set().then(|| CallRecord::failed(failure)))
+                })
+        };
+        let plugin_parts = scorers.apply(&mut step, scores);
+        step.done.scored = Some(crate::scoring::rescored(
+            &model,
+            &lead,
+            &behaviour,
+            plugin_parts,
+            now,
+            cause,
+        ));
+        if route {
+            step.done.routed = true;
+            step.done.owner_id = unwrap_arc(router).apply(&mut step, routed);
+        }
+        let finished = store.finish_processing(&job.id, &step.done, DISABLE_AFTER).await?;
+        if !finished.switched_off.is_empty() {
+            state.plugins.forget(tenant_id);
+        }
+        if !finished.stale {
+            return Ok(());
+        }
+        tracing::debug!(lead = lead_id, "lead re-scored meanwhile; scoring again");
     }
-    let switched_off = store.finish_processing(job_id, &step.done, DISABLE_AFTER).await?;
-    if !switched_off.is_empty() {
-        state.plugins.forget(tenant_id);
-    }
-    Ok(())
+    Err(StoreError::Conflict(format!(
+        "lead {lead_id} kept being re-scored concurrently"
+    )))
 }
 
 /// The step's own handle once the blocking call has given its clone back.

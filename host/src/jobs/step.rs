@@ -1,4 +1,4 @@
-//! What one "score and route" step works with: the lead as plugins see it,
+//! What one lead step (score, and route a new lead) works with: the lead as plugins see it,
 //! the tenant's limits, and what the step will write. Plugin calls are
 //! prepared (components resolved) on the async side, run together in one
 //! trip off the async workers, and recorded here: each call on its plugin,
@@ -9,7 +9,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use crate::app::AppState;
-use crate::plugins::bindings::Lead;
+use crate::plugins::bindings::{BehaviourCount, Lead};
 use crate::plugins::component::PluginComponent;
 use crate::plugins::sandbox::{CallRecord, Failure, Limits};
 use crate::storage::{LeadRecord, PluginCall, PluginOutcome, PluginRecord, ProcessedLead};
@@ -40,25 +40,17 @@ impl Prepared {
 }
 
 impl<'a> StepContext<'a> {
-    pub fn new(state: &'a AppState, tenant_id: &str, lead: &LeadRecord, limits: Limits) -> Self {
-        let plugin_lead = Lead {
-            id: lead.id.clone(),
-            form: lead.form.clone(),
-            form_version: lead.form_version.max(0) as u32,
-            fields: lead.fields.to_string(),
-            channel: lead.channel.clone(),
-            source: lead.source.clone(),
-            score: lead.score,
-            tier: lead.tier.clone(),
-            stage: lead.stage.clone(),
-            // Behaviour events arrive with the scoring issue.
-            behaviour: Vec::new(),
-            created_at: lead.created_at.to_rfc3339(),
-        };
+    pub fn new(
+        state: &'a AppState,
+        tenant_id: &str,
+        lead: &LeadRecord,
+        behaviour: Vec<BehaviourCount>,
+        limits: Limits,
+    ) -> Self {
         Self {
             state,
             tenant_id: tenant_id.to_owned(),
-            lead: Arc::new(plugin_lead),
+            lead: Arc::new(plugin_lead(lead, behaviour)),
             limits,
             done: ProcessedLead {
                 lead_id: lead.id.clone(),
@@ -75,13 +67,7 @@ impl<'a> StepContext<'a> {
 
     /// Resolves each plugin's compiled component.
     pub async fn prepare(&self, plugins: Vec<PluginRecord>) -> Vec<Prepared> {
-        let store = self.state.store.tenant(&self.tenant_id);
-        let mut prepared = Vec::with_capacity(plugins.len());
-        for plugin in plugins {
-            let component = self.state.plugins.component(&store, &plugin).await;
-            prepared.push(Prepared { plugin, component });
-        }
-        prepared
+        prepare(self.state, &self.tenant_id, plugins).await
     }
 
     /// Records one call; returns its value when it succeeded.
@@ -116,5 +102,33 @@ impl<'a> StepContext<'a> {
             error,
         });
         record.outcome.ok()
+    }
+}
+
+/// Resolves each plugin's compiled component.
+pub async fn prepare(state: &AppState, tenant_id: &str, plugins: Vec<PluginRecord>) -> Vec<Prepared> {
+    let store = state.store.tenant(tenant_id);
+    let mut prepared = Vec::with_capacity(plugins.len());
+    for plugin in plugins {
+        let component = state.plugins.component(&store, &plugin).await;
+        prepared.push(Prepared { plugin, component });
+    }
+    prepared
+}
+
+/// The lead as plugins see it.
+pub fn plugin_lead(lead: &LeadRecord, behaviour: Vec<BehaviourCount>) -> Lead {
+    Lead {
+        id: lead.id.clone(),
+        form: lead.form.clone(),
+        form_version: lead.form_version.max(0) as u32,
+        fields: lead.fields.to_string(),
+        channel: lead.channel.clone(),
+        source: lead.source.clone(),
+        score: lead.score,
+        tier: lead.tier.clone(),
+        stage: lead.stage.clone(),
+        behaviour,
+        created_at: lead.created_at.to_rfc3339(),
     }
 }

@@ -1,7 +1,10 @@
 //! Leads: the one intake path every channel goes through, and reading leads.
 
+pub mod behaviour;
 mod context;
 mod intake;
+mod stage;
 
 pub use context::ContextParams;
 pub use intake::{IntakeRequest, submit};
+pub use stage::Stage;

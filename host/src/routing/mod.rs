@@ -28,10 +28,7 @@ impl Router {
             .into_iter()
             .next()
         else {
-            return Ok(Self {
-                router: None,
-                candidates: Vec::new(),
-            });
+            return Ok(Self::none());
         };
         let candidates = store
             .reps()
@@ -49,6 +46,14 @@ impl Router {
             .collect();
         let router = step.prepare(vec![plugin]).await.pop();
         Ok(Self { router, candidates })
+    }
+
+    /// No router: for steps that do not route.
+    pub fn none() -> Self {
+        Self {
+            router: None,
+            candidates: Vec::new(),
+        }
     }
 
     pub fn is_set(&self) -> bool {

@@ -19,6 +19,7 @@ use super::{Backend, StoreResult};
 pub(crate) enum Bind {
     Text(Option<String>),
     Int(i64),
+    OptInt(Option<i64>),
 }
 
 impl From<&str> for Bind {
@@ -49,6 +50,11 @@ impl From<Option<&str>> for Bind {
 impl From<i64> for Bind {
     fn from(v: i64) -> Self {
         Bind::Int(v)
+    }
+}
+impl From<Option<i64>> for Bind {
+    fn from(v: Option<i64>) -> Self {
+        Bind::OptInt(v)
     }
 }
 impl From<i32> for Bind {
@@ -90,6 +96,7 @@ pub(crate) fn bind_all<'q>(
         query = match bind {
             Bind::Text(s) => query.bind(s),
             Bind::Int(i) => query.bind(i),
+            Bind::OptInt(i) => query.bind(i),
         };
     }
     query

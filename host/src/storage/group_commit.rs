@@ -14,7 +14,7 @@
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::pipeline::ProcessedLead;
+use super::pipeline::{Finished, ProcessedLead};
 use super::{IntakeOutcome, NewSubmission, Store, StoreError, StoreResult};
 
 const MAX_BATCH: usize = 64;
@@ -33,8 +33,7 @@ pub(crate) enum Write {
 /// What a write produced.
 pub(crate) enum Written {
     Submission(IntakeOutcome),
-    /// The names of plugins this step switched off.
-    Finish(Vec<String>),
+    Finish(Finished),
 }
 
 struct Job {

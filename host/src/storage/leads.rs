@@ -6,7 +6,7 @@ use sqlx::{Any, Row, Transaction};
 
 use super::batch::{Bind, Statement, bind_all, execute_all};
 use super::group_commit::{Write, Written};
-use super::pipeline::job_statement;
+use super::pipeline::{SCORE_AND_ROUTE, WRITER_LEASE, job_statement};
 use super::{StoreError, StoreResult, TenantStore, new_id};
 use crate::clock::Timestamp;
 use crate::domain::{NormalizedEmail, NormalizedPhone};
@@ -66,6 +66,13 @@ pub struct LeadRecord {
     pub owner_id: Option<String>,
     pub score: i32,
     pub tier: String,
+    /// The contributions behind `score`: model rules and scorer plugins.
+    pub score_parts: Value,
+    /// Bumped by every score write; a re-score names the one it started from.
+    #[serde(skip)]
+    pub score_rev: i64,
+    pub scored_at: Option<Timestamp>,
+    pub stage_entered_at: Timestamp,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     /// When scoring and routing last finished; `None` until they have.
@@ -89,6 +96,13 @@ impl LeadRecord {
             owner_id: row.try_get("owner_id")?,
             score: row.try_get("score")?,
             tier: row.try_get("tier")?,
+            score_parts: parse_json(row.try_get("score_parts")?)?,
+            score_rev: row.try_get("score_rev")?,
+            scored_at: row.try_get::<Option<i64>, _>("scored_at")?.map(Timestamp),
+            stage_entered_at: Timestamp(
+                row.try_get::<Option<i64>, _>("stage_entered_at")?
+                    .unwrap_or(row.try_get("created_at")?),
+            ),
             created_at: Timestamp(row.try_get("created_at")?),
             updated_at: Timestamp(row.try_get("updated_at")?),
             processed_at: row.try_get::<Option<i64>, _>("processed_at")?.map(Timestamp),
@@ -131,14 +145,26 @@ pub struct LeadFilter {
     pub form: Option<String>,
     pub source: Option<String>,
     pub stage: Option<String>,
+    pub tier: Option<String>,
     pub owner_id: Option<String>,
     pub created_from: Option<Timestamp>,
     pub created_to: Option<Timestamp>,
     /// Substring of name, email or company, any case.
     pub text: Option<String>,
-    /// The last id of the previous page.
+    pub order: LeadOrder,
+    /// Where the previous page ended (its `next`).
     pub after: Option<String>,
     pub limit: u32,
+}
+
+/// How a lead list is ordered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LeadOrder {
+    /// Newest first.
+    #[default]
+    Newest,
+    /// Highest score first, newest first within a score.
+    Score,
 }
 
 pub struct LeadPage {
@@ -259,7 +285,14 @@ impl TenantStore<'_> {
                 }
                 let job = new_id();
                 let payload = serde_json::json!({ "lead_id": lead_id });
-                statements.push(job_statement(&job, &self.tenant_id, &payload, now));
+                statements.push(job_statement(
+                    SCORE_AND_ROUTE,
+                    &job,
+                    &self.tenant_id,
+                    &payload,
+                    now,
+                    Some(WRITER_LEASE),
+                ));
                 job_id = Some(job);
                 (lead_id, None)
             }
@@ -295,8 +328,8 @@ impl TenantStore<'_> {
         let search = search_text(sub.name.as_deref(), email.as_deref(), sub.company.as_deref());
         Statement::new(
             "INSERT INTO leads (id, tenant_id, form_id, form_version, email, phone, name, company, fields, \
-             channel, source, stage, owner_id, score, tier, search_text, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'new', NULL, 0, 'cold', $12, $13, $13)",
+             channel, source, stage, owner_id, score, tier, search_text, created_at, updated_at, stage_entered_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'new', NULL, 0, 'cold', $12, $13, $13, $13)",
         )
         .bind(lead_id)
         .bind(&self.tenant_id)
@@ -431,6 +464,20 @@ impl TenantStore<'_> {
             .collect()
     }
 
+    /// Every lead in id order, `limit` after `after`: a tenant-wide pass.
+    pub async fn leads_after(&self, after: Option<&str>, limit: i64) -> StoreResult<Vec<LeadRecord>> {
+        let rows = sqlx::query(
+            "SELECT l.*, f.slug AS form_slug FROM leads l JOIN forms f ON f.id = l.form_id \
+             WHERE l.tenant_id = $1 AND l.id > $2 ORDER BY l.id LIMIT $3",
+        )
+        .bind(&self.tenant_id)
+        .bind(after.unwrap_or(""))
+        .bind(limit)
+        .fetch_all(&self.store.read)
+        .await?;
+        rows.iter().map(LeadRecord::from_row).collect()
+    }
+
     /// Newest first, `limit` at a time.
     pub async fn leads(&self, filter: &LeadFilter, visibility: &LeadVisibility) -> StoreResult<LeadPage> {
         let mut sql = String::from(
@@ -450,6 +497,9 @@ impl TenantStore<'_> {
         if let Some(stage) = &filter.stage {
             push(&mut sql, " AND l.stage = ?", Bind::from(stage));
         }
+        if let Some(tier) = &filter.tier {
+            push(&mut sql, " AND l.tier = ?", Bind::from(tier));
+        }
         if let Some(owner) = &filter.owner_id {
             push(&mut sql, " AND l.owner_id = ?", Bind::from(owner));
         }
@@ -463,17 +513,35 @@ impl TenantStore<'_> {
             let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
             push(&mut sql, " AND l.search_text LIKE ? ESCAPE '\\'", Bind::from(pattern));
         }
-        if let Some(after) = &filter.after {
-            push(&mut sql, " AND l.id < ?", Bind::from(after));
+        match (filter.order, &filter.after) {
+            (LeadOrder::Newest, Some(after)) => push(&mut sql, " AND l.id < ?", Bind::from(after)),
+            (LeadOrder::Score, Some(after)) => {
+                // The cursor is "score:id" of the previous page's last lead.
+                let (score, id) = after
+                    .split_once(':')
+                    .and_then(|(s, id)| Some((s.parse::<i64>().ok()?, id)))
+                    .ok_or_else(|| StoreError::Invalid(format!("after {after:?} is not a cursor this list gave")))?;
+                push(&mut sql, " AND (l.score < ?", Bind::Int(score));
+                push(&mut sql, " OR (l.score = ?", Bind::Int(score));
+                push(&mut sql, " AND l.id < ?))", Bind::from(id));
+            }
+            (_, None) => {}
         }
         push_visibility(&mut sql, &mut binds, visibility);
-        sql.push_str(&format!(" ORDER BY l.id DESC LIMIT {}", filter.limit + 1));
+        let order = match filter.order {
+            LeadOrder::Newest => "l.id DESC",
+            LeadOrder::Score => "l.score DESC, l.id DESC",
+        };
+        sql.push_str(&format!(" ORDER BY {order} LIMIT {}", filter.limit + 1));
 
         let rows = bind_all(sqlx::query(&sql), binds).fetch_all(&self.store.read).await?;
         let mut leads = rows.iter().map(LeadRecord::from_row).collect::<StoreResult<Vec<_>>>()?;
         let next = if leads.len() > filter.limit as usize {
             leads.truncate(filter.limit as usize);
-            leads.last().map(|l| l.id.clone())
+            leads.last().map(|l| match filter.order {
+                LeadOrder::Newest => l.id.clone(),
+                LeadOrder::Score => format!("{}:{}", l.score, l.id),
+            })
         } else {
             None
         };

@@ -7,11 +7,15 @@
 //! can forget the scope.
 
 mod batch;
+mod behaviour;
+mod clock;
 mod forms;
 mod group_commit;
 mod leads;
 mod pipeline;
 mod plugins;
+mod scoring;
+mod stages;
 mod tenants;
 
 use std::time::Duration;
@@ -19,12 +23,18 @@ use std::time::Duration;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{Any, AnyPool, Executor, Transaction};
 
+pub use behaviour::{BehaviourEventRecord, NewBehaviourEvent, RecordedEvent};
 pub use forms::{FormRecord, FormVersionRecord, NewFormVersion};
 pub use leads::{
-    IntakeOutcome, LeadFilter, LeadPage, LeadRecord, LeadVisibility, NewSubmission, TouchContext, TouchRecord,
+    IntakeOutcome, LeadFilter, LeadOrder, LeadPage, LeadRecord, LeadVisibility, NewSubmission, TouchContext,
+    TouchRecord,
 };
-pub use pipeline::{EventRecord, JobRecord, PluginOutcome, ProcessedLead, RepRecord, SCORE_AND_ROUTE};
+pub use pipeline::{EventRecord, Finished, JobRecord, PluginOutcome, ProcessedLead, RepRecord, SCORE_AND_ROUTE};
 pub use plugins::{NewPlugin, PluginCall, PluginRecord};
+pub use scoring::{
+    DECAY, RESCORE, RESCORE_TENANT, RescoreRun, ScoreWrite, StageEntry, StartedRescore, StoredModel, decay_job_id,
+};
+pub use stages::{StageChange, StageRecord};
 pub use tenants::{Authenticated, NewUser, RepAttributes, TenantRecord, UserRecord};
 
 /// Which database engine is behind the store.
@@ -40,6 +50,9 @@ pub enum StoreError {
     NotFound,
     #[error("{0}")]
     Conflict(String),
+    /// A request the data layer cannot carry out as asked (a bad cursor).
+    #[error("{0}")]
+    Invalid(String),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     #[error("migration failed: {0}")]

@@ -9,6 +9,7 @@ use sqlx::{Any, Row, Transaction};
 use super::batch::{Statement, execute_all};
 use super::group_commit::{Write, Written};
 use super::plugins::PluginCall;
+use super::scoring::{ScoreWrite, ScoreWritten};
 use super::{Store, StoreError, StoreResult, TenantStore, new_id};
 use crate::clock::Timestamp;
 
@@ -57,30 +58,52 @@ pub struct ProcessedLead {
     pub lead_id: String,
     /// The owner before this step, to keep reps' open-lead counts.
     pub previous_owner: Option<String>,
-    pub score: i32,
+    /// The new score, when the step scored the lead.
+    pub scored: Option<ScoreWrite>,
+    /// Whether the step routed the lead (and `owner_id` is its decision).
+    pub routed: bool,
     pub owner_id: Option<String>,
     pub events: Vec<(String, Value)>,
     pub calls: Vec<PluginCall>,
     pub outcomes: Vec<PluginOutcome>,
 }
 
+/// How a finished step was written.
+#[derive(Debug, Clone, Default)]
+pub struct Finished {
+    /// Plugins this step switched off.
+    pub switched_off: Vec<String>,
+    /// The lead was re-scored meanwhile; nothing was written and the step
+    /// should run again.
+    pub stale: bool,
+}
+
 /// How long the process that writes a job holds it: it runs the job at
 /// once, and only if it dies does the job pass to a sweeper.
 pub const WRITER_LEASE: Duration = Duration::from_secs(600);
 
-/// The outbox row intake writes with a new lead: score and route it. It is
-/// born leased to the writing process, which needs no claim to run it.
-pub(super) fn job_statement(job_id: &str, tenant_id: &str, payload: &Value, now: Timestamp) -> Statement {
+/// An outbox row, due now. With a `lease` it is born held by the writing
+/// process, which runs it at once without a claim; only if that process dies
+/// does the job pass to a sweeper.
+pub(super) fn job_statement(
+    kind: &str,
+    job_id: &str,
+    tenant_id: &str,
+    payload: &Value,
+    now: Timestamp,
+    lease: Option<Duration>,
+) -> Statement {
     Statement::new(
         "INSERT INTO jobs (id, tenant_id, kind, payload, run_at, attempts, locked_until, created_at) \
-         VALUES ($1, $2, $3, $4, $5, 1, $6, $5)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $5)",
     )
     .bind(job_id)
     .bind(tenant_id)
-    .bind(SCORE_AND_ROUTE)
+    .bind(kind)
     .bind(payload.to_string())
     .bind(now.micros())
-    .bind(now.micros() + WRITER_LEASE.as_micros() as i64)
+    .bind(i32::from(lease.is_some()))
+    .bind(lease.map(|lease| now.plus(lease).micros()))
 }
 
 impl Store {
@@ -196,7 +219,7 @@ impl TenantStore<'_> {
         job_id: &str,
         done: &ProcessedLead,
         disable_after: i32,
-    ) -> StoreResult<Vec<String>> {
+    ) -> StoreResult<Finished> {
         match &self.store.write_queue {
             Some(queue) => {
                 let write = Write::Finish {
@@ -205,7 +228,7 @@ impl TenantStore<'_> {
                     disable_after,
                 };
                 match queue.write(&self.tenant_id, write).await? {
-                    Written::Finish(switched_off) => Ok(switched_off),
+                    Written::Finish(finished) => Ok(finished),
                     Written::Submission(_) => unreachable!("a finished step yields switched-off plugins"),
                 }
             }
@@ -224,28 +247,52 @@ impl TenantStore<'_> {
         job_id: &str,
         done: &ProcessedLead,
         disable_after: i32,
-    ) -> StoreResult<Vec<String>> {
+    ) -> StoreResult<Finished> {
         let now = Timestamp::now();
+        // A score computed from an older revision of the lead is not written
+        // (checked before anything is, so a batch around this is unharmed).
+        if let Some(write) = &done.scored {
+            let rev: Option<i64> = sqlx::query("SELECT score_rev FROM leads WHERE tenant_id = $1 AND id = $2")
+                .bind(&self.tenant_id)
+                .bind(&done.lead_id)
+                .fetch_optional(&mut **tx)
+                .await?
+                .map(|row| row.try_get("score_rev"))
+                .transpose()?;
+            if rev != Some(write.expected_rev) {
+                return Ok(Finished {
+                    stale: true,
+                    ..Default::default()
+                });
+            }
+        }
         // Removing the job is the guard: if it is gone, this step already ran.
         let removed = sqlx::query("DELETE FROM jobs WHERE id = $1")
             .bind(job_id)
             .execute(&mut **tx)
             .await?;
         if removed.rows_affected() == 0 {
-            return Ok(Vec::new());
+            return Ok(Finished::default());
+        }
+        if let Some(write) = &done.scored
+            && self.write_score_in(tx, write, now).await? == ScoreWritten::Stale
+        {
+            // Only a concurrent PostgreSQL writer gets here, between the
+            // check above and this write; failing rolls back the job removal.
+            return Err(StoreError::Conflict("the lead was re-scored concurrently".into()));
         }
         let mut statements = vec![
             Statement::new(
-                "UPDATE leads SET score = $3, owner_id = $4, processed_at = $5, updated_at = $5 \
-                 WHERE tenant_id = $1 AND id = $2",
+                "UPDATE leads SET owner_id = CASE WHEN $3 = 1 THEN $4 ELSE owner_id END, processed_at = $5, \
+                 updated_at = $5 WHERE tenant_id = $1 AND id = $2",
             )
             .bind(&self.tenant_id)
             .bind(&done.lead_id)
-            .bind(done.score)
+            .bind(i32::from(done.routed))
             .bind(done.owner_id.clone())
             .bind(now.micros()),
         ];
-        if done.owner_id != done.previous_owner {
+        if done.routed && done.owner_id != done.previous_owner {
             for (owner, change) in [(&done.previous_owner, -1), (&done.owner_id, 1)] {
                 if let Some(owner) = owner {
                     statements.push(
@@ -339,7 +386,10 @@ impl TenantStore<'_> {
                 switched_off.push(outcome.plugin_name.clone());
             }
         }
-        Ok(switched_off)
+        Ok(Finished {
+            switched_off,
+            stale: false,
+        })
     }
 
     fn event_statement(&self, lead_id: &str, kind: &str, detail: &Value, now: Timestamp) -> Statement {

@@ -264,4 +264,28 @@ impl TenantStore<'_> {
             .await?;
         Ok(())
     }
+
+    /// Counts calls made in bulk (a tenant-wide re-score), which keeps the
+    /// counters and the last error rather than a record of every call.
+    pub async fn count_plugin_calls(
+        &self,
+        plugin_id: &str,
+        calls: i64,
+        failures: i64,
+        last_error: Option<&str>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE plugins SET calls = calls + $3, failures = failures + $4, last_called_at = $5, \
+             last_error = COALESCE($6, last_error) WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(&self.tenant_id)
+        .bind(plugin_id)
+        .bind(calls)
+        .bind(failures)
+        .bind(Timestamp::now().micros())
+        .bind(last_error)
+        .execute(&self.store.write)
+        .await?;
+        Ok(())
+    }
 }

@@ -2,14 +2,20 @@ use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::clock::Timestamp;
 use crate::error::{ApiError, FieldError};
+use crate::http::body::JsonBody;
 use crate::http::submission::{Target, query_params, receive};
-use crate::storage::{LeadFilter, StoreError};
+use crate::leads::Stage;
+use crate::scoring::Tier;
+use crate::storage::{
+    LeadFilter, LeadOrder, LeadRecord, LeadVisibility, StageChange, StageRecord, StoreError, TenantStore,
+};
 
 /// `POST /api/v1/forms/{slug}/leads`: the authenticated intake route. The
 /// body is the form fields; `?source=` and `utm_*` in the query give context.
@@ -36,7 +42,7 @@ pub async fn submit(
 const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 500;
 
-/// `GET /api/v1/leads?form=&source=&stage=&owner=&created_from=&created_to=&q=&after=&limit=`
+/// `GET /api/v1/leads?form=&source=&stage=&tier=&owner=&created_from=&created_to=&q=&sort=&after=&limit=`
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -69,13 +75,38 @@ pub async fn list(
             DEFAULT_PAGE
         }
     };
+    let order = match text("sort").as_deref() {
+        None | Some("newest") => LeadOrder::Newest,
+        Some("score") => LeadOrder::Score,
+        Some(_) => {
+            errors.push(FieldError::new("/sort", "must be newest or score"));
+            LeadOrder::Newest
+        }
+    };
+    let stage = text("stage");
+    if let Some(stage) = &stage
+        && Stage::parse(stage).is_none()
+    {
+        errors.push(FieldError::new(
+            "/stage",
+            format!("{stage:?} is not a stage: {}", stage_names()),
+        ));
+    }
+    let tier = text("tier");
+    if let Some(tier) = &tier
+        && Tier::parse(tier).is_none()
+    {
+        errors.push(FieldError::new("/tier", "must be cold, warm or hot"));
+    }
     if !errors.is_empty() {
         return Err(ApiError::validation("the query is not valid", errors));
     }
     let filter = LeadFilter {
         form: text("form"),
         source: text("source"),
-        stage: text("stage"),
+        stage,
+        tier,
+        order,
         owner_id: text("owner"),
         created_from,
         created_to,
@@ -91,21 +122,109 @@ pub async fn list(
     Ok(Json(json!({"leads": page.leads, "next": page.next})))
 }
 
-/// One lead with its timeline of touches. Another tenant's id is a plain 404.
+/// One lead with its timeline: touches, score changes and other events,
+/// behaviour events, and every stage it entered. Another tenant's id is a
+/// plain 404.
 pub async fn show(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let store = state.store.tenant(caller.tenant_id()?);
-    let lead = store.lead(&id, &caller.lead_visibility()).await.map_err(|e| match e {
-        StoreError::NotFound => ApiError::NotFound(format!("no lead {id:?}")),
-        other => other.into(),
-    })?;
+    let lead = visible(&store, &caller, &id).await?;
     let touches = store.touches(&lead.id).await?;
     let events = store.lead_events(&lead.id).await?;
+    let behaviour = store.behaviour_events(&lead.id).await?;
+    let mut stages = vec![StageRecord {
+        stage: Stage::New.as_str().into(),
+        from: None,
+        reason: "captured".into(),
+        by: lead.channel.clone(),
+        entered_at: lead.created_at,
+    }];
+    stages.extend(store.lead_stages(&lead.id).await?);
     let mut body = json!(lead);
     body["touches"] = json!(touches);
     body["events"] = json!(events);
+    body["behaviour"] = json!(behaviour);
+    body["stages"] = json!(stages);
     Ok(Json(body))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageRequest {
+    stage: String,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// `POST /api/v1/leads/{id}/stage`: a person moves the lead, within the
+/// allowed transitions; lost and disqualified need a reason.
+pub async fn change_stage(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(request): JsonBody<StageRequest>,
+) -> Result<Json<Value>, ApiError> {
+    let store = state.store.tenant(caller.tenant_id()?);
+    let lead = visible(&store, &caller, &id).await?;
+    let from = Stage::parse(&lead.stage)
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("stored stage {:?}", lead.stage)))?;
+    let mut problems = Vec::new();
+    let to = Stage::parse(&request.stage);
+    match to {
+        None => problems.push(FieldError::new(
+            "/stage",
+            format!("{:?} is not a stage: {}", request.stage, stage_names()),
+        )),
+        Some(to) if !from.next_by_hand().contains(&to) => {
+            let allowed: Vec<&str> = from.next_by_hand().iter().map(|s| s.as_str()).collect();
+            let allowed = if allowed.is_empty() {
+                "none: it is final".to_owned()
+            } else {
+                allowed.join(", ")
+            };
+            problems.push(FieldError::new(
+                "/stage",
+                format!("a lead in {from} cannot move to {to}; allowed: {allowed}"),
+            ));
+        }
+        Some(_) => {}
+    }
+    let reason = request.reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
+    match (to, reason) {
+        (Some(to), None) if to.needs_reason() => problems.push(FieldError::new(
+            "/reason",
+            format!("moving a lead to {to} needs a reason"),
+        )),
+        (_, Some(reason)) if reason.chars().count() > 500 => {
+            problems.push(FieldError::new("/reason", "at most 500 characters"))
+        }
+        _ => {}
+    }
+    let (Some(to), true) = (to, problems.is_empty()) else {
+        return Err(ApiError::validation("the stage change is not allowed", problems));
+    };
+    let change = StageChange {
+        from: from.as_str().into(),
+        to: to.as_str().into(),
+        reason: reason.unwrap_or("changed by hand").to_owned(),
+        by: caller.user_id.clone().unwrap_or_default(),
+        was_open: from.is_open(),
+        is_open: to.is_open(),
+    };
+    store.change_stage(&lead.id, &change).await?;
+    Ok(Json(json!(store.lead(&lead.id, &LeadVisibility::All).await?)))
+}
+
+async fn visible(store: &TenantStore<'_>, caller: &Caller, id: &str) -> Result<LeadRecord, ApiError> {
+    store.lead(id, &caller.lead_visibility()).await.map_err(|e| match e {
+        StoreError::NotFound => ApiError::NotFound(format!("no lead {id:?}")),
+        other => other.into(),
+    })
+}
+
+fn stage_names() -> String {
+    Stage::ALL.map(|s| s.as_str()).join(", ")
 }

@@ -1,9 +1,12 @@
 //! `/api/v1`: thin handlers; `auth::authorize` has already checked the
 //! caller's tenant and role before any of them runs.
 
+mod clock;
+mod events;
 mod forms;
 mod leads;
 mod plugins;
+mod scoring;
 mod tenants;
 mod users;
 
@@ -29,6 +32,16 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/forms/{slug}/leads", post(leads::submit))
         .route("/leads", get(leads::list))
         .route("/leads/{id}", get(leads::show))
+        .route("/leads/{id}/stage", post(leads::change_stage))
+        .route("/leads/{id}/events", post(events::record_on_lead))
+        .route("/events", post(events::record))
+        .route("/scoring/model", get(scoring::show_model).put(scoring::replace_model))
+        .route(
+            "/scoring/rescores",
+            get(scoring::list_rescores).post(scoring::start_rescore),
+        )
+        .route("/scoring/rescores/{id}", get(scoring::show_rescore))
+        .route("/clock", get(clock::show).post(clock::advance))
         .route("/plugins", get(plugins::list).post(plugins::create))
         .route(
             "/plugins/{name}",

@@ -1,6 +1,8 @@
 //! The `leadhost` command line: the server and the admin commands that work
 //! on the database directly (no server needed).
 
+mod scoring;
+
 use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -42,6 +44,9 @@ enum Command {
     /// Check, run and upload plugins (WebAssembly components).
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Check and set a tenant's scoring model; re-score its leads.
+    #[command(subcommand)]
+    Scoring(scoring::ScoringCommand),
 }
 
 #[derive(Subcommand)]
@@ -110,6 +115,11 @@ struct ServeArgs {
     /// Folder for compiled plugins, kept across restarts (default: data/plugin-cache).
     #[arg(long, env = "LEADHOST_PLUGIN_CACHE")]
     plugin_cache: Option<PathBuf>,
+    /// Run on a manual clock that moves only when the operator advances it
+    /// (`POST /api/v1/clock`), kept in the database across restarts. For
+    /// tests and demos of deadlines and decay; never for real use.
+    #[arg(long)]
+    manual_clock: bool,
 }
 
 #[derive(Subcommand)]
@@ -191,6 +201,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             upload_plugin(&store, &file, &tenant, &name, &world, config.as_deref(), replace).await
         }
         Command::Plugin(command) => tokio::task::spawn_blocking(move || plugin_command(command)).await?,
+        Command::Scoring(scoring::ScoringCommand::Check { file }) => scoring::check(&file),
+        Command::Scoring(command) => {
+            let store = open_store(cli.database_url.as_deref(), SqliteSync::default()).await?;
+            scoring::run(store, PathBuf::from(crate::config::DEFAULT_PLUGIN_CACHE), command).await
+        }
         command => {
             let store = open_store(cli.database_url.as_deref(), SqliteSync::default()).await?;
             admin_command(&store, command).await
@@ -249,9 +264,21 @@ async fn serve(database_url: Option<String>, args: ServeArgs) -> anyhow::Result<
         plugin_cache_dir: args
             .plugin_cache
             .or(file.plugin_cache_dir)
-            .unwrap_or_else(|| PathBuf::from("data/plugin-cache")),
+            .unwrap_or_else(|| PathBuf::from(crate::config::DEFAULT_PLUGIN_CACHE)),
     };
     let store = open_store(Some(&settings.database_url()), settings.sqlite_sync).await?;
+    if args.manual_clock {
+        let now = match store.manual_clock().await? {
+            Some(kept) => kept,
+            None => {
+                let now = crate::clock::Timestamp::now();
+                store.save_manual_clock(now).await?;
+                now
+            }
+        };
+        crate::clock::set_manual(now);
+        tracing::warn!(%now, "running on a manual clock: time moves only through POST /api/v1/clock");
+    }
     let plugins = crate::plugins::PluginHost::new(Some(settings.plugin_cache_dir.clone()))?;
     let state = AppState::new(store, settings.clone(), plugins);
     crate::jobs::start_sweeper(&state);
@@ -407,7 +434,7 @@ fn plugin_command(command: PluginCommand) -> anyhow::Result<()> {
 async fn admin_command(store: &Store, command: Command) -> anyhow::Result<()> {
     let parse_err = |e: crate::domain::ParseError| anyhow::anyhow!(e.0);
     match command {
-        Command::Serve(_) | Command::Plugin(_) => unreachable!("handled by run"),
+        Command::Serve(_) | Command::Plugin(_) | Command::Scoring(_) => unreachable!("handled by run"),
         Command::Tenant(TenantCommand::Create {
             slug,
             name,

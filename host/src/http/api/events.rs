@@ -1,0 +1,116 @@
+//! Behaviour events: `POST /api/v1/events` (the lead named by id, email or
+//! phone, as a tracking script knows it) and `POST /api/v1/leads/{id}/events`.
+//! Each event re-scores its lead before the response, which carries the new
+//! score.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::clock::Timestamp;
+use crate::domain::{NormalizedEmail, NormalizedPhone};
+use crate::error::{ApiError, FieldError};
+use crate::http::body::JsonBody;
+use crate::jobs;
+use crate::leads::behaviour::{EventRequest, LeadRef};
+use crate::storage::{LeadVisibility, NewBehaviourEvent, RESCORE, StoreError};
+
+pub async fn record(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(request): JsonBody<EventRequest>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let (event, lead) = (request.check(Timestamp::now()), request.lead_ref());
+    let (event, lead) = checked(event, lead)?;
+    let tenant_id = caller.tenant_id()?;
+    let store = state.store.tenant(tenant_id);
+    let lead_id = match &lead {
+        LeadRef::Id(id) => visible_lead(&state, &caller, id).await?,
+        LeadRef::Email(raw) => {
+            let email = NormalizedEmail::parse(raw).map_err(|e| invalid("/email", e.0))?;
+            store
+                .lead_by_identity("email", email.as_str())
+                .await?
+                .ok_or_else(|| ApiError::NotFound(format!("no lead has the email {}", email.as_str())))?
+        }
+        LeadRef::Phone(raw) => {
+            let region = state.tenants.by_id(&state.store, tenant_id).await?.region()?;
+            let phone = NormalizedPhone::parse(raw, region).map_err(|e| invalid("/phone", e.0))?;
+            store
+                .lead_by_identity("phone", phone.as_str())
+                .await?
+                .ok_or_else(|| ApiError::NotFound(format!("no lead has the phone {}", phone.as_str())))?
+        }
+    };
+    if let (LeadVisibility::OwnAndPool { .. }, false) = (caller.lead_visibility(), matches!(lead, LeadRef::Id(_))) {
+        // A rep naming a lead by email or phone must still be allowed to see it.
+        visible_lead(&state, &caller, &lead_id).await?;
+    }
+    record_and_rescore(&state, tenant_id, &lead_id, event).await
+}
+
+pub async fn record_on_lead(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(request): JsonBody<EventRequest>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let (event, _) = checked(request.check(Timestamp::now()), request.names_no_lead())?;
+    let lead_id = visible_lead(&state, &caller, &id).await?;
+    record_and_rescore(&state, caller.tenant_id()?, &lead_id, event).await
+}
+
+/// Both checks' problems in one 422.
+fn checked<A, B>(event: Result<A, Vec<FieldError>>, lead: Result<B, FieldError>) -> Result<(A, B), ApiError> {
+    match (event, lead) {
+        (Ok(event), Ok(lead)) => Ok((event, lead)),
+        (event, lead) => {
+            let mut problems = event.err().unwrap_or_default();
+            problems.extend(lead.err());
+            Err(ApiError::validation("the event is not valid", problems))
+        }
+    }
+}
+
+fn invalid(pointer: &str, message: String) -> ApiError {
+    ApiError::validation("the event is not valid", vec![FieldError::new(pointer, message)])
+}
+
+async fn visible_lead(state: &AppState, caller: &Caller, id: &str) -> Result<String, ApiError> {
+    let store = state.store.tenant(caller.tenant_id()?);
+    match store.lead(id, &caller.lead_visibility()).await {
+        Ok(lead) => Ok(lead.id),
+        Err(StoreError::NotFound) => Err(ApiError::NotFound(format!("no lead {id:?}"))),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// Stores the event with its re-score job, runs the job now, and answers
+/// with the lead's score after it. Should the re-score fail, the event is
+/// kept and its job retried: the 201 still stands.
+async fn record_and_rescore(
+    state: &AppState,
+    tenant_id: &str,
+    lead_id: &str,
+    event: NewBehaviourEvent,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let store = state.store.tenant(tenant_id);
+    let recorded = store.record_behaviour(lead_id, &event).await?;
+    let payload = json!({"lead_id": lead_id, "cause": format!("event {}", event.kind)});
+    jobs::execute(state, jobs::held(&recorded.job_id, tenant_id, RESCORE, payload)).await;
+    let lead = store.lead(lead_id, &LeadVisibility::All).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "event_id": recorded.event_id,
+            "lead_id": lead.id,
+            "score": lead.score,
+            "tier": lead.tier,
+            "stage": lead.stage,
+            "score_parts": lead.score_parts,
+        })),
+    ))
+}

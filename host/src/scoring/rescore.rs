@@ -1,0 +1,155 @@
+//! Re-scoring every lead of a tenant after its model changed: a durable
+//! job that walks the leads in id order, a chunk at a time. Each chunk's
+//! scores, the run's progress and its cursor commit together, so a restart
+//! resumes where it stopped and a lead is never half-done. A newer model
+//! supersedes a running pass (its job is removed; the pass notices and stops).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::json;
+
+use super::{Behaviour, Scorers, changes, rescored};
+use crate::app::AppState;
+use crate::clock::Timestamp;
+use crate::jobs::{LEASE, plugin_lead};
+use crate::plugins::sandbox::CallRecord;
+use crate::storage::{JobRecord, LeadRecord, ScoreWrite, StoreError, StoreResult};
+
+/// Leads per chunk: large enough to amortise each transaction and each trip
+/// off the async workers, small enough to keep memory flat.
+const CHUNK: i64 = 1000;
+
+/// Progress after each chunk: (leads done so far, of total).
+pub type Progress<'a> = &'a (dyn Fn(i64, i64) + Send + Sync);
+
+pub async fn run(state: &AppState, job: &JobRecord) -> StoreResult<()> {
+    run_with_progress(state, job, &|_, _| {}).await
+}
+
+/// Carries out a run's job to the end (or until superseded), reporting
+/// progress after each chunk.
+pub async fn run_with_progress(state: &AppState, job: &JobRecord, progress: Progress<'_>) -> StoreResult<()> {
+    let run_id = job.payload["run_id"]
+        .as_str()
+        .ok_or_else(|| StoreError::Corrupt(format!("job payload {}", job.payload)))?;
+    let tenant_id = job.tenant_id.as_str();
+    let store = state.store.tenant(tenant_id);
+    let run = store.rescore_run(run_id).await?;
+    let (mut cursor, mut done) = (run.cursor.clone(), run.done);
+    if run.status != "running" {
+        return store.finish_rescore(&job.id, run_id).await;
+    }
+    let model = state.score_models.current(&store).await?;
+    let scorers = Arc::new(Scorers::prepare(state, tenant_id).await?);
+    let limits = state.plugins.limits(&store).await?;
+    loop {
+        let leads = store.leads_after(cursor.as_deref(), CHUNK).await?;
+        let (Some(first), Some(last)) = (leads.first(), leads.last()) else {
+            progress(done, run.total.max(done));
+            return store.finish_rescore(&job.id, run_id).await;
+        };
+        let mut events = store.behaviour_in_range(&first.id, &last.id).await?;
+        let now = Timestamp::now();
+        let behaviours: Vec<Behaviour> = leads
+            .iter()
+            .map(|lead| Behaviour::from_events(events.remove(&lead.id).unwrap_or_default()))
+            .collect();
+        let plugin_parts = score_with_plugins(state, tenant_id, &scorers, &leads, &behaviours, limits, now).await?;
+        let writes: Vec<ScoreWrite> = leads
+            .iter()
+            .zip(&behaviours)
+            .zip(plugin_parts)
+            .map(|((lead, behaviour), (parts, failures))| {
+                let mut write = rescored(&model, lead, behaviour, parts, now, "scoring model changed");
+                write.events.extend(failures);
+                write
+            })
+            .zip(&leads)
+            .filter(|(write, lead)| changes(write, lead) || !write.events.is_empty())
+            .map(|(write, _)| write)
+            .collect();
+        let last_id = last.id.clone();
+        let seen = leads.len();
+        match store
+            .write_rescore_chunk(&job.id, run_id, &writes, seen, &last_id, LEASE)
+            .await?
+        {
+            Some(_) => {}
+            None => {
+                tracing::info!(tenant = tenant_id, run = run_id, "re-score superseded by a newer one");
+                return Ok(());
+            }
+        }
+        done += seen as i64;
+        progress(done, run.total.max(done));
+        cursor = Some(last_id);
+    }
+}
+
+/// Each lead's plugin parts and failure events, the whole chunk's calls in
+/// one trip off the async workers; the calls are counted on each plugin.
+async fn score_with_plugins(
+    state: &AppState,
+    tenant_id: &str,
+    scorers: &Arc<Scorers>,
+    leads: &[LeadRecord],
+    behaviours: &[Behaviour],
+    limits: crate::plugins::sandbox::Limits,
+    now: Timestamp,
+) -> StoreResult<Vec<(Vec<super::Contribution>, Vec<(String, serde_json::Value)>)>> {
+    if scorers.is_empty() {
+        return Ok(leads.iter().map(|_| (Vec::new(), Vec::new())).collect());
+    }
+    let plugin_leads: Vec<_> = leads
+        .iter()
+        .zip(behaviours)
+        .map(|(lead, behaviour)| plugin_lead(lead, behaviour.counts(now)))
+        .collect();
+    let calls = scorers.clone();
+    let records = state
+        .plugins
+        .run(tenant_id, move |sandbox| {
+            plugin_leads
+                .iter()
+                .map(|lead| calls.call(sandbox, lead, &limits))
+                .collect::<Vec<_>>()
+        })
+        .await
+        .unwrap_or_else(|failure| {
+            leads
+                .iter()
+                .map(|_| {
+                    (0..scorers.len())
+                        .map(|_| CallRecord::failed(failure.clone()))
+                        .collect()
+                })
+                .collect()
+        });
+    let mut counts: HashMap<&str, (i64, i64, Option<String>)> = HashMap::new();
+    let mut out = Vec::with_capacity(leads.len());
+    for lead_records in records {
+        let (parts, failures) = scorers.parts(lead_records);
+        for prepared in scorers.prepared() {
+            counts.entry(prepared.plugin.id.as_str()).or_default().0 += 1;
+        }
+        let mut events = Vec::new();
+        for (prepared, error) in failures {
+            let count = counts.entry(prepared.plugin.id.as_str()).or_default();
+            count.1 += 1;
+            count.2 = Some(error.clone());
+            events.push((
+                "plugin_failed".to_owned(),
+                json!({"plugin": prepared.plugin.name, "world": prepared.plugin.world, "error": error}),
+            ));
+        }
+        out.push((parts, events));
+    }
+    let store = state.store.tenant(tenant_id);
+    for (plugin_id, (calls, failures, last_error)) in counts {
+        store
+            .count_plugin_calls(plugin_id, calls, failures, last_error.as_deref())
+            .await?;
+    }
+    Ok(out)
+}

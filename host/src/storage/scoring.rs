@@ -1,0 +1,496 @@
+//! The durable side of scoring: the tenant's model (every version kept),
+//! background re-score runs, and writing new scores.
+//!
+//! Every score write names the lead's `score_rev` it was computed from and
+//! bumps it, so two re-scores of one lead racing (an event, a decay job, a
+//! model change) cannot overwrite each other: the loser sees "stale" and
+//! computes again from what the winner wrote.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use serde_json::Value;
+use sqlx::{Any, Row, Transaction};
+
+use super::batch::{Bind, Statement, bind_all, execute_all};
+use super::pipeline::{WRITER_LEASE, job_statement};
+use super::{StoreError, StoreResult, TenantStore, new_id};
+use crate::clock::Timestamp;
+
+pub const RESCORE: &str = "rescore";
+pub const DECAY: &str = "decay";
+pub const RESCORE_TENANT: &str = "rescore_tenant";
+
+/// Rows per multi-row statement: well under both backends' parameter limits.
+const ROWS_PER_STATEMENT: usize = 500;
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StoredModel {
+    pub version: i32,
+    pub model: Value,
+    pub created_by: Option<String>,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RescoreRun {
+    pub id: String,
+    pub model_version: i32,
+    /// `running`, `done`, or `superseded` by a newer run.
+    pub status: String,
+    pub total: i64,
+    pub done: i64,
+    pub changed: i64,
+    pub started_at: Timestamp,
+    pub finished_at: Option<Timestamp>,
+    #[serde(skip)]
+    pub cursor: Option<String>,
+}
+
+/// A run just started, with the job that carries it out.
+pub struct StartedRescore {
+    pub run: RescoreRun,
+    pub job_id: String,
+}
+
+/// A stage the lead enters with this write.
+#[derive(Debug, Clone)]
+pub struct StageEntry {
+    pub stage: String,
+    pub from: String,
+    pub reason: String,
+    /// A user id, or `scoring` for an automatic promotion.
+    pub by: String,
+}
+
+/// One lead's new score, computed from revision `expected_rev`.
+#[derive(Debug, Clone)]
+pub struct ScoreWrite {
+    pub lead_id: String,
+    pub expected_rev: i64,
+    pub score: i32,
+    pub tier: String,
+    pub parts: Value,
+    pub stage: Option<StageEntry>,
+    /// Timeline entries: the score change, tier change, promotion.
+    pub events: Vec<(String, Value)>,
+    /// When the score will next change by itself (fading, a window closing):
+    /// a decay job is kept for then.
+    pub next_check: Option<Timestamp>,
+}
+
+/// Whether a score write landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScoreWritten {
+    Written,
+    /// The lead changed since the score was computed; compute again.
+    Stale,
+}
+
+impl TenantStore<'_> {
+    pub async fn scoring_model(&self) -> StoreResult<Option<StoredModel>> {
+        let row = sqlx::query(
+            "SELECT version, model, created_by, created_at FROM scoring_models WHERE tenant_id = $1 \
+             ORDER BY version DESC LIMIT 1",
+        )
+        .bind(&self.tenant_id)
+        .fetch_optional(&self.store.read)
+        .await?;
+        row.map(|row| {
+            let model: String = row.try_get("model")?;
+            Ok(StoredModel {
+                version: row.try_get::<i64, _>("version")? as i32,
+                model: serde_json::from_str(&model).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                created_by: row.try_get("created_by")?,
+                created_at: Timestamp(row.try_get("created_at")?),
+            })
+        })
+        .transpose()
+    }
+
+    /// Stores a new model version and starts re-scoring every lead with it;
+    /// a run still going for an older version is superseded.
+    pub async fn save_scoring_model(&self, model: &Value, by: Option<&str>) -> StoreResult<StartedRescore> {
+        let now = Timestamp::now();
+        let mut tx = self.store.begin_write().await?;
+        let row = sqlx::query("SELECT COALESCE(MAX(version), 0) AS v FROM scoring_models WHERE tenant_id = $1")
+            .bind(&self.tenant_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let version = row.try_get::<i64, _>("v")? as i32 + 1;
+        sqlx::query(
+            "INSERT INTO scoring_models (tenant_id, version, model, created_by, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&self.tenant_id)
+        .bind(version)
+        .bind(model.to_string())
+        .bind(by)
+        .bind(now.micros())
+        .execute(&mut *tx)
+        .await?;
+        let started = self.start_rescore_in(&mut tx, version, now).await?;
+        tx.commit().await?;
+        Ok(started)
+    }
+
+    /// Re-scores every lead with the current model (after a scorer plugin
+    /// changed, say).
+    pub async fn start_rescore(&self) -> StoreResult<StartedRescore> {
+        let version = self.scoring_model().await?.map_or(0, |m| m.version);
+        let now = Timestamp::now();
+        let mut tx = self.store.begin_write().await?;
+        let started = self.start_rescore_in(&mut tx, version, now).await?;
+        tx.commit().await?;
+        Ok(started)
+    }
+
+    async fn start_rescore_in(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        version: i32,
+        now: Timestamp,
+    ) -> StoreResult<StartedRescore> {
+        sqlx::query(
+            "UPDATE rescore_runs SET status = 'superseded', finished_at = $2 WHERE tenant_id = $1 AND status = 'running'",
+        )
+        .bind(&self.tenant_id)
+        .bind(now.micros())
+        .execute(&mut **tx)
+        .await?;
+        sqlx::query("DELETE FROM jobs WHERE tenant_id = $1 AND kind = $2")
+            .bind(&self.tenant_id)
+            .bind(RESCORE_TENANT)
+            .execute(&mut **tx)
+            .await?;
+        let total: i64 = sqlx::query("SELECT COUNT(*) AS n FROM leads WHERE tenant_id = $1")
+            .bind(&self.tenant_id)
+            .fetch_one(&mut **tx)
+            .await?
+            .try_get("n")?;
+        let run = RescoreRun {
+            id: new_id(),
+            model_version: version,
+            status: "running".into(),
+            total,
+            done: 0,
+            changed: 0,
+            started_at: now,
+            finished_at: None,
+            cursor: None,
+        };
+        sqlx::query(
+            "INSERT INTO rescore_runs (id, tenant_id, model_version, status, total, started_at) \
+             VALUES ($1, $2, $3, 'running', $4, $5)",
+        )
+        .bind(&run.id)
+        .bind(&self.tenant_id)
+        .bind(version)
+        .bind(total)
+        .bind(now.micros())
+        .execute(&mut **tx)
+        .await?;
+        let job_id = new_id();
+        let payload = serde_json::json!({ "run_id": run.id });
+        job_statement(
+            RESCORE_TENANT,
+            &job_id,
+            &self.tenant_id,
+            &payload,
+            now,
+            Some(WRITER_LEASE),
+        )
+        .query()
+        .execute(&mut **tx)
+        .await?;
+        Ok(StartedRescore { run, job_id })
+    }
+
+    pub async fn rescore_run(&self, run_id: &str) -> StoreResult<RescoreRun> {
+        let row = sqlx::query("SELECT * FROM rescore_runs WHERE tenant_id = $1 AND id = $2")
+            .bind(&self.tenant_id)
+            .bind(run_id)
+            .fetch_optional(&self.store.read)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        run_from_row(&row)
+    }
+
+    /// Newest first.
+    pub async fn rescore_runs(&self, limit: i64) -> StoreResult<Vec<RescoreRun>> {
+        let rows =
+            sqlx::query("SELECT * FROM rescore_runs WHERE tenant_id = $1 ORDER BY started_at DESC, id DESC LIMIT $2")
+                .bind(&self.tenant_id)
+                .bind(limit)
+                .fetch_all(&self.store.read)
+                .await?;
+        rows.iter().map(run_from_row).collect()
+    }
+
+    /// Writes one chunk of a run: the scores, the run's progress and cursor,
+    /// and the job's renewed lease, together. `None` when the run was
+    /// superseded (its job is gone) and nothing was written.
+    pub async fn write_rescore_chunk(
+        &self,
+        job_id: &str,
+        run_id: &str,
+        writes: &[ScoreWrite],
+        seen: usize,
+        cursor: &str,
+        lease: Duration,
+    ) -> StoreResult<Option<usize>> {
+        let now = Timestamp::now();
+        let mut tx = self.store.begin_write().await?;
+        let held = sqlx::query("UPDATE jobs SET locked_until = $2 WHERE id = $1")
+            .bind(job_id)
+            .bind(now.plus(lease).micros())
+            .execute(&mut *tx)
+            .await?;
+        if held.rows_affected() == 0 {
+            return Ok(None);
+        }
+        let written = self.write_scores(&mut tx, writes, now).await?;
+        sqlx::query(
+            "UPDATE rescore_runs SET done = done + $3, changed = changed + $4, cursor = $5 \
+             WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(&self.tenant_id)
+        .bind(run_id)
+        .bind(seen as i64)
+        .bind(written.len() as i64)
+        .bind(cursor)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Some(written.len()))
+    }
+
+    /// Marks a run done and removes its job.
+    pub async fn finish_rescore(&self, job_id: &str, run_id: &str) -> StoreResult<()> {
+        let now = Timestamp::now();
+        let mut tx = self.store.begin_write().await?;
+        let removed = sqlx::query("DELETE FROM jobs WHERE id = $1")
+            .bind(job_id)
+            .execute(&mut *tx)
+            .await?;
+        if removed.rows_affected() > 0 {
+            sqlx::query(
+                "UPDATE rescore_runs SET status = 'done', finished_at = $3 WHERE tenant_id = $1 AND id = $2 \
+                 AND status = 'running'",
+            )
+            .bind(&self.tenant_id)
+            .bind(run_id)
+            .bind(now.micros())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Writes one lead's score if its revision is still `expected_rev`.
+    pub(super) async fn write_score_in(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        write: &ScoreWrite,
+        now: Timestamp,
+    ) -> StoreResult<ScoreWritten> {
+        let written = self.write_scores(tx, std::slice::from_ref(write), now).await?;
+        Ok(if written.is_empty() {
+            ScoreWritten::Stale
+        } else {
+            ScoreWritten::Written
+        })
+    }
+
+    /// Writes the scores whose lead is still at the expected revision, with
+    /// their timeline entries, stage entries and decay jobs; returns the ids
+    /// of the leads written. The rest are stale and left as they are.
+    pub(super) async fn write_scores(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        writes: &[ScoreWrite],
+        now: Timestamp,
+    ) -> StoreResult<HashSet<String>> {
+        let mut written = HashSet::with_capacity(writes.len());
+        for chunk in writes.chunks(ROWS_PER_STATEMENT) {
+            written.extend(self.update_scores(tx, chunk, now).await?);
+        }
+        let landed: Vec<&ScoreWrite> = writes.iter().filter(|w| written.contains(&w.lead_id)).collect();
+        // One batch per chunk keeps each batch's parameters under the limit.
+        for chunk in landed.chunks(ROWS_PER_STATEMENT) {
+            let mut statements = Vec::new();
+            statements.extend(self.timeline_statements(chunk, now));
+            statements.extend(self.stage_statements(chunk, now));
+            statements.extend(self.decay_statements(chunk, now));
+            if !statements.is_empty() {
+                execute_all(self.store.backend, tx, &statements).await?;
+            }
+        }
+        Ok(written)
+    }
+
+    async fn update_scores(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        writes: &[ScoreWrite],
+        now: Timestamp,
+    ) -> StoreResult<Vec<String>> {
+        let mut binds = vec![Bind::from(&self.tenant_id), Bind::Int(now.micros())];
+        let mut rows = Vec::with_capacity(writes.len());
+        for w in writes {
+            let n = binds.len();
+            rows.push(format!(
+                "(${}, CAST(${} AS BIGINT), CAST(${} AS INTEGER), ${}, ${}, ${})",
+                n + 1,
+                n + 2,
+                n + 3,
+                n + 4,
+                n + 5,
+                n + 6
+            ));
+            binds.extend([
+                Bind::from(&w.lead_id),
+                Bind::Int(w.expected_rev),
+                Bind::Int(w.score.into()),
+                Bind::from(&w.tier),
+                Bind::from(w.parts.to_string()),
+                Bind::from(w.stage.as_ref().map(|s| s.stage.clone())),
+            ]);
+        }
+        let sql = format!(
+            "WITH v (id, rev, score, tier, parts, stage) AS (VALUES {}) \
+             UPDATE leads SET score = v.score, tier = v.tier, score_parts = v.parts, \
+               stage = COALESCE(v.stage, leads.stage), \
+               stage_entered_at = CASE WHEN v.stage IS NULL THEN leads.stage_entered_at ELSE $2 END, \
+               score_rev = leads.score_rev + 1, scored_at = $2, updated_at = $2 \
+             FROM v WHERE leads.tenant_id = $1 AND leads.id = v.id AND leads.score_rev = v.rev \
+             RETURNING leads.id AS id",
+            rows.join(", ")
+        );
+        let rows = bind_all(sqlx::query(&sql), binds).fetch_all(&mut **tx).await?;
+        rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
+    }
+
+    fn timeline_statements(&self, writes: &[&ScoreWrite], now: Timestamp) -> Option<Statement> {
+        let events: Vec<(&str, &str, &Value)> = writes
+            .iter()
+            .flat_map(|w| {
+                w.events
+                    .iter()
+                    .map(|(kind, detail)| (w.lead_id.as_str(), kind.as_str(), detail))
+            })
+            .collect();
+        multi_row_insert(
+            "INSERT INTO lead_events (id, tenant_id, lead_id, kind, detail, created_at) VALUES ",
+            events.into_iter().map(|(lead, kind, detail)| {
+                vec![
+                    Bind::from(new_id()),
+                    Bind::from(&self.tenant_id),
+                    Bind::from(lead),
+                    Bind::from(kind),
+                    Bind::from(detail.to_string()),
+                    Bind::Int(now.micros()),
+                ]
+            }),
+            "",
+        )
+    }
+
+    fn stage_statements(&self, writes: &[&ScoreWrite], now: Timestamp) -> Option<Statement> {
+        multi_row_insert(
+            "INSERT INTO lead_stages (id, tenant_id, lead_id, stage, from_stage, reason, changed_by, entered_at) VALUES ",
+            writes.iter().filter_map(|w| {
+                let entry = w.stage.as_ref()?;
+                Some(vec![
+                    Bind::from(new_id()),
+                    Bind::from(&self.tenant_id),
+                    Bind::from(&w.lead_id),
+                    Bind::from(&entry.stage),
+                    Bind::from(&entry.from),
+                    Bind::from(&entry.reason),
+                    Bind::from(&entry.by),
+                    Bind::Int(now.micros()),
+                ])
+            }),
+            "",
+        )
+    }
+
+    /// Keeps one decay job per lead (its id derives from the lead's), due
+    /// when the score next changes by itself; removes it when there is none.
+    fn decay_statements(&self, writes: &[&ScoreWrite], now: Timestamp) -> Vec<Statement> {
+        let scheduled = multi_row_insert(
+            "INSERT INTO jobs (id, tenant_id, kind, payload, run_at, attempts, created_at) VALUES ",
+            writes.iter().filter_map(|w| {
+                let at = w.next_check?;
+                Some(vec![
+                    Bind::from(decay_job_id(&w.lead_id)),
+                    Bind::from(&self.tenant_id),
+                    Bind::from(DECAY),
+                    Bind::from(serde_json::json!({ "lead_id": w.lead_id }).to_string()),
+                    Bind::Int(at.micros()),
+                    Bind::Int(0),
+                    Bind::Int(now.micros()),
+                ])
+            }),
+            " ON CONFLICT (id) DO UPDATE SET run_at = excluded.run_at, locked_until = NULL, attempts = 0",
+        );
+        let cleared: Vec<String> = writes
+            .iter()
+            .filter(|w| w.next_check.is_none())
+            .map(|w| decay_job_id(&w.lead_id))
+            .collect();
+        let clear = (!cleared.is_empty()).then(|| {
+            let placeholders: Vec<String> = (2..cleared.len() + 2).map(|i| format!("${i}")).collect();
+            let mut statement = Statement::new(format!(
+                "DELETE FROM jobs WHERE tenant_id = $1 AND id IN ({})",
+                placeholders.join(", ")
+            ))
+            .bind(&self.tenant_id);
+            for id in cleared {
+                statement = statement.bind(id);
+            }
+            statement
+        });
+        scheduled.into_iter().chain(clear).collect()
+    }
+}
+
+/// The id of a lead's decay job: one per lead, rescheduled in place.
+pub fn decay_job_id(lead_id: &str) -> String {
+    format!("decay-{lead_id}")
+}
+
+/// `INSERT ... VALUES (...), (...)` over `rows`, or `None` for no rows.
+fn multi_row_insert(head: &str, rows: impl Iterator<Item = Vec<Bind>>, tail: &str) -> Option<Statement> {
+    let mut sql = String::from(head);
+    let mut binds: Vec<Bind> = Vec::new();
+    for (i, row) in rows.enumerate() {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        let first = binds.len() + 1;
+        let placeholders: Vec<String> = (first..first + row.len()).map(|n| format!("${n}")).collect();
+        sql.push_str(&format!("({})", placeholders.join(", ")));
+        binds.extend(row);
+    }
+    if binds.is_empty() {
+        return None;
+    }
+    sql.push_str(tail);
+    Some(Statement { sql, binds })
+}
+
+fn run_from_row(row: &sqlx::any::AnyRow) -> StoreResult<RescoreRun> {
+    Ok(RescoreRun {
+        id: row.try_get("id")?,
+        model_version: row.try_get::<i64, _>("model_version")? as i32,
+        status: row.try_get("status")?,
+        total: row.try_get("total")?,
+        done: row.try_get("done")?,
+        changed: row.try_get("changed")?,
+        started_at: Timestamp(row.try_get("started_at")?),
+        finished_at: row.try_get::<Option<i64>, _>("finished_at")?.map(Timestamp),
+        cursor: row.try_get("cursor")?,
+    })
+}
