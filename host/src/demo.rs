@@ -10,7 +10,8 @@ use serde::Deserialize;
 use crate::app::AppState;
 use crate::domain::{NormalizedEmail, Region, Role};
 use crate::forms::{FormUpload, create_form};
-use crate::storage::{RepAttributes, StoreError, TenantRecord};
+use crate::scoring::ScoreModel;
+use crate::storage::{RESCORE_TENANT, RepAttributes, StoreError, TenantRecord};
 use crate::tenants::add_user;
 
 #[derive(Deserialize)]
@@ -22,6 +23,9 @@ struct DemoTenant {
     users: Vec<DemoUser>,
     /// Form definition files, relative to the tenant file.
     forms: Vec<PathBuf>,
+    /// The scoring model file, relative to the tenant file.
+    #[serde(default)]
+    scoring_model: Option<PathBuf>,
 }
 
 #[derive(Deserialize)]
@@ -101,6 +105,24 @@ pub async fn load(state: &AppState, examples_dir: &Path) -> anyhow::Result<Loade
             Err(e) => return Err(e.into()),
         }
         forms.push(slug);
+    }
+    if let Some(path) = &demo.scoring_model {
+        let tenant_store = store.tenant(&tenant.id);
+        if tenant_store.scoring_model().await?.is_none() {
+            let path = base.join(path);
+            let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+            let raw: serde_json::Value =
+                serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+            let model = ScoreModel::parse(raw.clone())
+                .map_err(|problems| anyhow::anyhow!("{}: {problems:?}", path.display()))?;
+            let started = tenant_store.save_scoring_model(&raw, None).await?;
+            state.score_models.remember(&tenant.id, model);
+            let payload = serde_json::json!({"run_id": started.run.id});
+            crate::jobs::spawn(
+                state,
+                crate::jobs::held(&started.job_id, &tenant.id, RESCORE_TENANT, payload),
+            );
+        }
     }
     Ok(LoadedDemo {
         tenant,

@@ -204,7 +204,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Scoring(scoring::ScoringCommand::Check { file }) => scoring::check(&file),
         Command::Scoring(command) => {
             let store = open_store(cli.database_url.as_deref(), SqliteSync::default()).await?;
-            scoring::run(store, PathBuf::from(crate::config::DEFAULT_PLUGIN_CACHE), command).await
+            scoring::run(store, command).await
         }
         command => {
             let store = open_store(cli.database_url.as_deref(), SqliteSync::default()).await?;

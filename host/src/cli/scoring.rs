@@ -25,11 +25,17 @@ pub enum ScoringCommand {
         file: PathBuf,
         #[arg(long)]
         tenant: String,
+        /// Folder for compiled plugins (default: data/plugin-cache).
+        #[arg(long, env = "LEADHOST_PLUGIN_CACHE")]
+        plugin_cache: Option<PathBuf>,
     },
     /// Re-score all of a tenant's leads with its current model and plugins.
     Rescore {
         #[arg(long)]
         tenant: String,
+        /// Folder for compiled plugins (default: data/plugin-cache).
+        #[arg(long, env = "LEADHOST_PLUGIN_CACHE")]
+        plugin_cache: Option<PathBuf>,
     },
 }
 
@@ -47,12 +53,17 @@ pub fn check(file: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub async fn run(store: Store, plugin_cache: PathBuf, command: ScoringCommand) -> anyhow::Result<()> {
-    let (tenant, set_model) = match command {
+pub async fn run(store: Store, command: ScoringCommand) -> anyhow::Result<()> {
+    let (tenant, set_model, plugin_cache) = match command {
         ScoringCommand::Check { .. } => unreachable!("needs no database; handled by the caller"),
-        ScoringCommand::Model { file, tenant } => (tenant, Some(read_model(&file)?)),
-        ScoringCommand::Rescore { tenant } => (tenant, None),
+        ScoringCommand::Model {
+            file,
+            tenant,
+            plugin_cache,
+        } => (tenant, Some(read_model(&file)?), plugin_cache),
+        ScoringCommand::Rescore { tenant, plugin_cache } => (tenant, None, plugin_cache),
     };
+    let plugin_cache = plugin_cache.unwrap_or_else(|| PathBuf::from(crate::config::DEFAULT_PLUGIN_CACHE));
     let tenant = store
         .tenant_by_slug(&tenant)
         .await

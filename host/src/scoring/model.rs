@@ -442,7 +442,7 @@ impl FieldCase {
         }
         if let Some(words) = &self.contains_any {
             let text = texts(value).join(" ").to_lowercase();
-            return words.iter().any(|w| text.contains(&w.to_lowercase()));
+            return words.iter().any(|w| contains_keyword(&text, &w.to_lowercase()));
         }
         match number(value) {
             Some(n) => self.min.is_none_or(|min| n >= min) && self.max.is_none_or(|max| n <= max),
@@ -460,6 +460,20 @@ fn same(value: &Value, expected: &Value) -> bool {
         (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
         (a, b) => a == b,
     }
+}
+
+/// ASCII keywords match whole words ("cto" is not in "director"); others,
+/// such as Chinese titles written without spaces, match anywhere.
+fn contains_keyword(text: &str, keyword: &str) -> bool {
+    if !keyword.is_ascii() {
+        return text.contains(keyword);
+    }
+    let is_word = |c: char| c.is_ascii_alphanumeric();
+    text.match_indices(keyword).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + keyword.len()..].chars().next();
+        !before.is_some_and(is_word) && !after.is_some_and(is_word)
+    })
 }
 
 fn texts(value: &Value) -> Vec<String> {

@@ -7,3 +7,4 @@ mod intake;
 mod leads;
 mod page;
 mod plugins;
+mod scoring;
