@@ -6,6 +6,7 @@ use crate::config::Settings;
 use crate::forms::FormCatalog;
 use crate::metrics::Metrics;
 use crate::plugins::PluginHost;
+use crate::routing::RoutingRulesCache;
 use crate::scoring::ScoreModels;
 use crate::storage::Store;
 use crate::tenants::TenantDirectory;
@@ -19,6 +20,7 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub plugins: Arc<PluginHost>,
     pub score_models: Arc<ScoreModels>,
+    pub routing_rules: Arc<RoutingRulesCache>,
     /// SHA-256 of the operator token given at start, if any.
     pub operator_token_hash: Option<String>,
 }
@@ -34,6 +36,7 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             plugins: Arc::new(plugins),
             score_models: Arc::new(ScoreModels::default()),
+            routing_rules: Arc::new(RoutingRulesCache::default()),
             operator_token_hash,
         }
     }

@@ -20,7 +20,7 @@ use crate::app::AppState;
 use crate::clock::Timestamp;
 use crate::plugins::host::DISABLE_AFTER;
 use crate::plugins::sandbox::CallRecord;
-use crate::routing::Router;
+use crate::routing::{RoutedLead, Router};
 use crate::scoring::{Behaviour, CAUSE_DECAY, CAUSE_INTAKE, Scorers};
 use crate::storage::{
     DECAY, JobRecord, LeadVisibility, RESCORE, RESCORE_TENANT, SCORE_AND_ROUTE, StoreError, StoreResult,
@@ -171,18 +171,21 @@ async fn lead_step(state: &AppState, job: &JobRecord, cause: &str, route: bool) 
                 })
         };
         let plugin_parts = scorers.apply(&mut step, scores);
-        step.done.scored = Some(crate::scoring::rescored(
-            &model,
-            &lead,
-            &behaviour,
-            plugin_parts,
-            now,
-            cause,
-        ));
+        let scored = crate::scoring::rescored(&model, &lead, &behaviour, plugin_parts, now, cause);
         if route {
-            step.done.routed = true;
-            step.done.owner_id = unwrap_arc(router).apply(&mut step, routed);
+            let view = RoutedLead {
+                fields: &lead.fields,
+                tier: &scored.tier,
+                stage: scored.stage.as_ref().map_or(lead.stage.as_str(), |s| s.stage.as_str()),
+                source: &lead.source,
+                channel: &lead.channel,
+                form: &lead.form,
+                score: scored.score,
+            };
+            let decided = unwrap_arc(router).decide(&mut step, routed, &view).await;
+            step.done.route = Some(decided);
         }
+        step.done.scored = Some(scored);
         let finished = store.finish_processing(&job.id, &step.done, DISABLE_AFTER).await?;
         if !finished.switched_off.is_empty() {
             state.plugins.forget(tenant_id);

@@ -54,7 +54,6 @@ impl<'a> StepContext<'a> {
             limits,
             done: ProcessedLead {
                 lead_id: lead.id.clone(),
-                owner_id: lead.owner_id.clone(),
                 previous_owner: lead.owner_id.clone(),
                 ..Default::default()
             },

@@ -64,10 +64,10 @@ pub async fn submit(state: &AppState, request: IntakeRequest<'_>) -> Result<Inta
         context,
     };
     let outcome = state.store.tenant(&tenant.id).record_submission(&submission).await?;
-    if let Some(job_id) = &outcome.job_id {
-        // The job is committed with the lead; run it now rather than at the
-        // next sweep.
-        crate::jobs::spawn_score_and_route(state, job_id, &tenant.id, &outcome.lead_id);
+    if let Some(job) = &outcome.job {
+        // The job is committed with the submission; run it now rather than
+        // at the next sweep.
+        crate::jobs::spawn(state, job.clone());
     }
     match &outcome.duplicate_of {
         None => state.metrics.leads_created.inc(),

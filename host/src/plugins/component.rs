@@ -312,7 +312,7 @@ impl PluginComponent {
                 .to_json(|p| score_json(p)),
             World::Router => self
                 .route(sandbox, limits, lead, candidates, config)
-                .map(|d| check_route(d, candidates))
+                .map(|d| check_route(d, candidates, None))
                 .to_json(route_json),
             World::NurtureStep => self
                 .run_step(sandbox, limits, lead, config)

@@ -157,7 +157,20 @@ pub fn check_score(parts: Vec<ScorePart>) -> Result<Vec<ScorePart>, Failure> {
 }
 
 /// A routing decision must name one of the candidates it was given.
-pub fn check_route(decision: RouteDecision, candidates: &[Rep]) -> Result<RouteDecision, Failure> {
+/// A team a router may name, by id or by name.
+#[derive(Debug, Clone)]
+pub struct TeamRef {
+    pub id: String,
+    pub name: String,
+}
+
+/// Checks a routing decision; `teams: None` accepts any team (a trial run,
+/// where the tenant's teams are not at hand).
+pub fn check_route(
+    decision: RouteDecision,
+    candidates: &[Rep],
+    teams: Option<&[TeamRef]>,
+) -> Result<RouteDecision, Failure> {
     match &decision {
         RouteDecision::Rep(Assignment { id, reason }) => {
             check_text("a reason", reason)?;
@@ -169,10 +182,11 @@ pub fn check_route(decision: RouteDecision, candidates: &[Rep]) -> Result<RouteD
         }
         RouteDecision::Team(Assignment { id, reason }) => {
             check_text("a reason", reason)?;
-            // Teams arrive with the routing issue; until then no team exists.
-            return Err(Failure::InvalidResult(format!(
-                "it named team {id:?}, which does not exist"
-            )));
+            if teams.is_some_and(|teams| !teams.iter().any(|t| &t.id == id || &t.name == id)) {
+                return Err(Failure::InvalidResult(format!(
+                    "it named team {id:?}, which does not exist"
+                )));
+            }
         }
         RouteDecision::PublicPool(reason) => check_text("a reason", reason)?,
     }
@@ -268,8 +282,20 @@ mod tests {
                 reason: "r".into(),
             })
         };
-        assert!(check_route(to("u1"), std::slice::from_ref(&rep)).is_ok());
-        assert!(check_route(to("ghost"), &[rep]).is_err());
-        assert!(check_route(RouteDecision::PublicPool("none".into()), &[]).is_ok());
+        assert!(check_route(to("u1"), std::slice::from_ref(&rep), Some(&[])).is_ok());
+        assert!(check_route(to("ghost"), &[rep], Some(&[])).is_err());
+        assert!(check_route(RouteDecision::PublicPool("none".into()), &[], Some(&[])).is_ok());
+        let team = |id: &str| {
+            RouteDecision::Team(Assignment {
+                id: id.into(),
+                reason: "east".into(),
+            })
+        };
+        let east = TeamRef {
+            id: "t1".into(),
+            name: "east".into(),
+        };
+        assert!(check_route(team("east"), &[], Some(std::slice::from_ref(&east))).is_ok());
+        assert!(check_route(team("west"), &[], Some(&[east])).is_err());
     }
 }

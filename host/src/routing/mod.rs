@@ -1,103 +1,263 @@
-//! Routing a lead. Rules, teams and strategies arrive with the routing
-//! issue; today the tenant's first enabled router plugin decides among the
-//! reps, and a lead no router places goes to the public pool (no owner).
+//! Routing a new lead, once it is scored. With assignment rules set, the
+//! first rule whose conditions hold and that can place the lead decides: a
+//! team (its strategy picks the rep when the step is written), a rep, a
+//! router plugin, or the public pool. Without rules, the tenant's first
+//! enabled router plugin decides. Whatever no rule or plugin places goes to
+//! the public pool. Every decision records who or what made it and why.
 
-use serde_json::json;
+pub mod rules;
+pub mod strategy;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub use rules::{RoutedLead, RoutingRules};
+pub use strategy::Strategy;
 
 use crate::jobs::{Prepared, StepContext};
 use crate::plugins::World;
 use crate::plugins::bindings::{Lead, Rep, RouteDecision};
-use crate::plugins::contract::{check_route, route_json};
+use crate::plugins::contract::{TeamRef, check_route, route_json};
 use crate::plugins::sandbox::{CallRecord, Limits, Sandbox};
-use crate::storage::StoreResult;
+use crate::storage::{RepRecord, RouteStep, RouteTo, StoreError, StoreResult, TenantStore};
+use crate::tenants::Recent;
 
-/// The tenant's router (if any) with the reps it may choose from.
+/// Each tenant's current rules (`None`: none set), kept for a moment.
+#[derive(Default)]
+pub struct RoutingRulesCache(Recent<Option<RoutingRules>>);
+
+impl RoutingRulesCache {
+    pub async fn current(&self, store: &TenantStore<'_>) -> StoreResult<Arc<Option<RoutingRules>>> {
+        self.0
+            .get(store.tenant_id(), async {
+                match store.routing_rules().await? {
+                    Some(stored) => RoutingRules::parse(stored.rules).map(Some).map_err(|problems| {
+                        StoreError::Corrupt(format!("stored routing rules no longer check: {problems:?}"))
+                    }),
+                    None => Ok(None),
+                }
+            })
+            .await
+    }
+
+    pub fn remember(&self, tenant_id: &str, rules: RoutingRules) {
+        self.0.remember(tenant_id, Some(rules));
+    }
+}
+
+/// What a step needs to route one lead.
 pub struct Router {
-    router: Option<Prepared>,
-    candidates: Vec<Rep>,
+    rules: Arc<Option<RoutingRules>>,
+    /// Without rules: the router plugin called with the step's scorers.
+    first: Option<Prepared>,
+    /// With rules: the router plugins they name, by name.
+    plugins: HashMap<String, Arc<Prepared>>,
+    candidates: Arc<Vec<Rep>>,
+    reps: Vec<RepRecord>,
+    teams: Arc<Vec<TeamRef>>,
 }
 
 impl Router {
-    pub async fn prepare(step: &StepContext<'_>) -> StoreResult<Self> {
-        let store = step.state.store.tenant(&step.tenant_id);
-        let Some(plugin) = step
-            .state
-            .plugins
-            .enabled(&store, World::Router)
-            .await?
-            .into_iter()
-            .next()
-        else {
-            return Ok(Self::none());
-        };
-        let candidates = store
-            .reps()
-            .await?
-            .into_iter()
-            .map(|r| Rep {
-                id: r.id,
-                name: r.name,
-                regions: r.regions,
-                specialties: r.specialties,
-                capacity: r.capacity.max(0) as u32,
-                open_leads: r.open_leads.clamp(0, u32::MAX as i64) as u32,
-                available: r.available,
-            })
-            .collect();
-        let router = step.prepare(vec![plugin]).await.pop();
-        Ok(Self { router, candidates })
-    }
-
-    /// No router: for steps that do not route.
+    /// No routing: for steps that only score.
     pub fn none() -> Self {
         Self {
-            router: None,
-            candidates: Vec::new(),
+            rules: Arc::new(None),
+            first: None,
+            plugins: HashMap::new(),
+            candidates: Arc::default(),
+            reps: Vec::new(),
+            teams: Arc::default(),
         }
     }
 
-    pub fn is_set(&self) -> bool {
-        self.router.is_some()
-    }
-
-    /// Calls the router (blocking: run off the async workers).
-    pub fn call(&self, sandbox: &Sandbox, lead: &Lead, limits: &Limits) -> Option<CallRecord<RouteDecision>> {
-        let router = self.router.as_ref()?;
-        let config = router.plugin.config.to_string();
-        Some(router.call(|component| {
-            component
-                .route(sandbox, limits, lead, &self.candidates, &config)
-                .map(|decision| check_route(decision, &self.candidates))
-        }))
-    }
-
-    /// Records the call; returns the owner the lead should have (`None`:
-    /// the public pool).
-    pub fn apply(self, step: &mut StepContext<'_>, record: Option<CallRecord<RouteDecision>>) -> Option<String> {
-        let (Some(router), Some(record)) = (self.router, record) else {
-            step.event(
-                "routed",
-                json!({"to": "public_pool", "by": "built-in", "reason": "no router is enabled"}),
-            );
-            return None;
-        };
-        let name = router.plugin.name.clone();
-        let (owner, detail) = match step.record(&router.plugin, record, route_json) {
-            Some(RouteDecision::Rep(assignment)) => (
-                Some(assignment.id.clone()),
-                json!({"to": "rep", "rep": assignment.id, "by": name, "reason": assignment.reason}),
-            ),
-            Some(RouteDecision::PublicPool(reason)) => {
-                (None, json!({"to": "public_pool", "by": name, "reason": reason}))
+    pub async fn prepare(step: &StepContext<'_>) -> StoreResult<Self> {
+        let state = step.state;
+        let store = state.store.tenant(&step.tenant_id);
+        let rules = state.routing_rules.current(&store).await?;
+        let routers = state.plugins.enabled(&store, World::Router).await?;
+        let mut router = Self::none();
+        match rules.as_ref() {
+            None if routers.is_empty() => return Ok(router),
+            None => router.first = step.prepare(routers.into_iter().take(1).collect()).await.pop(),
+            Some(rules) => {
+                let named: Vec<_> = routers
+                    .into_iter()
+                    .filter(|p| {
+                        rules
+                            .rules
+                            .iter()
+                            .any(|r| r.assign.plugin.as_deref() == Some(p.name.as_str()))
+                    })
+                    .collect();
+                for prepared in step.prepare(named).await {
+                    router.plugins.insert(prepared.plugin.name.clone(), Arc::new(prepared));
+                }
             }
-            // Teams do not exist yet, so `check_route` refuses them; a failed
-            // call lands here too, and the built-in fallback applies.
-            Some(RouteDecision::Team(_)) | None => (
-                None,
-                json!({"to": "public_pool", "by": "built-in", "reason": format!("router {name} gave no usable decision")}),
-            ),
+        }
+        router.rules = rules;
+        router.reps = store.reps().await?;
+        router.candidates = Arc::new(router.reps.iter().map(RepRecord::as_candidate).collect());
+        router.teams = Arc::new(
+            store
+                .teams()
+                .await?
+                .into_iter()
+                .map(|t| TeamRef { id: t.id, name: t.name })
+                .collect(),
+        );
+        Ok(router)
+    }
+
+    /// Whether a plugin is to be called with the step's scorers.
+    pub fn is_set(&self) -> bool {
+        self.first.is_some()
+    }
+
+    /// Calls the plugin that routes without rules (blocking: off the async workers).
+    pub fn call(&self, sandbox: &Sandbox, lead: &Lead, limits: &Limits) -> Option<CallRecord<RouteDecision>> {
+        let router = self.first.as_ref()?;
+        Some(call_router(
+            router,
+            sandbox,
+            lead,
+            limits,
+            &self.candidates,
+            &self.teams,
+        ))
+    }
+
+    /// Decides where the lead goes; `first` is the result of [`Router::call`].
+    pub async fn decide(
+        self,
+        step: &mut StepContext<'_>,
+        first: Option<CallRecord<RouteDecision>>,
+        lead: &RoutedLead<'_>,
+    ) -> RouteStep {
+        let Some(rules) = self.rules.as_ref().as_ref() else {
+            return match (&self.first, first) {
+                (Some(router), Some(record)) => {
+                    let name = router.plugin.name.clone();
+                    let decision = step.record(&router.plugin, record, route_json);
+                    self.place(decision, &name, None)
+                        .unwrap_or_else(|| pool("built-in", None, format!("router {name} gave no usable decision")))
+                }
+                _ => pool("built-in", None, "no router is enabled".into()),
+            };
         };
-        step.event("routed", detail);
-        owner
+        let mut skipped = Vec::new();
+        for rule in &rules.rules {
+            if !rule.when.matches(lead) {
+                continue;
+            }
+            let id = Some(rule.id.clone());
+            let matched = format!("rule {} matched", rule.id);
+            let target = &rule.assign;
+            if target.pool == Some(true) {
+                return pool("rules", id, matched);
+            } else if let Some(name) = &target.team {
+                match self.teams.iter().find(|t| &t.name == name) {
+                    Some(team) => return self.team(team, "rules", id, matched),
+                    None => skipped.push(format!("rule {}: no team {name}", rule.id)),
+                }
+            } else if let Some(email) = &target.rep {
+                match self.reps.iter().find(|r| r.email.eq_ignore_ascii_case(email)) {
+                    Some(rep) if rep.can_take() => {
+                        return RouteStep {
+                            to: RouteTo::Rep(rep.id.clone()),
+                            by: "rules".into(),
+                            rule: id,
+                            reason: matched,
+                        };
+                    }
+                    Some(_) => skipped.push(format!("rule {}: {email} is away or at capacity", rule.id)),
+                    None => skipped.push(format!("rule {}: no rep {email}", rule.id)),
+                }
+            } else if let Some(name) = &target.plugin {
+                match self.plugins.get(name) {
+                    Some(router) => {
+                        let record = self.run_plugin(step, router.clone()).await;
+                        let decision = step.record(&router.plugin, record, route_json);
+                        match self.place(decision, name, id) {
+                            Some(placed) => return placed,
+                            None => skipped.push(format!("rule {}: router {name} gave no usable decision", rule.id)),
+                        }
+                    }
+                    None => skipped.push(format!("rule {}: router {name} is not enabled", rule.id)),
+                }
+            }
+        }
+        let mut reason = "no rule placed the lead".to_owned();
+        if !skipped.is_empty() {
+            reason.push_str(&format!(" ({})", skipped.join("; ")));
+        }
+        pool("built-in", None, reason)
+    }
+
+    /// A plugin's decision as a routing step; `None` when it gave none.
+    fn place(&self, decision: Option<RouteDecision>, name: &str, rule: Option<String>) -> Option<RouteStep> {
+        Some(match decision? {
+            RouteDecision::Rep(a) => RouteStep {
+                to: RouteTo::Rep(a.id),
+                by: name.to_owned(),
+                rule,
+                reason: a.reason,
+            },
+            RouteDecision::Team(a) => {
+                let team = self.teams.iter().find(|t| t.id == a.id || t.name == a.id)?;
+                self.team(team, name, rule, a.reason)
+            }
+            RouteDecision::PublicPool(reason) => pool(name, rule, reason),
+        })
+    }
+
+    fn team(&self, team: &TeamRef, by: &str, rule: Option<String>, reason: String) -> RouteStep {
+        RouteStep {
+            to: RouteTo::Team {
+                id: team.id.clone(),
+                name: team.name.clone(),
+            },
+            by: by.to_owned(),
+            rule,
+            reason,
+        }
+    }
+
+    /// One router plugin call in a trip of its own (rules reach plugins only
+    /// after scoring).
+    async fn run_plugin(&self, step: &StepContext<'_>, router: Arc<Prepared>) -> CallRecord<RouteDecision> {
+        let (lead, limits) = (step.lead.clone(), step.limits);
+        let (candidates, teams) = (self.candidates.clone(), self.teams.clone());
+        step.state
+            .plugins
+            .run(&step.tenant_id, move |sandbox| {
+                call_router(&router, sandbox, &lead, &limits, &candidates, &teams)
+            })
+            .await
+            .unwrap_or_else(CallRecord::failed)
+    }
+}
+
+fn call_router(
+    router: &Prepared,
+    sandbox: &Sandbox,
+    lead: &Lead,
+    limits: &Limits,
+    candidates: &[Rep],
+    teams: &[TeamRef],
+) -> CallRecord<RouteDecision> {
+    let config = router.plugin.config.to_string();
+    router.call(|component| {
+        component
+            .route(sandbox, limits, lead, candidates, &config)
+            .map(|decision| check_route(decision, candidates, Some(teams)))
+    })
+}
+
+fn pool(by: &str, rule: Option<String>, reason: String) -> RouteStep {
+    RouteStep {
+        to: RouteTo::Pool,
+        by: by.to_owned(),
+        rule,
+        reason,
     }
 }

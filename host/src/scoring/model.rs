@@ -66,7 +66,7 @@ pub struct FieldRule {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
     pub field: String,
-    pub cases: Vec<FieldCase>,
+    pub cases: Vec<FieldTest>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -77,7 +77,7 @@ pub struct BantRule {
     pub label: Option<String>,
     pub dimension: BantDimension,
     pub field: String,
-    pub cases: Vec<FieldCase>,
+    pub cases: Vec<FieldTest>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -113,11 +113,12 @@ pub enum BantDimension {
     Timeline,
 }
 
-/// One condition on a field's value, and its points. Exactly one of
-/// `equals`, `one_of`, `contains_any`, `min`/`max` or `present` is given.
+/// One condition on a field's value: exactly one of `equals`, `one_of`,
+/// `contains_any`, `min`/`max` or `present`. As a scoring case it carries
+/// the points it gives; routing conditions use the same tests without points.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct FieldCase {
+pub struct FieldTest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub equals: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -133,7 +134,8 @@ pub struct FieldCase {
     /// `true`: the field has a non-empty value; `false`: it has none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub present: Option<bool>,
-    pub points: i32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub points: Option<i32>,
 }
 
 /// An event count band (`min_count`..=`max_count`) and its points.
@@ -262,38 +264,17 @@ impl ScoreModel {
                         problem(at("cases"), "must have at least one case");
                     }
                     for (j, case) in cases.iter().enumerate() {
-                        let at = |member: &str| format!("/rules/{i}/cases/{j}{member}");
-                        let conditions = [
-                            case.equals.is_some(),
-                            case.one_of.is_some(),
-                            case.contains_any.is_some(),
-                            case.min.is_some() || case.max.is_some(),
-                            case.present.is_some(),
-                        ];
-                        if conditions.iter().filter(|c| **c).count() != 1 {
-                            problem(
-                                at(""),
-                                "give exactly one of equals, one_of, contains_any, min/max or present",
-                            );
+                        let at = format!("/rules/{i}/cases/{j}");
+                        for (pointer, message) in case.problems(&at) {
+                            problem(pointer, &message);
                         }
-                        if case.one_of.as_ref().is_some_and(Vec::is_empty) {
-                            problem(at("/one_of"), "must list at least one value");
-                        }
-                        if let Some(words) = &case.contains_any
-                            && (words.is_empty() || words.iter().any(|w| w.trim().is_empty()))
-                        {
-                            problem(at("/contains_any"), "must list non-empty words");
-                        }
-                        if let (Some(min), Some(max)) = (case.min, case.max)
-                            && min > max
-                        {
-                            problem(at("/max"), "must not be less than min");
-                        }
-                        if case.points.abs() > MAX_POINTS {
-                            problem(
-                                at("/points"),
+                        match case.points {
+                            None => problem(format!("{at}/points"), "is required"),
+                            Some(points) if points.abs() > MAX_POINTS => problem(
+                                format!("{at}/points"),
                                 &format!("must be between -{MAX_POINTS} and {MAX_POINTS}"),
-                            );
+                            ),
+                            Some(_) => {}
                         }
                     }
                 }
@@ -352,13 +333,13 @@ impl ScoreModel {
                     cases,
                     ..
                 }) => {
-                    let value = fields.get(field).filter(|v| !is_empty(v));
+                    let value = field_value(fields, field);
                     if let Some(case) = cases.iter().find(|c| c.matches(value)) {
                         let shown = value.map_or_else(|| "empty".to_owned(), show);
                         out.parts.push(Contribution {
                             source: "model".into(),
                             rule: Some(id.clone()),
-                            points: case.points.into(),
+                            points: case.points.unwrap_or(0).into(),
                             reason: format!("{}: {field} is {shown}", label.as_deref().unwrap_or(id)),
                         });
                     }
@@ -428,8 +409,41 @@ impl Rule {
     }
 }
 
-impl FieldCase {
-    fn matches(&self, value: Option<&Value>) -> bool {
+impl FieldTest {
+    /// What is wrong with the test itself, as (pointer under `at`, message).
+    pub fn problems(&self, at: &str) -> Vec<(String, String)> {
+        let mut problems = Vec::new();
+        let conditions = [
+            self.equals.is_some(),
+            self.one_of.is_some(),
+            self.contains_any.is_some(),
+            self.min.is_some() || self.max.is_some(),
+            self.present.is_some(),
+        ];
+        if conditions.iter().filter(|c| **c).count() != 1 {
+            problems.push((
+                at.to_owned(),
+                "give exactly one of equals, one_of, contains_any, min/max or present".to_owned(),
+            ));
+        }
+        if self.one_of.as_ref().is_some_and(Vec::is_empty) {
+            problems.push((format!("{at}/one_of"), "must list at least one value".to_owned()));
+        }
+        if let Some(words) = &self.contains_any
+            && (words.is_empty() || words.iter().any(|w| w.trim().is_empty()))
+        {
+            problems.push((format!("{at}/contains_any"), "must list non-empty words".to_owned()));
+        }
+        if let (Some(min), Some(max)) = (self.min, self.max)
+            && min > max
+        {
+            problems.push((format!("{at}/max"), "must not be less than min".to_owned()));
+        }
+        problems
+    }
+
+    /// Whether a form field's value (absent or empty: `None`) passes.
+    pub fn matches(&self, value: Option<&Value>) -> bool {
         if let Some(present) = self.present {
             return present == value.is_some();
         }
@@ -453,6 +467,11 @@ impl FieldCase {
 
 /// Equal values; strings compare without case, and an array field matches
 /// when any of its items does (a multi-select).
+/// A form field's value, `None` when absent or empty.
+pub fn field_value<'a>(fields: &'a Value, field: &str) -> Option<&'a Value> {
+    fields.get(field).filter(|v| !is_empty(v))
+}
+
 fn same(value: &Value, expected: &Value) -> bool {
     match (value, expected) {
         (Value::Array(items), _) => items.iter().any(|item| same(item, expected)),

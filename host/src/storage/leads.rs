@@ -6,7 +6,8 @@ use sqlx::{Any, Row, Transaction};
 
 use super::batch::{Bind, Statement, bind_all, execute_all};
 use super::group_commit::{Write, Written};
-use super::pipeline::{SCORE_AND_ROUTE, WRITER_LEASE, job_statement};
+use super::pipeline::{JobRecord, SCORE_AND_ROUTE, WRITER_LEASE, job_statement};
+use super::scoring::RESCORE;
 use super::{StoreError, StoreResult, TenantStore, new_id};
 use crate::clock::Timestamp;
 use crate::domain::{NormalizedEmail, NormalizedPhone};
@@ -46,8 +47,9 @@ pub struct IntakeOutcome {
     pub lead_id: String,
     /// The existing lead the submission was merged into; `None` for a new lead.
     pub duplicate_of: Option<String>,
-    /// The "score and route" job written with a new lead, to run at once.
-    pub job_id: Option<String>,
+    /// The job written with the submission, to run at once: "score and
+    /// route" for a new lead, "re-score" for a touch that filled fields.
+    pub job: Option<JobRecord>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -229,7 +231,7 @@ impl TenantStore<'_> {
                 return Ok(Some(IntakeOutcome {
                     duplicate_of: Some(lead_id.clone()),
                     lead_id,
-                    job_id: None,
+                    job: None,
                 }));
             }
         }
@@ -258,10 +260,25 @@ impl TenantStore<'_> {
         // concurrent submission took an identity or the idempotency key first.
         let mut statements = Vec::new();
         let mut notes = Vec::new();
-        let mut job_id = None;
+        let mut job = None;
         let (lead_id, duplicate_of) = match email_owner.clone().or(phone_owner.clone()) {
             Some(lead_id) => {
-                statements.push(self.merge_statement(tx, &lead_id, sub, now).await?);
+                let (merge, filled) = self.merge_statement(tx, &lead_id, sub, now).await?;
+                statements.push(merge);
+                if filled {
+                    // New answers can change the score: re-score on the event.
+                    let job_id = new_id();
+                    let payload = serde_json::json!({ "lead_id": lead_id, "cause": "a touch filled empty fields" });
+                    statements.push(job_statement(
+                        RESCORE,
+                        &job_id,
+                        &self.tenant_id,
+                        &payload,
+                        now,
+                        Some(WRITER_LEASE),
+                    ));
+                    job = Some(self.held_job(job_id, RESCORE, payload));
+                }
                 // Claim the identities nobody owns yet; never move one.
                 for (kind, value, owner) in [("email", email, &email_owner), ("phone", phone, &phone_owner)] {
                     let Some(value) = value else { continue };
@@ -283,17 +300,17 @@ impl TenantStore<'_> {
                         statements.push(self.claim_identity(kind, value, &lead_id));
                     }
                 }
-                let job = new_id();
+                let job_id = new_id();
                 let payload = serde_json::json!({ "lead_id": lead_id });
                 statements.push(job_statement(
                     SCORE_AND_ROUTE,
-                    &job,
+                    &job_id,
                     &self.tenant_id,
                     &payload,
                     now,
                     Some(WRITER_LEASE),
                 ));
-                job_id = Some(job);
+                job = Some(self.held_job(job_id, SCORE_AND_ROUTE, payload));
                 (lead_id, None)
             }
         };
@@ -307,7 +324,7 @@ impl TenantStore<'_> {
         Ok(Some(IntakeOutcome {
             lead_id,
             duplicate_of,
-            job_id,
+            job,
         }))
     }
 
@@ -346,14 +363,26 @@ impl TenantStore<'_> {
         .bind(now.micros())
     }
 
+    /// A job this process writes and runs at once.
+    fn held_job(&self, id: String, kind: &str, payload: Value) -> JobRecord {
+        JobRecord {
+            id,
+            tenant_id: self.tenant_id.clone(),
+            kind: kind.to_owned(),
+            payload,
+            attempts: 1,
+        }
+    }
+
     /// Fills the lead's empty fields from the submission; never overwrites.
+    /// Also says whether any form field was filled.
     async fn merge_statement(
         &self,
         tx: &mut Transaction<'static, Any>,
         lead_id: &str,
         sub: &NewSubmission,
         now: Timestamp,
-    ) -> StoreResult<Statement> {
+    ) -> StoreResult<(Statement, bool)> {
         let row = sqlx::query("SELECT fields, email, phone, name, company FROM leads WHERE tenant_id = $1 AND id = $2")
             .bind(&self.tenant_id)
             .bind(lead_id)
@@ -363,9 +392,11 @@ impl TenantStore<'_> {
             Value::Object(map) => map,
             _ => Map::new(),
         };
+        let mut filled = false;
         for (key, value) in &sub.fields {
-            if fields.get(key).is_none_or(is_empty) {
+            if fields.get(key).is_none_or(is_empty) && !is_empty(value) {
                 fields.insert(key.clone(), value.clone());
+                filled = true;
             }
         }
         let keep = |column: &str, new: Option<&str>| -> StoreResult<Option<String>> {
@@ -377,7 +408,7 @@ impl TenantStore<'_> {
         let name = keep("name", sub.name.as_deref())?;
         let company = keep("company", sub.company.as_deref())?;
         let search = search_text(name.as_deref(), email.as_deref(), company.as_deref());
-        Ok(Statement::new(
+        let statement = Statement::new(
             "UPDATE leads SET fields = $3, email = $4, phone = $5, name = $6, company = $7, \
              search_text = $8, updated_at = $9 WHERE tenant_id = $1 AND id = $2",
         )
@@ -389,7 +420,8 @@ impl TenantStore<'_> {
         .bind(name)
         .bind(company)
         .bind(search)
-        .bind(now.micros()))
+        .bind(now.micros());
+        Ok((statement, filled))
     }
 
     fn insert_touch(&self, lead_id: &str, sub: &NewSubmission, note: Option<String>, now: Timestamp) -> Statement {

@@ -14,6 +14,7 @@ mod group_commit;
 mod leads;
 mod pipeline;
 mod plugins;
+mod routing;
 mod scoring;
 mod stages;
 mod tenants;
@@ -34,6 +35,7 @@ pub use plugins::{NewPlugin, PluginCall, PluginRecord};
 pub use scoring::{
     DECAY, RESCORE, RESCORE_TENANT, RescoreRun, ScoreWrite, StageEntry, StartedRescore, StoredModel, decay_job_id,
 };
+pub use routing::{NewTeam, PoolSettings, RouteStep, RouteTo, StoredRules, TeamMemberRecord, TeamRecord};
 pub use stages::{StageChange, StageRecord};
 pub use tenants::{Authenticated, NewUser, RepAttributes, TenantRecord, UserRecord};
 

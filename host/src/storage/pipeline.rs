@@ -9,13 +9,14 @@ use sqlx::{Any, Row, Transaction};
 use super::batch::{Statement, execute_all};
 use super::group_commit::{Write, Written};
 use super::plugins::PluginCall;
+use super::routing::RouteStep;
 use super::scoring::{ScoreWrite, ScoreWritten};
 use super::{Store, StoreError, StoreResult, TenantStore, new_id};
 use crate::clock::Timestamp;
 
 pub const SCORE_AND_ROUTE: &str = "score_and_route";
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobRecord {
     pub id: String,
     pub tenant_id: String,
@@ -29,11 +30,32 @@ pub struct JobRecord {
 pub struct RepRecord {
     pub id: String,
     pub name: String,
+    pub email: String,
     pub regions: Vec<String>,
     pub specialties: Vec<String>,
     pub capacity: i32,
     pub available: bool,
     pub open_leads: i64,
+}
+
+impl RepRecord {
+    /// Available and under capacity (0: no limit).
+    pub fn can_take(&self) -> bool {
+        self.available && (self.capacity <= 0 || self.open_leads < i64::from(self.capacity))
+    }
+
+    /// The rep as a router plugin is handed them.
+    pub fn as_candidate(&self) -> crate::plugins::bindings::Rep {
+        crate::plugins::bindings::Rep {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            regions: self.regions.clone(),
+            specialties: self.specialties.clone(),
+            capacity: self.capacity.max(0) as u32,
+            open_leads: self.open_leads.clamp(0, u32::MAX as i64) as u32,
+            available: self.available,
+        }
+    }
 }
 
 /// One entry of a lead's timeline besides its touches.
@@ -60,9 +82,8 @@ pub struct ProcessedLead {
     pub previous_owner: Option<String>,
     /// The new score, when the step scored the lead.
     pub scored: Option<ScoreWrite>,
-    /// Whether the step routed the lead (and `owner_id` is its decision).
-    pub routed: bool,
-    pub owner_id: Option<String>,
+    /// Where the step routed the lead, when it routed it.
+    pub route: Option<RouteStep>,
     pub events: Vec<(String, Value)>,
     pub calls: Vec<PluginCall>,
     pub outcomes: Vec<PluginOutcome>,
@@ -164,7 +185,7 @@ impl TenantStore<'_> {
     /// The tenant's reps with how many open leads each holds.
     pub async fn reps(&self) -> StoreResult<Vec<RepRecord>> {
         let rows = sqlx::query(
-            "SELECT id, name, regions, specialties, capacity, available, open_leads \
+            "SELECT id, name, email, regions, specialties, capacity, available, open_leads \
              FROM users WHERE tenant_id = $1 AND role = 'rep' ORDER BY id",
         )
         .bind(&self.tenant_id)
@@ -179,6 +200,7 @@ impl TenantStore<'_> {
                 Ok(RepRecord {
                     id: row.try_get("id")?,
                     name: row.try_get("name")?,
+                    email: row.try_get("email")?,
                     regions: list("regions")?,
                     specialties: list("specialties")?,
                     capacity: row.try_get("capacity")?,
@@ -281,31 +303,16 @@ impl TenantStore<'_> {
             // check above and this write; failing rolls back the job removal.
             return Err(StoreError::Conflict("the lead was re-scored concurrently".into()));
         }
-        let mut statements = vec![
-            Statement::new(
-                "UPDATE leads SET owner_id = CASE WHEN $3 = 1 THEN $4 ELSE owner_id END, processed_at = $5, \
-                 updated_at = $5 WHERE tenant_id = $1 AND id = $2",
-            )
-            .bind(&self.tenant_id)
-            .bind(&done.lead_id)
-            .bind(i32::from(done.routed))
-            .bind(done.owner_id.clone())
-            .bind(now.micros()),
-        ];
-        if done.routed && done.owner_id != done.previous_owner {
-            for (owner, change) in [(&done.previous_owner, -1), (&done.owner_id, 1)] {
-                if let Some(owner) = owner {
-                    statements.push(
-                        Statement::new(
-                            "UPDATE users SET open_leads = open_leads + $3 WHERE tenant_id = $1 AND id = $2",
-                        )
-                        .bind(&self.tenant_id)
-                        .bind(owner)
-                        .bind(change),
-                    );
-                }
-            }
+        if let Some(route) = &done.route {
+            self.route_in(tx, &done.lead_id, done.previous_owner.as_deref(), route, now)
+                .await?;
         }
+        let mut statements = vec![
+            Statement::new("UPDATE leads SET processed_at = $3, updated_at = $3 WHERE tenant_id = $1 AND id = $2")
+                .bind(&self.tenant_id)
+                .bind(&done.lead_id)
+                .bind(now.micros()),
+        ];
         for (kind, detail) in &done.events {
             statements.push(self.event_statement(&done.lead_id, kind, detail, now));
         }
@@ -392,7 +399,7 @@ impl TenantStore<'_> {
         })
     }
 
-    fn event_statement(&self, lead_id: &str, kind: &str, detail: &Value, now: Timestamp) -> Statement {
+    pub(super) fn event_statement(&self, lead_id: &str, kind: &str, detail: &Value, now: Timestamp) -> Statement {
         Statement::new(
             "INSERT INTO lead_events (id, tenant_id, lead_id, kind, detail, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )

@@ -30,12 +30,14 @@ pub struct StageChange {
 
 impl TenantStore<'_> {
     /// Moves the lead if it is still in `change.from`; a concurrent move
-    /// is a conflict, never a silent overwrite.
+    /// is a conflict, never a silent overwrite. The score revision moves
+    /// too, so a re-score computed from the old stage cannot promote over
+    /// this change.
     pub async fn change_stage(&self, lead_id: &str, change: &StageChange) -> StoreResult<()> {
         let now = Timestamp::now();
         let mut tx = self.store.begin_write().await?;
         let row = sqlx::query(
-            "UPDATE leads SET stage = $3, stage_entered_at = $5, updated_at = $5 \
+            "UPDATE leads SET stage = $3, stage_entered_at = $5, updated_at = $5, score_rev = score_rev + 1 \
              WHERE tenant_id = $1 AND id = $2 AND stage = $4 RETURNING owner_id",
         )
         .bind(&self.tenant_id)

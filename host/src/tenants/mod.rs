@@ -1,6 +1,10 @@
 //! Tenants, users and API tokens: what the CLI, the API and the demo loader
 //! share.
 
+mod recent;
+
+pub use recent::Recent;
+
 use crate::auth::{ApiToken, hash_password};
 use crate::domain::{NormalizedEmail, Region, Role, TenantSlug};
 use crate::storage::{NewUser, RepAttributes, Store, StoreResult, TenantRecord, UserRecord};

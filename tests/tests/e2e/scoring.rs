@@ -20,6 +20,7 @@ on_both_backends!(
     a_model_change_rescores_every_lead_in_the_background_with_a_plugin,
     people_move_stages_within_the_allowed_transitions,
     the_lead_list_sorts_by_score_and_filters_by_tier_and_stage,
+    a_duplicate_that_fills_empty_fields_rescores_the_lead,
 );
 
 const DAY: u64 = 86_400;
@@ -806,5 +807,46 @@ async fn the_lead_list_sorts_by_score_and_filters_by_tier_and_stage(backend: Bac
         .get_json(&token, "/api/v1/leads?sort=score&after=garbage")
         .await?;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+    Ok(())
+}
+
+async fn a_duplicate_that_fills_empty_fields_rescores_the_lead(backend: Backend) -> anyhow::Result<()> {
+    let (server, token) = demo_server(backend).await?;
+    set_model(
+        &server,
+        &token,
+        &model(json!([{"kind": "attribute", "id": "industry", "field": "industry",
+            "cases": [{"one_of": ["logistics"], "points": 6}]}])),
+    )
+    .await?;
+    let first = new_lead(&server, &token, &demo_lead("touch@example.com", "")).await?;
+    assert_eq!(first["score"], 0);
+    let mut again = demo_lead("touch@example.com", "");
+    again["industry"] = json!("logistics");
+    let (status, body) = server.submit("acme", "website-demo-request", &again).await?;
+    assert_eq!(
+        (status, body["duplicate_of"].as_str()),
+        (StatusCode::CREATED, first["id"].as_str())
+    );
+    // The re-score runs right after the 201.
+    let id = first["id"].as_str().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let lead = loop {
+        let lead = lead(&server, &token, id).await?;
+        if lead["score"] == 6 || std::time::Instant::now() > deadline {
+            break lead;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(
+        (lead["score"].as_i64(), lead["stage"].as_str()),
+        (Some(6), Some("mql")),
+        "{lead}"
+    );
+    let causes: Vec<&str> = events(&lead, "scored")
+        .iter()
+        .map(|e| e["detail"]["cause"].as_str().unwrap())
+        .collect();
+    assert_eq!(causes, ["intake", "a touch filled empty fields"]);
     Ok(())
 }
