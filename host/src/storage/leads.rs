@@ -142,6 +142,9 @@ pub enum LeadVisibility {
     },
 }
 
+/// The `owner` filter value for leads in the public pool.
+pub const POOL: &str = "pool";
+
 #[derive(Debug, Clone, Default)]
 pub struct LeadFilter {
     pub form: Option<String>,
@@ -532,8 +535,10 @@ impl TenantStore<'_> {
         if let Some(tier) = &filter.tier {
             push(&mut sql, " AND l.tier = ?", Bind::from(tier));
         }
-        if let Some(owner) = &filter.owner_id {
-            push(&mut sql, " AND l.owner_id = ?", Bind::from(owner));
+        match filter.owner_id.as_deref() {
+            Some(POOL) => sql.push_str(" AND l.owner_id IS NULL"),
+            Some(owner) => push(&mut sql, " AND l.owner_id = ?", Bind::from(owner)),
+            None => {}
         }
         if let Some(from) = filter.created_from {
             push(&mut sql, " AND l.created_at >= ?", Bind::Int(from.micros()));

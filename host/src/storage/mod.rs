@@ -27,15 +27,15 @@ use sqlx::{Any, AnyPool, Executor, Transaction};
 pub use behaviour::{BehaviourEventRecord, NewBehaviourEvent, RecordedEvent};
 pub use forms::{FormRecord, FormVersionRecord, NewFormVersion};
 pub use leads::{
-    IntakeOutcome, LeadFilter, LeadOrder, LeadPage, LeadRecord, LeadVisibility, NewSubmission, TouchContext,
+    IntakeOutcome, LeadFilter, LeadOrder, LeadPage, LeadRecord, LeadVisibility, NewSubmission, POOL, TouchContext,
     TouchRecord,
 };
 pub use pipeline::{EventRecord, Finished, JobRecord, PluginOutcome, ProcessedLead, RepRecord, SCORE_AND_ROUTE};
 pub use plugins::{NewPlugin, PluginCall, PluginRecord};
+pub use routing::{NewTeam, PoolSettings, RouteStep, RouteTo, StoredRules, TeamMemberRecord, TeamRecord};
 pub use scoring::{
     DECAY, RESCORE, RESCORE_TENANT, RescoreRun, ScoreWrite, StageEntry, StartedRescore, StoredModel, decay_job_id,
 };
-pub use routing::{NewTeam, PoolSettings, RouteStep, RouteTo, StoredRules, TeamMemberRecord, TeamRecord};
 pub use stages::{StageChange, StageRecord};
 pub use tenants::{Authenticated, NewUser, RepAttributes, TenantRecord, UserRecord};
 

@@ -402,6 +402,21 @@ impl TenantStore<'_> {
     pub async fn claim(&self, lead_id: &str, user_id: &str, limit: Option<i64>) -> StoreResult<()> {
         let now = Timestamp::now();
         let mut tx = self.store.begin_write().await?;
+        let bar = sqlx::query(
+            "SELECT until FROM pool_bars WHERE tenant_id = $1 AND lead_id = $2 AND user_id = $3 AND until > $4",
+        )
+        .bind(&self.tenant_id)
+        .bind(lead_id)
+        .bind(user_id)
+        .bind(now.micros())
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(bar) = bar {
+            let until = Timestamp(bar.try_get("until")?);
+            return Err(StoreError::Conflict(format!(
+                "this lead left you recently; you may claim it back after {until}"
+            )));
+        }
         if let Some(limit) = limit {
             let claimed: i64 = sqlx::query(
                 "SELECT COUNT(*) AS n FROM pool_claims WHERE tenant_id = $1 AND user_id = $2 AND claimed_at > $3",
@@ -417,21 +432,6 @@ impl TenantStore<'_> {
                     "you have claimed {claimed} pool leads in the last 24 hours; the limit is {limit}"
                 )));
             }
-        }
-        let bar = sqlx::query(
-            "SELECT until FROM pool_bars WHERE tenant_id = $1 AND lead_id = $2 AND user_id = $3 AND until > $4",
-        )
-        .bind(&self.tenant_id)
-        .bind(lead_id)
-        .bind(user_id)
-        .bind(now.micros())
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some(bar) = bar {
-            let until = Timestamp(bar.try_get("until")?);
-            return Err(StoreError::Conflict(format!(
-                "this lead left you recently; you may claim it back after {until}"
-            )));
         }
         let taken = sqlx::query(
             "UPDATE leads SET owner_id = $3, assigned_at = $4, updated_at = $4 \

@@ -256,6 +256,27 @@ impl TenantStore<'_> {
         }
     }
 
+    /// Replaces a user's routing attributes (regions, specialties, capacity,
+    /// whether they take leads now).
+    pub async fn set_rep_attributes(&self, user_id: &str, attributes: &RepAttributes) -> StoreResult<UserRecord> {
+        let changed = sqlx::query(
+            "UPDATE users SET regions = $3, specialties = $4, capacity = $5, available = $6 \
+             WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(&self.tenant_id)
+        .bind(user_id)
+        .bind(serde_json::to_string(&attributes.regions).unwrap_or_default())
+        .bind(serde_json::to_string(&attributes.specialties).unwrap_or_default())
+        .bind(attributes.capacity as i64)
+        .bind(i32::from(attributes.available))
+        .execute(&self.store.write)
+        .await?;
+        if changed.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        self.user_by_id(user_id).await
+    }
+
     pub async fn users(&self) -> StoreResult<Vec<UserRecord>> {
         let rows = sqlx::query("SELECT * FROM users WHERE tenant_id = $1 ORDER BY email")
             .bind(&self.tenant_id)

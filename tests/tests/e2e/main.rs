@@ -7,4 +7,5 @@ mod intake;
 mod leads;
 mod page;
 mod plugins;
+mod routing;
 mod scoring;

@@ -41,7 +41,7 @@ fn page_views(points_per_band: [i32; 3]) -> Value {
                      {"min_count": 1, "points": points_per_band[0]}]})
 }
 
-async fn send(
+pub(crate) async fn send(
     server: &TestServer,
     token: &str,
     method: reqwest::Method,
@@ -60,12 +60,17 @@ async fn send(
     Ok((status, serde_json::from_str(&text).unwrap_or(Value::String(text))))
 }
 
-async fn post(server: &TestServer, token: &str, path: &str, body: &Value) -> anyhow::Result<(StatusCode, Value)> {
+pub(crate) async fn post(
+    server: &TestServer,
+    token: &str,
+    path: &str,
+    body: &Value,
+) -> anyhow::Result<(StatusCode, Value)> {
     send(server, token, reqwest::Method::POST, path, body).await
 }
 
 /// Sets the tenant's model and waits for its re-score run to finish.
-async fn set_model(server: &TestServer, token: &str, model: &Value) -> anyhow::Result<Value> {
+pub(crate) async fn set_model(server: &TestServer, token: &str, model: &Value) -> anyhow::Result<Value> {
     let (status, body) = send(server, token, reqwest::Method::PUT, "/api/v1/scoring/model", model).await?;
     anyhow::ensure!(status == StatusCode::ACCEPTED, "{status} {body}");
     wait_for_rescore(server, token, body["rescore"]["id"].as_str().unwrap()).await
@@ -86,19 +91,19 @@ async fn wait_for_rescore(server: &TestServer, token: &str, run_id: &str) -> any
     }
 }
 
-async fn new_lead(server: &TestServer, token: &str, lead: &Value) -> anyhow::Result<Value> {
+pub(crate) async fn new_lead(server: &TestServer, token: &str, lead: &Value) -> anyhow::Result<Value> {
     let (status, body) = server.submit("acme", "website-demo-request", lead).await?;
     anyhow::ensure!(status == StatusCode::CREATED, "{status} {body}");
     server.processed_lead(token, body["id"].as_str().unwrap()).await
 }
 
-async fn lead(server: &TestServer, token: &str, id: &str) -> anyhow::Result<Value> {
+pub(crate) async fn lead(server: &TestServer, token: &str, id: &str) -> anyhow::Result<Value> {
     let (status, lead) = server.get_json(token, &format!("/api/v1/leads/{id}")).await?;
     anyhow::ensure!(status == StatusCode::OK, "{status} {lead}");
     Ok(lead)
 }
 
-fn events<'a>(lead: &'a Value, kind: &str) -> Vec<&'a Value> {
+pub(crate) fn events<'a>(lead: &'a Value, kind: &str) -> Vec<&'a Value> {
     lead["events"]
         .as_array()
         .unwrap()

@@ -218,7 +218,7 @@ pub async fn change_stage(
     Ok(Json(json!(store.lead(&lead.id, &LeadVisibility::All).await?)))
 }
 
-async fn visible(store: &TenantStore<'_>, caller: &Caller, id: &str) -> Result<LeadRecord, ApiError> {
+pub(super) async fn visible(store: &TenantStore<'_>, caller: &Caller, id: &str) -> Result<LeadRecord, ApiError> {
     store.lead(id, &caller.lead_visibility()).await.map_err(|e| match e {
         StoreError::NotFound => ApiError::NotFound(format!("no lead {id:?}")),
         other => other.into(),

@@ -6,6 +6,8 @@ mod events;
 mod forms;
 mod leads;
 mod plugins;
+mod pool;
+mod routing;
 mod scoring;
 mod tenants;
 mod users;
@@ -22,6 +24,15 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/tenants", get(tenants::list).post(tenants::create))
         .route("/me", get(me))
         .route("/users", get(users::list).post(users::create))
+        .route("/users/{id}", axum::routing::patch(users::update))
+        .route("/teams", get(routing::list_teams).post(routing::create_team))
+        .route("/teams/{name}", get(routing::show_team).put(routing::replace_team))
+        .route("/routing/rules", get(routing::show_rules).put(routing::replace_rules))
+        .route("/pool", get(pool::list))
+        .route("/pool/settings", get(pool::settings).put(pool::update_settings))
+        .route("/leads/{id}/claim", post(pool::claim))
+        .route("/leads/{id}/release", post(pool::release))
+        .route("/leads/{id}/assign", post(pool::assign))
         .route("/tokens", post(users::create_token))
         .route("/forms", get(forms::list).post(forms::create))
         .route(

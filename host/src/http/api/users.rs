@@ -1,5 +1,5 @@
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -101,4 +101,51 @@ pub async fn create_token(
     let label = body.label.unwrap_or_else(|| "api".to_owned());
     let token = issue_token(&state.store, tenant_id, &user.id, &label).await?;
     Ok((StatusCode::CREATED, Json(json!({"token": token, "user": user}))))
+}
+
+/// Routing attributes to change; absent members stay as they are.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUser {
+    regions: Option<Vec<String>>,
+    specialties: Option<Vec<String>>,
+    capacity: Option<u32>,
+    available: Option<bool>,
+}
+
+/// `PATCH /api/v1/users/{id}`: admins and managers set any user's routing
+/// attributes; a rep may only say whether they are taking leads.
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<UpdateUser>,
+) -> Result<Json<Value>, ApiError> {
+    let store = state.store.tenant(caller.tenant_id()?);
+    if caller.role == Role::Rep
+        && (caller.user_id.as_deref() != Some(id.as_str())
+            || body.regions.is_some()
+            || body.specialties.is_some()
+            || body.capacity.is_some())
+    {
+        return Err(ApiError::Forbidden);
+    }
+    let user = match store.user_by_id(&id).await {
+        Err(StoreError::NotFound) => return Err(ApiError::NotFound(format!("no user {id:?}"))),
+        other => other?,
+    };
+    let mut attributes = user.attributes;
+    if let Some(regions) = body.regions {
+        attributes.regions = regions;
+    }
+    if let Some(specialties) = body.specialties {
+        attributes.specialties = specialties;
+    }
+    if let Some(capacity) = body.capacity {
+        attributes.capacity = capacity;
+    }
+    if let Some(available) = body.available {
+        attributes.available = available;
+    }
+    Ok(Json(json!(store.set_rep_attributes(&id, &attributes).await?)))
 }
