@@ -21,6 +21,8 @@ pub struct AppState {
     pub plugins: Arc<PluginHost>,
     pub score_models: Arc<ScoreModels>,
     pub routing_rules: Arc<RoutingRulesCache>,
+    /// For outbound webhooks.
+    pub http: reqwest::Client,
     /// SHA-256 of the operator token given at start, if any.
     pub operator_token_hash: Option<String>,
 }
@@ -37,6 +39,7 @@ impl AppState {
             plugins: Arc::new(plugins),
             score_models: Arc::new(ScoreModels::default()),
             routing_rules: Arc::new(RoutingRulesCache::default()),
+            http: reqwest::Client::new(),
             operator_token_hash,
         }
     }

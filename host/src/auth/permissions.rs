@@ -28,6 +28,13 @@ pub fn allowed(method: &Method, path: &str) -> &'static [Role] {
         ("POST", "/leads/{id}/claim") => &[Rep],
         ("POST", "/leads/{id}/release") => LEAD_READERS,
         ("POST", "/leads/{id}/assign") => &[Admin, Manager],
+        ("GET" | "POST", "/leads/{id}/activities") => LEAD_READERS,
+        ("GET", "/sla/policy") => LEAD_READERS,
+        ("PUT", "/sla/policy") => &[Admin],
+        ("POST", "/tasks" | "/tasks/{id}/done") | ("GET", "/agenda") => LEAD_READERS,
+        ("GET" | "POST", "/webhooks") | ("DELETE", "/webhooks/{id}") | ("GET", "/webhooks/{id}/deliveries") => {
+            PLUGIN_STAFF
+        }
         ("POST", "/tokens") => &[Admin],
         ("GET", "/forms" | "/forms/{slug}" | "/forms/{slug}/versions/{version}") => STAFF,
         ("POST", "/forms") | ("PUT" | "PATCH", "/forms/{slug}") => &[Admin],

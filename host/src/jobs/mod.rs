@@ -18,17 +18,19 @@ pub use step::{Prepared, StepContext, plugin_lead, prepare};
 
 use crate::app::AppState;
 use crate::clock::Timestamp;
+use crate::followup::{SLA_BREACH, SLA_RECYCLE, SLA_WARNING};
 use crate::plugins::host::DISABLE_AFTER;
 use crate::plugins::sandbox::CallRecord;
 use crate::routing::{RoutedLead, Router};
 use crate::scoring::{Behaviour, CAUSE_DECAY, CAUSE_INTAKE, Scorers};
 use crate::storage::{
-    DECAY, JobRecord, LeadVisibility, RESCORE, RESCORE_TENANT, SCORE_AND_ROUTE, StoreError, StoreResult,
+    DECAY, JobRecord, LeadVisibility, RESCORE, RESCORE_TENANT, SCORE_AND_ROUTE, StoreError, StoreResult, WEBHOOK,
 };
 
 /// How long a claimed job is held before another worker may take it.
 pub const LEASE: Duration = Duration::from_secs(120);
-const SWEEP_EVERY: Duration = Duration::from_secs(15);
+/// Often enough for webhook retries and deadlines to land within a second.
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
 const RETRY_AFTER: Duration = Duration::from_secs(30);
 /// Due jobs listed per round of a sweep.
 const SWEEP_BATCH: i64 = 200;
@@ -91,7 +93,8 @@ pub async fn sweep(state: &AppState) -> usize {
         }
         for id in &ids {
             match state.store.claim_job(id, LEASE).await {
-                Ok(Some(job)) if job.kind == RESCORE_TENANT => spawn(state, job),
+                // Long or network-bound work must not hold up the sweep.
+                Ok(Some(job)) if job.kind == RESCORE_TENANT || job.kind == WEBHOOK => spawn(state, job),
                 Ok(Some(job)) => execute(state, job).await,
                 Ok(None) => continue, // another worker has it, or it is done
                 Err(err) => tracing::warn!(job = %id, %err, "claiming a job failed"),
@@ -115,6 +118,8 @@ pub async fn execute(state: &AppState, job: JobRecord) {
         }
         DECAY => lead_step(state, &job, CAUSE_DECAY, false).await,
         RESCORE_TENANT => crate::scoring::rescore::run(state, &job).await,
+        SLA_WARNING | SLA_BREACH | SLA_RECYCLE => state.store.tenant(&job.tenant_id).apply_sla(&job).await,
+        WEBHOOK => crate::webhooks::deliver(state, &job).await,
         other => Err(StoreError::Corrupt(format!("unknown job kind {other:?}"))),
     };
     if let Err(err) = result {

@@ -75,6 +75,11 @@ pub struct LeadRecord {
     pub score_rev: i64,
     pub scored_at: Option<Timestamp>,
     pub stage_entered_at: Timestamp,
+    /// When the current owner got the lead, last touched it, and the
+    /// deadline for the next touch.
+    pub assigned_at: Option<Timestamp>,
+    pub touched_at: Option<Timestamp>,
+    pub follow_up_due_at: Option<Timestamp>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     /// When scoring and routing last finished; `None` until they have.
@@ -105,6 +110,9 @@ impl LeadRecord {
                 row.try_get::<Option<i64>, _>("stage_entered_at")?
                     .unwrap_or(row.try_get("created_at")?),
             ),
+            assigned_at: row.try_get::<Option<i64>, _>("assigned_at")?.map(Timestamp),
+            touched_at: row.try_get::<Option<i64>, _>("touched_at")?.map(Timestamp),
+            follow_up_due_at: row.try_get::<Option<i64>, _>("follow_up_due_at")?.map(Timestamp),
             created_at: Timestamp(row.try_get("created_at")?),
             updated_at: Timestamp(row.try_get("updated_at")?),
             processed_at: row.try_get::<Option<i64>, _>("processed_at")?.map(Timestamp),

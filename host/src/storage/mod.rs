@@ -9,6 +9,7 @@
 mod batch;
 mod behaviour;
 mod clock;
+mod followup;
 mod forms;
 mod group_commit;
 mod leads;
@@ -18,6 +19,7 @@ mod routing;
 mod scoring;
 mod stages;
 mod tenants;
+mod webhooks;
 
 use std::time::Duration;
 
@@ -25,6 +27,7 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{Any, AnyPool, Executor, Transaction};
 
 pub use behaviour::{BehaviourEventRecord, NewBehaviourEvent, RecordedEvent};
+pub use followup::{ActivityRecord, Agenda, AgendaLead, NewActivity, TaskRecord};
 pub use forms::{FormRecord, FormVersionRecord, NewFormVersion};
 pub use leads::{
     IntakeOutcome, LeadFilter, LeadOrder, LeadPage, LeadRecord, LeadVisibility, NewSubmission, POOL, TouchContext,
@@ -37,6 +40,7 @@ pub use scoring::{
     DECAY, RESCORE, RESCORE_TENANT, RescoreRun, ScoreWrite, StageEntry, StartedRescore, StoredModel, decay_job_id,
 };
 pub use stages::{StageChange, StageRecord};
+pub use webhooks::{DeliveryRecord, WEBHOOK, WEBHOOK_EVENTS, WebhookRecord};
 pub use tenants::{Authenticated, NewUser, RepAttributes, TenantRecord, UserRecord};
 
 /// Which database engine is behind the store.

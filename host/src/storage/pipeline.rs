@@ -114,17 +114,31 @@ pub(super) fn job_statement(
     now: Timestamp,
     lease: Option<Duration>,
 ) -> Statement {
+    scheduled_job(kind, job_id, tenant_id, payload, now, now, lease)
+}
+
+/// An outbox row due at `run_at`.
+pub(super) fn scheduled_job(
+    kind: &str,
+    job_id: &str,
+    tenant_id: &str,
+    payload: &Value,
+    run_at: Timestamp,
+    now: Timestamp,
+    lease: Option<Duration>,
+) -> Statement {
     Statement::new(
         "INSERT INTO jobs (id, tenant_id, kind, payload, run_at, attempts, locked_until, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $5)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(job_id)
     .bind(tenant_id)
     .bind(kind)
     .bind(payload.to_string())
-    .bind(now.micros())
+    .bind(run_at.micros())
     .bind(i32::from(lease.is_some()))
     .bind(lease.map(|lease| now.plus(lease).micros()))
+    .bind(now.micros())
 }
 
 impl Store {
@@ -304,6 +318,13 @@ impl TenantStore<'_> {
             return Err(StoreError::Conflict("the lead was re-scored concurrently".into()));
         }
         if let Some(route) = &done.route {
+            // Only a new lead's first step routes it: that is when it is announced.
+            let data = serde_json::json!({
+                "lead_id": done.lead_id,
+                "score": done.scored.as_ref().map(|s| s.score),
+                "tier": done.scored.as_ref().map(|s| s.tier.clone()),
+            });
+            self.emit(tx, "lead.created", data, now).await?;
             self.route_in(tx, &done.lead_id, done.previous_owner.as_deref(), route, now)
                 .await?;
         }

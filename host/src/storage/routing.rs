@@ -333,8 +333,9 @@ impl TenantStore<'_> {
         Ok(())
     }
 
-    /// Sets the lead's owner and keeps both reps' open-lead counts (an open
-    /// lead counts against its owner's capacity).
+    /// Sets the lead's owner, keeps both reps' open-lead counts (an open lead
+    /// counts against its owner's capacity), starts the new owner's
+    /// first-touch deadline and announces the assignment.
     async fn set_owner(
         &self,
         tx: &mut Transaction<'static, Any>,
@@ -344,8 +345,8 @@ impl TenantStore<'_> {
         now: Timestamp,
     ) -> StoreResult<()> {
         let row = sqlx::query(
-            "UPDATE leads SET owner_id = $3, assigned_at = $4, updated_at = $5 WHERE tenant_id = $1 AND id = $2 \
-             RETURNING stage",
+            "UPDATE leads SET owner_id = $3, assigned_at = $4, touched_at = NULL, updated_at = $5 \
+             WHERE tenant_id = $1 AND id = $2 RETURNING stage, tier",
         )
         .bind(&self.tenant_id)
         .bind(lead_id)
@@ -356,6 +357,14 @@ impl TenantStore<'_> {
         .await?
         .ok_or(StoreError::NotFound)?;
         let stage: String = row.try_get("stage")?;
+        let tier: String = row.try_get("tier")?;
+        self.first_touch_deadline(tx, lead_id, owner, &tier, now).await?;
+        if let Some(owner) = owner
+            && previous != Some(owner)
+        {
+            let data = json!({"lead_id": lead_id, "owner": owner, "previous_owner": previous, "tier": tier});
+            self.emit(tx, "lead.assigned", data, now).await?;
+        }
         let open = crate::leads::Stage::parse(&stage).is_none_or(|s| s.is_open());
         if previous == owner || !open {
             return Ok(());
@@ -434,8 +443,8 @@ impl TenantStore<'_> {
             }
         }
         let taken = sqlx::query(
-            "UPDATE leads SET owner_id = $3, assigned_at = $4, updated_at = $4 \
-             WHERE tenant_id = $1 AND id = $2 AND owner_id IS NULL RETURNING stage",
+            "UPDATE leads SET owner_id = $3, assigned_at = $4, touched_at = NULL, updated_at = $4 \
+             WHERE tenant_id = $1 AND id = $2 AND owner_id IS NULL RETURNING stage, tier",
         )
         .bind(&self.tenant_id)
         .bind(lead_id)
@@ -449,6 +458,10 @@ impl TenantStore<'_> {
             ));
         };
         let stage: String = row.try_get("stage")?;
+        let tier: String = row.try_get("tier")?;
+        self.first_touch_deadline(&mut tx, lead_id, Some(user_id), &tier, now).await?;
+        let data = json!({"lead_id": lead_id, "owner": user_id, "tier": tier});
+        self.emit(&mut tx, "lead.claimed", data, now).await?;
         let mut statements = vec![
             Statement::new(
                 "INSERT INTO pool_claims (id, tenant_id, user_id, lead_id, claimed_at) VALUES ($1, $2, $3, $4, $5)",
@@ -484,17 +497,33 @@ impl TenantStore<'_> {
     ) -> StoreResult<()> {
         let now = Timestamp::now();
         let mut tx = self.store.begin_write().await?;
+        self.reassign_in(&mut tx, lead_id, to, kind, detail, bar_hours, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn reassign_in(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        lead_id: &str,
+        to: Option<&str>,
+        kind: &str,
+        detail: Value,
+        bar_hours: Option<i64>,
+        now: Timestamp,
+    ) -> StoreResult<()> {
         let previous: Option<String> = sqlx::query("SELECT owner_id FROM leads WHERE tenant_id = $1 AND id = $2")
             .bind(&self.tenant_id)
             .bind(lead_id)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **tx)
             .await?
             .ok_or(StoreError::NotFound)?
             .try_get("owner_id")?;
-        self.set_owner(&mut tx, lead_id, previous.as_deref(), to, now).await?;
+        self.set_owner(tx, lead_id, previous.as_deref(), to, now).await?;
         self.event_statement(lead_id, kind, &detail, now)
             .query()
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         if let (Some(previous), Some(hours)) = (previous.as_deref(), bar_hours)
             && to != Some(previous)
@@ -507,10 +536,9 @@ impl TenantStore<'_> {
             .bind(lead_id)
             .bind(previous)
             .bind(now.micros() + hours * 3_600_000_000)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         }
-        tx.commit().await?;
         Ok(())
     }
 }

@@ -3,6 +3,7 @@
 
 mod clock;
 mod events;
+mod followup;
 mod forms;
 mod leads;
 mod plugins;
@@ -11,6 +12,7 @@ mod routing;
 mod scoring;
 mod tenants;
 mod users;
+mod webhooks;
 
 use axum::routing::{get, post};
 use axum::{Json, Router, middleware};
@@ -33,6 +35,14 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/leads/{id}/claim", post(pool::claim))
         .route("/leads/{id}/release", post(pool::release))
         .route("/leads/{id}/assign", post(pool::assign))
+        .route("/leads/{id}/activities", get(followup::activities).post(followup::record_activity))
+        .route("/sla/policy", get(followup::show_policy).put(followup::replace_policy))
+        .route("/tasks", post(followup::create_task))
+        .route("/tasks/{id}/done", post(followup::complete_task))
+        .route("/agenda", get(followup::agenda))
+        .route("/webhooks", get(webhooks::list).post(webhooks::create))
+        .route("/webhooks/{id}", axum::routing::delete(webhooks::delete))
+        .route("/webhooks/{id}/deliveries", get(webhooks::deliveries))
         .route("/tokens", post(users::create_token))
         .route("/forms", get(forms::list).post(forms::create))
         .route(

@@ -1,0 +1,255 @@
+//! Outbound webhooks: subscriptions, and a delivery log whose rows are
+//! written in the same transaction as the change they announce (with a job
+//! that delivers them), so an announced change and its delivery are never
+//! one without the other.
+
+use serde_json::{Value, json};
+use sqlx::{Any, Row, Transaction};
+
+use super::batch::{Statement, execute_all};
+use super::pipeline::job_statement;
+use super::{StoreError, StoreResult, TenantStore, new_id};
+use crate::clock::Timestamp;
+
+pub const WEBHOOK: &str = "webhook";
+
+/// The events a webhook may subscribe to.
+pub const WEBHOOK_EVENTS: [&str; 7] = [
+    "lead.created",
+    "lead.assigned",
+    "lead.claimed",
+    "sla.warning",
+    "sla.breached",
+    "lead.recycled",
+    "stage.changed",
+];
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct WebhookRecord {
+    pub id: String,
+    pub url: String,
+    #[serde(skip)]
+    pub secret: String,
+    pub events: Vec<String>,
+    pub enabled: bool,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DeliveryRecord {
+    pub id: String,
+    pub webhook_id: String,
+    pub event: String,
+    pub payload: Value,
+    /// `pending`, `delivered` or `failed` (gave up).
+    pub status: String,
+    pub attempts: i64,
+    pub last_status: Option<i64>,
+    pub last_error: Option<String>,
+    pub created_at: Timestamp,
+    pub delivered_at: Option<Timestamp>,
+}
+
+impl TenantStore<'_> {
+    pub async fn create_webhook(&self, url: &str, secret: &str, events: &[String]) -> StoreResult<WebhookRecord> {
+        let record = WebhookRecord {
+            id: new_id(),
+            url: url.to_owned(),
+            secret: secret.to_owned(),
+            events: events.to_vec(),
+            enabled: true,
+            created_at: Timestamp::now(),
+        };
+        sqlx::query(
+            "INSERT INTO webhooks (id, tenant_id, url, secret, events, enabled, created_at) VALUES ($1, $2, $3, $4, $5, 1, $6)",
+        )
+        .bind(&record.id)
+        .bind(&self.tenant_id)
+        .bind(url)
+        .bind(secret)
+        .bind(json!(events).to_string())
+        .bind(record.created_at.micros())
+        .execute(&self.store.write)
+        .await?;
+        Ok(record)
+    }
+
+    pub async fn webhooks(&self) -> StoreResult<Vec<WebhookRecord>> {
+        let rows = sqlx::query("SELECT * FROM webhooks WHERE tenant_id = $1 ORDER BY created_at, id")
+            .bind(&self.tenant_id)
+            .fetch_all(&self.store.read)
+            .await?;
+        rows.iter().map(webhook_from_row).collect()
+    }
+
+    pub async fn webhook(&self, id: &str) -> StoreResult<WebhookRecord> {
+        let row = sqlx::query("SELECT * FROM webhooks WHERE tenant_id = $1 AND id = $2")
+            .bind(&self.tenant_id)
+            .bind(id)
+            .fetch_optional(&self.store.read)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        webhook_from_row(&row)
+    }
+
+    pub async fn delete_webhook(&self, id: &str) -> StoreResult<()> {
+        let gone = sqlx::query("UPDATE webhooks SET enabled = 0 WHERE tenant_id = $1 AND id = $2")
+            .bind(&self.tenant_id)
+            .bind(id)
+            .execute(&self.store.write)
+            .await?;
+        if gone.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    pub async fn deliveries(&self, webhook_id: &str, limit: i64) -> StoreResult<Vec<DeliveryRecord>> {
+        let rows = sqlx::query(
+            "SELECT * FROM webhook_deliveries WHERE tenant_id = $1 AND webhook_id = $2 \
+             ORDER BY created_at DESC, id DESC LIMIT $3",
+        )
+        .bind(&self.tenant_id)
+        .bind(webhook_id)
+        .bind(limit)
+        .fetch_all(&self.store.read)
+        .await?;
+        rows.iter().map(delivery_from_row).collect()
+    }
+
+    pub async fn delivery(&self, id: &str) -> StoreResult<DeliveryRecord> {
+        let row = sqlx::query("SELECT * FROM webhook_deliveries WHERE tenant_id = $1 AND id = $2")
+            .bind(&self.tenant_id)
+            .bind(id)
+            .fetch_optional(&self.store.read)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        delivery_from_row(&row)
+    }
+
+    /// Queues `event` for every enabled webhook subscribed to it, in the
+    /// caller's transaction.
+    pub(super) async fn emit(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        event: &str,
+        data: Value,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let hooks = sqlx::query("SELECT id, events FROM webhooks WHERE tenant_id = $1 AND enabled = 1")
+            .bind(&self.tenant_id)
+            .fetch_all(&mut **tx)
+            .await?;
+        let mut statements = Vec::new();
+        for hook in hooks {
+            let events: String = hook.try_get("events")?;
+            let events: Vec<String> = serde_json::from_str(&events).unwrap_or_default();
+            if !events.iter().any(|e| e == event) {
+                continue;
+            }
+            let delivery = new_id();
+            let webhook_id: String = hook.try_get("id")?;
+            let payload = json!({"id": delivery, "event": event, "occurred_at": now, "data": data});
+            statements.push(
+                Statement::new(
+                    "INSERT INTO webhook_deliveries (id, tenant_id, webhook_id, event, payload, status, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, 'pending', $6)",
+                )
+                .bind(&delivery)
+                .bind(&self.tenant_id)
+                .bind(webhook_id)
+                .bind(event)
+                .bind(payload.to_string())
+                .bind(now.micros()),
+            );
+            statements.push(job_statement(
+                WEBHOOK,
+                &new_id(),
+                &self.tenant_id,
+                &json!({ "delivery_id": delivery }),
+                now,
+                None,
+            ));
+        }
+        if !statements.is_empty() {
+            execute_all(self.store.backend, tx, &statements).await?;
+        }
+        Ok(())
+    }
+
+    /// Records one delivery attempt. Delivered or given up: the job is
+    /// removed; otherwise it is due again at `retry_at`.
+    pub async fn record_attempt(
+        &self,
+        job_id: &str,
+        delivery_id: &str,
+        outcome: Result<i64, (Option<i64>, String)>,
+        retry_at: Option<Timestamp>,
+    ) -> StoreResult<()> {
+        let now = Timestamp::now();
+        let mut tx = self.store.begin_write().await?;
+        let (status, code, error) = match &outcome {
+            Ok(code) => ("delivered", Some(*code), None),
+            Err((code, error)) if retry_at.is_some() => ("pending", *code, Some(error.clone())),
+            Err((code, error)) => ("failed", *code, Some(error.clone())),
+        };
+        sqlx::query(
+            "UPDATE webhook_deliveries SET status = $3, attempts = attempts + 1, last_status = $4, last_error = $5, \
+             delivered_at = CASE WHEN $3 = 'delivered' THEN $6 ELSE delivered_at END \
+             WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(&self.tenant_id)
+        .bind(delivery_id)
+        .bind(status)
+        .bind(code)
+        .bind(error)
+        .bind(now.micros())
+        .execute(&mut *tx)
+        .await?;
+        match retry_at {
+            Some(at) if outcome.is_err() => {
+                sqlx::query("UPDATE jobs SET run_at = $2, locked_until = NULL WHERE id = $1")
+                    .bind(job_id)
+                    .bind(at.micros())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            _ => {
+                sqlx::query("DELETE FROM jobs WHERE id = $1")
+                    .bind(job_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+fn webhook_from_row(row: &sqlx::any::AnyRow) -> StoreResult<WebhookRecord> {
+    let events: String = row.try_get("events")?;
+    Ok(WebhookRecord {
+        id: row.try_get("id")?,
+        url: row.try_get("url")?,
+        secret: row.try_get("secret")?,
+        events: serde_json::from_str(&events).unwrap_or_default(),
+        enabled: row.try_get::<i64, _>("enabled")? != 0,
+        created_at: Timestamp(row.try_get("created_at")?),
+    })
+}
+
+fn delivery_from_row(row: &sqlx::any::AnyRow) -> StoreResult<DeliveryRecord> {
+    let payload: String = row.try_get("payload")?;
+    Ok(DeliveryRecord {
+        id: row.try_get("id")?,
+        webhook_id: row.try_get("webhook_id")?,
+        event: row.try_get("event")?,
+        payload: serde_json::from_str(&payload).unwrap_or(Value::Null),
+        status: row.try_get("status")?,
+        attempts: row.try_get("attempts")?,
+        last_status: row.try_get("last_status")?,
+        last_error: row.try_get("last_error")?,
+        created_at: Timestamp(row.try_get("created_at")?),
+        delivered_at: row.try_get::<Option<i64>, _>("delivered_at")?.map(Timestamp),
+    })
+}
