@@ -46,8 +46,7 @@ pub struct ByTier {
 
 impl SlaPolicy {
     pub fn parse(value: Value) -> Result<Self, Vec<FieldError>> {
-        let policy: SlaPolicy =
-            serde_path_to_error::deserialize(value).map_err(|e| vec![FieldError::from_path(&e)])?;
+        let policy: SlaPolicy = serde_path_to_error::deserialize(value).map_err(|e| vec![FieldError::from_path(&e)])?;
         let mut problems = Vec::new();
         let t = policy.first_touch_minutes;
         for (tier, minutes) in [("hot", t.hot), ("warm", t.warm), ("cold", t.cold)] {
@@ -91,7 +90,8 @@ impl SlaPolicy {
     }
 
     pub fn recycle_after(&self) -> Option<Duration> {
-        self.recycle_after_hours.map(|h| Duration::from_secs(u64::from(h) * 3600))
+        self.recycle_after_hours
+            .map(|h| Duration::from_secs(u64::from(h) * 3600))
     }
 }
 

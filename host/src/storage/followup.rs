@@ -153,7 +153,12 @@ impl TenantStore<'_> {
 
     /// Logs an activity. By the lead's owner and not a note, it touches the
     /// lead: the next deadline is the activity's follow-up date or the cadence.
-    pub async fn record_activity(&self, lead_id: &str, user_id: &str, activity: &NewActivity) -> StoreResult<ActivityRecord> {
+    pub async fn record_activity(
+        &self,
+        lead_id: &str,
+        user_id: &str,
+        activity: &NewActivity,
+    ) -> StoreResult<ActivityRecord> {
         let now = Timestamp::now();
         let mut tx = self.store.begin_write().await?;
         let owner: Option<String> = sqlx::query("SELECT owner_id FROM leads WHERE tenant_id = $1 AND id = $2")
@@ -195,8 +200,11 @@ impl TenantStore<'_> {
                 .execute(&mut *tx)
                 .await?;
             if let Some(policy) = self.sla_policy_in(&mut tx).await? {
-                let due = activity.next_follow_up_at.unwrap_or_else(|| now.plus(policy.follow_up()));
-                self.set_deadline(&mut tx, lead_id, user_id, Some(due), &policy, now).await?;
+                let due = activity
+                    .next_follow_up_at
+                    .unwrap_or_else(|| now.plus(policy.follow_up()));
+                self.set_deadline(&mut tx, lead_id, user_id, Some(due), &policy, now)
+                    .await?;
             }
         }
         tx.commit().await?;
@@ -204,13 +212,12 @@ impl TenantStore<'_> {
     }
 
     pub async fn activities(&self, lead_id: &str) -> StoreResult<Vec<ActivityRecord>> {
-        let rows = sqlx::query(
-            "SELECT * FROM activities WHERE tenant_id = $1 AND lead_id = $2 ORDER BY created_at, id",
-        )
-        .bind(&self.tenant_id)
-        .bind(lead_id)
-        .fetch_all(&self.store.read)
-        .await?;
+        let rows =
+            sqlx::query("SELECT * FROM activities WHERE tenant_id = $1 AND lead_id = $2 ORDER BY created_at, id")
+                .bind(&self.tenant_id)
+                .bind(lead_id)
+                .fetch_all(&self.store.read)
+                .await?;
         rows.iter()
             .map(|r| {
                 Ok(ActivityRecord {
@@ -226,7 +233,13 @@ impl TenantStore<'_> {
             .collect()
     }
 
-    pub async fn create_task(&self, user_id: &str, lead_id: Option<&str>, title: &str, due_at: Timestamp) -> StoreResult<TaskRecord> {
+    pub async fn create_task(
+        &self,
+        user_id: &str,
+        lead_id: Option<&str>,
+        title: &str,
+        due_at: Timestamp,
+    ) -> StoreResult<TaskRecord> {
         let task = TaskRecord {
             id: new_id(),
             user_id: user_id.to_owned(),
@@ -373,14 +386,23 @@ impl TenantStore<'_> {
         let data = json!({"lead_id": lead_id, "owner": owner, "due_at": Timestamp(due)});
         match job.kind.as_str() {
             SLA_WARNING => {
-                self.event_statement(lead_id, "sla_warning", &detail, now).query().execute(&mut *tx).await?;
+                self.event_statement(lead_id, "sla_warning", &detail, now)
+                    .query()
+                    .execute(&mut *tx)
+                    .await?;
                 self.emit(&mut tx, "sla.warning", data, now).await?;
             }
             SLA_BREACH => {
-                self.event_statement(lead_id, "sla_breached", &detail, now).query().execute(&mut *tx).await?;
+                self.event_statement(lead_id, "sla_breached", &detail, now)
+                    .query()
+                    .execute(&mut *tx)
+                    .await?;
                 let manager = self.manager_of(&mut tx, owner).await?;
                 let escalated = json!({"owner": owner, "manager": manager, "due_at": Timestamp(due)});
-                self.event_statement(lead_id, "escalated", &escalated, now).query().execute(&mut *tx).await?;
+                self.event_statement(lead_id, "escalated", &escalated, now)
+                    .query()
+                    .execute(&mut *tx)
+                    .await?;
                 let mut data = data;
                 data["manager"] = json!(manager);
                 self.emit(&mut tx, "sla.breached", data, now).await?;
@@ -395,9 +417,23 @@ impl TenantStore<'_> {
             SLA_RECYCLE => {
                 let bar = self.pool_settings().await?.bar_hours;
                 let reason = "not followed up in time: returned to the public pool";
-                self.reassign_in(&mut tx, lead_id, None, "recycled", json!({"from": owner, "reason": reason}), bar, now)
-                    .await?;
-                self.emit(&mut tx, "lead.recycled", json!({"lead_id": lead_id, "from": owner}), now).await?;
+                self.reassign_in(
+                    &mut tx,
+                    lead_id,
+                    None,
+                    "recycled",
+                    json!({"from": owner, "reason": reason}),
+                    bar,
+                    now,
+                )
+                .await?;
+                self.emit(
+                    &mut tx,
+                    "lead.recycled",
+                    json!({"lead_id": lead_id, "from": owner}),
+                    now,
+                )
+                .await?;
             }
             other => return Err(StoreError::Corrupt(format!("not an SLA job: {other}"))),
         }

@@ -40,8 +40,8 @@ pub use scoring::{
     DECAY, RESCORE, RESCORE_TENANT, RescoreRun, ScoreWrite, StageEntry, StartedRescore, StoredModel, decay_job_id,
 };
 pub use stages::{StageChange, StageRecord};
-pub use webhooks::{DeliveryRecord, WEBHOOK, WEBHOOK_EVENTS, WebhookRecord};
 pub use tenants::{Authenticated, NewUser, RepAttributes, TenantRecord, UserRecord};
+pub use webhooks::{DeliveryRecord, WEBHOOK, WEBHOOK_EVENTS, WebhookRecord};
 
 /// Which database engine is behind the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

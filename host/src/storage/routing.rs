@@ -459,7 +459,8 @@ impl TenantStore<'_> {
         };
         let stage: String = row.try_get("stage")?;
         let tier: String = row.try_get("tier")?;
-        self.first_touch_deadline(&mut tx, lead_id, Some(user_id), &tier, now).await?;
+        self.first_touch_deadline(&mut tx, lead_id, Some(user_id), &tier, now)
+            .await?;
         let data = json!({"lead_id": lead_id, "owner": user_id, "tier": tier});
         self.emit(&mut tx, "lead.claimed", data, now).await?;
         let mut statements = vec![
@@ -497,7 +498,8 @@ impl TenantStore<'_> {
     ) -> StoreResult<()> {
         let now = Timestamp::now();
         let mut tx = self.store.begin_write().await?;
-        self.reassign_in(&mut tx, lead_id, to, kind, detail, bar_hours, now).await?;
+        self.reassign_in(&mut tx, lead_id, to, kind, detail, bar_hours, now)
+            .await?;
         tx.commit().await?;
         Ok(())
     }

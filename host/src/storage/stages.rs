@@ -90,7 +90,8 @@ impl TenantStore<'_> {
             );
         }
         execute_all(self.store.backend, &mut tx, &statements).await?;
-        let data = serde_json::json!({"lead_id": lead_id, "from": change.from, "to": change.to, "reason": change.reason});
+        let data =
+            serde_json::json!({"lead_id": lead_id, "from": change.from, "to": change.to, "reason": change.reason});
         self.emit(&mut tx, "stage.changed", data, now).await?;
         tx.commit().await?;
         Ok(())

@@ -40,6 +40,8 @@ pub struct UserRecord {
     pub role: Role,
     #[serde(flatten)]
     pub attributes: RepAttributes,
+    /// Open leads the user owns (capacity counts these).
+    pub open_leads: i64,
     pub created_at: Timestamp,
 }
 
@@ -93,6 +95,7 @@ impl UserRecord {
                 capacity: row.try_get::<i64, _>("capacity")?.max(0) as u32,
                 available: row.try_get::<i64, _>("available")? != 0,
             },
+            open_leads: row.try_get("open_leads")?,
             created_at: Timestamp(row.try_get("created_at")?),
         })
     }
@@ -226,6 +229,7 @@ impl TenantStore<'_> {
             name: user.name.to_owned(),
             role: user.role,
             attributes: user.attributes.clone(),
+            open_leads: 0,
             created_at: Timestamp::now(),
         };
         let attributes = &record.attributes;

@@ -56,20 +56,26 @@ pub async fn deliver(state: &AppState, job: &JobRecord) -> StoreResult<()> {
             .header("content-type", "application/json")
             .header("leadhost-event", &delivery.event)
             .header("leadhost-delivery", &delivery.id)
-            .header("leadhost-signature", signature(&hook.secret, now.micros() / 1_000_000, &body))
+            .header(
+                "leadhost-signature",
+                signature(&hook.secret, now.micros() / 1_000_000, &body),
+            )
             .body(body)
             .send()
             .await;
         match response {
             Ok(r) if r.status().is_success() => Ok(i64::from(r.status().as_u16())),
-            Ok(r) => Err((Some(i64::from(r.status().as_u16())), format!("the receiver answered {}", r.status()))),
+            Ok(r) => Err((
+                Some(i64::from(r.status().as_u16())),
+                format!("the receiver answered {}", r.status()),
+            )),
             Err(e) => Err((None, format!("could not reach the receiver: {e}"))),
         }
     } else {
         Err((None, "the webhook was removed".to_owned()))
     };
-    let retry_at = (outcome.is_err() && hook.enabled && attempts < MAX_ATTEMPTS)
-        .then(|| Timestamp::now().plus(backoff(attempts)));
+    let retry_at =
+        (outcome.is_err() && hook.enabled && attempts < MAX_ATTEMPTS).then(|| Timestamp::now().plus(backoff(attempts)));
     if let Err((_, error)) = &outcome {
         tracing::info!(delivery = delivery_id, attempts, %error, retry = retry_at.is_some(), "webhook delivery failed");
     }

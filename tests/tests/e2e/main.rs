@@ -2,6 +2,7 @@
 //! PostgreSQL. All in one test binary so it links once.
 
 mod access;
+mod followup;
 mod forms;
 mod intake;
 mod leads;

@@ -137,7 +137,7 @@ async fn round_robin_is_fair_over_a_thousand_leads(backend: Backend) -> anyhow::
             .iter()
             .find(|u| u["email"] == email)
             .unwrap();
-        assert_eq!(user["open_leads"].as_i64().or(Some(250)), Some(250), "{user}");
+        assert_eq!(user["open_leads"].as_i64(), Some(250), "{user}");
     }
     Ok(())
 }

@@ -31,7 +31,11 @@ pub async fn replace_policy(
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Json<Value>, ApiError> {
     SlaPolicy::parse(body.clone()).map_err(|p| ApiError::validation("the SLA policy is not valid", p))?;
-    state.store.tenant(caller.tenant_id()?).set_sla_policy(Some(&body)).await?;
+    state
+        .store
+        .tenant(caller.tenant_id()?)
+        .set_sla_policy(Some(&body))
+        .await?;
     Ok(Json(json!({"policy": body})))
 }
 
@@ -62,7 +66,10 @@ pub async fn record_activity(
     let user_id = caller.user_id.clone().ok_or(ApiError::Forbidden)?;
     let mut problems = Vec::new();
     if !ACTIVITY_KINDS.contains(&body.kind.as_str()) {
-        problems.push(FieldError::new("/kind", format!("must be one of {}", ACTIVITY_KINDS.join(", "))));
+        problems.push(FieldError::new(
+            "/kind",
+            format!("must be one of {}", ACTIVITY_KINDS.join(", ")),
+        ));
     }
     for (pointer, text) in [("/outcome", &body.outcome), ("/note", &body.note)] {
         if text.as_ref().is_some_and(|t| t.chars().count() > 4000) {

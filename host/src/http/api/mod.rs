@@ -35,7 +35,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/leads/{id}/claim", post(pool::claim))
         .route("/leads/{id}/release", post(pool::release))
         .route("/leads/{id}/assign", post(pool::assign))
-        .route("/leads/{id}/activities", get(followup::activities).post(followup::record_activity))
+        .route(
+            "/leads/{id}/activities",
+            get(followup::activities).post(followup::record_activity),
+        )
         .route("/sla/policy", get(followup::show_policy).put(followup::replace_policy))
         .route("/tasks", post(followup::create_task))
         .route("/tasks/{id}/done", post(followup::complete_task))

@@ -61,7 +61,9 @@ pub async fn create(
 }
 
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!({"webhooks": state.store.tenant(caller.tenant_id()?).webhooks().await?})))
+    Ok(Json(
+        json!({"webhooks": state.store.tenant(caller.tenant_id()?).webhooks().await?}),
+    ))
 }
 
 pub async fn delete(
