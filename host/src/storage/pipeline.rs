@@ -317,17 +317,6 @@ impl TenantStore<'_> {
             // check above and this write; failing rolls back the job removal.
             return Err(StoreError::Conflict("the lead was re-scored concurrently".into()));
         }
-        if let Some(route) = &done.route {
-            // Only a new lead's first step routes it: that is when it is announced.
-            let data = serde_json::json!({
-                "lead_id": done.lead_id,
-                "score": done.scored.as_ref().map(|s| s.score),
-                "tier": done.scored.as_ref().map(|s| s.tier.clone()),
-            });
-            self.emit(tx, "lead.created", data, now).await?;
-            self.route_in(tx, &done.lead_id, done.previous_owner.as_deref(), route, now)
-                .await?;
-        }
         let mut statements = vec![
             Statement::new("UPDATE leads SET processed_at = $3, updated_at = $3 WHERE tenant_id = $1 AND id = $2")
                 .bind(&self.tenant_id)
@@ -413,6 +402,18 @@ impl TenantStore<'_> {
                     .await?;
                 switched_off.push(outcome.plugin_name.clone());
             }
+        }
+        if let Some(route) = &done.route {
+            // Last, so a team's lock (PostgreSQL) is held only to the commit.
+            // Only a new lead's first step routes it: that is when it is announced.
+            let data = serde_json::json!({
+                "lead_id": done.lead_id,
+                "score": done.scored.as_ref().map(|s| s.score),
+                "tier": done.scored.as_ref().map(|s| s.tier.clone()),
+            });
+            self.emit(tx, "lead.created", data, now).await?;
+            self.route_in(tx, &done.lead_id, done.previous_owner.as_deref(), route, now)
+                .await?;
         }
         Ok(Finished {
             switched_off,
