@@ -13,10 +13,24 @@ use serde_json::{Value, json};
 
 pub use reqwest::StatusCode;
 
+pub mod bulk;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
     Postgres,
+}
+
+impl Backend {
+    /// The benchmarks' `--backend` value: `sqlite`, `postgres` or `both`.
+    pub fn parse_list(raw: &str) -> anyhow::Result<Vec<Backend>> {
+        Ok(match raw {
+            "sqlite" => vec![Backend::Sqlite],
+            "postgres" => vec![Backend::Postgres],
+            "both" => vec![Backend::Sqlite, Backend::Postgres],
+            other => bail!("unknown backend {other:?}: use sqlite, postgres or both"),
+        })
+    }
 }
 
 /// The PostgreSQL server the tests create their databases on.

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use leadhost_tests::{Backend, StatusCode, TestServer};
+use leadhost_tests::{Backend, StatusCode, TestServer, bulk};
 use serde_json::{Value, json};
 use sqlx::{Connection, Row};
 
@@ -41,14 +41,7 @@ fn options() -> anyhow::Result<Options> {
             "--concurrency" => opts.concurrency = value()?.parse()?,
             "--million" => opts.million = value()?.parse()?,
             "--pipeline" => opts.pipeline = true,
-            "--backend" => {
-                opts.backends = match value()?.as_str() {
-                    "sqlite" => vec![Backend::Sqlite],
-                    "postgres" => vec![Backend::Postgres],
-                    "both" => vec![Backend::Sqlite, Backend::Postgres],
-                    other => bail!("unknown backend {other}"),
-                }
-            }
+            "--backend" => opts.backends = Backend::parse_list(&value()?)?,
             other => bail!("unknown flag {other}"),
         }
     }
@@ -125,57 +118,6 @@ async fn setup(backend: Backend) -> anyhow::Result<(TestServer, String)> {
     let token = server.create_tenant("bench").await?;
     server.create_form_from_file(&token, &format!("{FORM}.json")).await?;
     Ok((server, token))
-}
-
-/// Fills the tables with `n` leads and their identities, straight in SQL.
-/// Only the row generator differs between the backends.
-async fn bulk_fill(backend: Backend, url: &str, n: usize) -> anyhow::Result<()> {
-    const COLUMNS: &str = "INSERT INTO leads (id, tenant_id, form_id, form_version, email, phone, name, company, \
-        fields, channel, source, stage, owner_id, score, tier, search_text, created_at, updated_at) ";
-    const ROW: &str = "$1, $2, 1, 'bulk' || n || '@example.com', '+861390' || {phone}, 'Bulk ' || n, \
-        'Company ' || n, '{}', 'import', 'bulk', 'new', NULL, 0, 'cold', 'bulk ' || n, 0, 0";
-    let (sqlite_row, postgres_row) = (
-        ROW.replace("{phone}", "printf('%07d', n)"),
-        ROW.replace("{phone}", "lpad(n::text, 7, '0')"),
-    );
-    let leads = match backend {
-        Backend::Sqlite => format!(
-            "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < $3) {COLUMNS} \
-             SELECT printf('00000000-0000-7000-8000-%012d', n), {sqlite_row} FROM seq"
-        ),
-        Backend::Postgres => format!(
-            "{COLUMNS} SELECT '00000000-0000-7000-8000-' || lpad(n::text, 12, '0'), {postgres_row} \
-             FROM generate_series(1, $3::bigint) AS n"
-        ),
-    };
-    let ids = "SELECT f.tenant_id, f.id FROM forms f JOIN tenants t ON t.id = f.tenant_id WHERE t.slug = 'bench'";
-    macro_rules! fill {
-        ($conn:expr) => {{
-            let mut conn = $conn;
-            let row = sqlx::query(ids).fetch_one(&mut conn).await?;
-            let (tenant, form): (String, String) = (row.get(0), row.get(1));
-            sqlx::query(&leads)
-                .bind(&tenant)
-                .bind(&form)
-                .bind(n as i64)
-                .execute(&mut conn)
-                .await?;
-            for kind in ["email", "phone"] {
-                sqlx::query(&format!(
-                    "INSERT INTO lead_identities (tenant_id, kind, value, lead_id) \
-                     SELECT tenant_id, '{kind}', {kind}, id FROM leads WHERE source = 'bulk'"
-                ))
-                .execute(&mut conn)
-                .await?;
-            }
-            sqlx::query("ANALYZE").execute(&mut conn).await?;
-        }};
-    }
-    match backend {
-        Backend::Sqlite => fill!(sqlx::SqliteConnection::connect(url).await?),
-        Backend::Postgres => fill!(sqlx::PgConnection::connect(url).await?),
-    }
-    Ok(())
 }
 
 /// The dedup query intake runs, timed alone against the filled table.
@@ -355,7 +297,13 @@ async fn main() -> anyhow::Result<()> {
 
         let db = server.stop();
         let t = Instant::now();
-        bulk_fill(backend, &db.url, opts.million).await?;
+        let fill = bulk::Fill {
+            leads: opts.million,
+            varied_fields: false,
+            identities: true,
+            behaviour: false,
+        };
+        bulk::fill(backend, &db.url, "bench", &fill).await?;
         println!(
             "filled {} leads + identities in {:.1} s",
             opts.million,

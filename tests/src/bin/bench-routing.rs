@@ -43,14 +43,7 @@ fn options() -> anyhow::Result<Options> {
         match flag.as_str() {
             "--leads" => opts.leads = value()?.parse()?,
             "--concurrency" => opts.concurrency = value()?.parse()?,
-            "--backend" => {
-                opts.backends = match value()?.as_str() {
-                    "sqlite" => vec![Backend::Sqlite],
-                    "postgres" => vec![Backend::Postgres],
-                    "both" => vec![Backend::Sqlite, Backend::Postgres],
-                    other => bail!("unknown backend {other}"),
-                }
-            }
+            "--backend" => opts.backends = Backend::parse_list(&value()?)?,
             other => bail!("unknown flag {other}"),
         }
     }
