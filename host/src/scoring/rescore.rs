@@ -9,19 +9,16 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use super::{Behaviour, ScoreModel, Scorers, changes, rescored};
+use super::{Behaviour, Scorers, changes, rescored};
 use crate::app::AppState;
 use crate::clock::Timestamp;
 use crate::jobs::{LEASE, plugin_lead};
 use crate::plugins::sandbox::CallRecord;
-use crate::storage::{JobRecord, LeadRecord, ScoreWrite, StoreError, StoreResult, TenantStore};
+use crate::storage::{JobRecord, LeadRecord, ScoreWrite, StoreError, StoreResult};
 
 /// Leads per chunk: large enough to amortise each transaction and each trip
 /// off the async workers, small enough to keep memory flat.
-const CHUNK: i64 = 5000;
-static T_NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-static T_WAIT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-static T_WRITE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+const CHUNK: i64 = 1000;
 
 /// Progress after each chunk: (leads done so far, of total).
 pub type Progress<'a> = &'a (dyn Fn(i64, i64) + Send + Sync);
@@ -39,130 +36,55 @@ pub async fn run_with_progress(state: &AppState, job: &JobRecord, progress: Prog
     let tenant_id = job.tenant_id.as_str();
     let store = state.store.tenant(tenant_id);
     let run = store.rescore_run(run_id).await?;
-    let (cursor, mut done) = (run.cursor.clone(), run.done);
+    let (mut cursor, mut done) = (run.cursor.clone(), run.done);
     if run.status != "running" {
         return store.finish_rescore(&job.id, run_id).await;
     }
     let model = state.score_models.current(&store).await?;
     let scorers = Arc::new(Scorers::prepare(state, tenant_id).await?);
     let limits = state.plugins.limits(&store).await?;
-    let next_chunk = |after: Option<String>| {
-        let (model, scorers, store) = (&model, &scorers, &store);
-        async move {
-            let leads = store.leads_after(after.as_deref(), CHUNK).await?;
-            if leads.is_empty() {
-                return StoreResult::Ok(None);
-            }
-            let chunk = score_chunk(state, tenant_id, store, model, scorers, limits, leads).await?;
-            // Serialised here, off the write path: the previous chunk is
-            // being written meanwhile.
-            let writes = store.prepare_scores(&chunk.writes);
-            Ok(Some((writes, chunk.seen, chunk.last_id)))
-        }
-    };
-    let mut chunk = next_chunk(cursor.clone()).await?;
     loop {
-        let Some((writes, seen, last_id)) = chunk else {
+        let leads = store.leads_after(cursor.as_deref(), CHUNK).await?;
+        let (Some(first), Some(last)) = (leads.first(), leads.last()) else {
             progress(done, run.total.max(done));
-            eprintln!(
-                "next {} ms, wait {} ms, write {} ms",
-                T_NEXT.load(std::sync::atomic::Ordering::Relaxed) / 1000,
-                T_WAIT.load(std::sync::atomic::Ordering::Relaxed) / 1000,
-                T_WRITE.load(std::sync::atomic::Ordering::Relaxed) / 1000
-            );
             return store.finish_rescore(&job.id, run_id).await;
         };
-        // The next chunk is read and scored while this one is written (on
-        // its own task, so the write's statements go on while this task
-        // computes): they are different leads, and each write still commits
-        // in order, with the run's cursor, before the next one starts.
-        let writer = {
-            let (store, tenant, job_id, run_id, last_id) = (
-                state.store.clone(),
-                tenant_id.to_owned(),
-                job.id.clone(),
-                run_id.to_owned(),
-                last_id.clone(),
-            );
-            tokio::spawn(async move {
-                let t = std::time::Instant::now();
-                let r = store
-                    .tenant(&tenant)
-                    .write_rescore_chunk(&job_id, &run_id, writes, seen, &last_id, LEASE)
-                    .await;
-                T_WRITE.fetch_add(t.elapsed().as_micros() as u64, std::sync::atomic::Ordering::Relaxed);
-                r
+        let mut events = store.behaviour_in_range(&first.id, &last.id).await?;
+        let now = Timestamp::now();
+        let behaviours: Vec<Behaviour> = leads
+            .iter()
+            .map(|lead| Behaviour::from_events(events.remove(&lead.id).unwrap_or_default()))
+            .collect();
+        let plugin_parts = score_with_plugins(state, tenant_id, &scorers, &leads, &behaviours, limits, now).await?;
+        let writes: Vec<ScoreWrite> = leads
+            .iter()
+            .zip(&behaviours)
+            .zip(plugin_parts)
+            .map(|((lead, behaviour), (parts, failures))| {
+                let mut write = rescored(&model, lead, behaviour, parts, now, "scoring model changed");
+                write.events.extend(failures);
+                write
             })
-        };
-        let t0 = std::time::Instant::now();
-        let next = next_chunk(Some(last_id)).await;
-        let t1 = std::time::Instant::now();
-        let w = writer.await;
-        let t2 = std::time::Instant::now();
-        T_NEXT.fetch_add((t1 - t0).as_micros() as u64, std::sync::atomic::Ordering::Relaxed);
-        T_WAIT.fetch_add((t2 - t1).as_micros() as u64, std::sync::atomic::Ordering::Relaxed);
-        let written = match w {
-            Ok(written) => written,
-            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            Err(e) => Err(StoreError::Database(sqlx::Error::Io(std::io::Error::other(format!(
-                "re-score chunk write: {e}"
-            ))))),
-        };
-        if written?.is_none() {
-            tracing::info!(tenant = tenant_id, run = run_id, "re-score superseded by a newer one");
-            return Ok(());
+            .zip(&leads)
+            .filter(|(write, lead)| changes(write, lead) || !write.events.is_empty())
+            .map(|(write, _)| write)
+            .collect();
+        let last_id = last.id.clone();
+        let seen = leads.len();
+        match store
+            .write_rescore_chunk(&job.id, run_id, &writes, seen, &last_id, LEASE)
+            .await?
+        {
+            Some(_) => {}
+            None => {
+                tracing::info!(tenant = tenant_id, run = run_id, "re-score superseded by a newer one");
+                return Ok(());
+            }
         }
         done += seen as i64;
         progress(done, run.total.max(done));
-        chunk = next?;
+        cursor = Some(last_id);
     }
-}
-
-/// A chunk of leads scored and ready to write.
-struct Chunk {
-    writes: Vec<ScoreWrite>,
-    /// Leads looked at (written or not).
-    seen: usize,
-    last_id: String,
-}
-
-/// Scores `leads` (in id order, not empty): the writes of those whose score,
-/// tier, stage or parts change, or that have events to record.
-async fn score_chunk(
-    state: &AppState,
-    tenant_id: &str,
-    store: &TenantStore<'_>,
-    model: &ScoreModel,
-    scorers: &Arc<Scorers>,
-    limits: crate::plugins::sandbox::Limits,
-    leads: Vec<LeadRecord>,
-) -> StoreResult<Chunk> {
-    let (first, last) = (&leads[0], &leads[leads.len() - 1]);
-    let mut events = store.behaviour_in_range(&first.id, &last.id).await?;
-    let now = Timestamp::now();
-    let behaviours: Vec<Behaviour> = leads
-        .iter()
-        .map(|lead| Behaviour::from_events(events.remove(&lead.id).unwrap_or_default()))
-        .collect();
-    let plugin_parts = score_with_plugins(state, tenant_id, scorers, &leads, &behaviours, limits, now).await?;
-    let writes: Vec<ScoreWrite> = leads
-        .iter()
-        .zip(&behaviours)
-        .zip(plugin_parts)
-        .map(|((lead, behaviour), (parts, failures))| {
-            let mut write = rescored(model, lead, behaviour, parts, now, "scoring model changed");
-            write.events.extend(failures);
-            write
-        })
-        .zip(&leads)
-        .filter(|(write, lead)| changes(write, lead) || !write.events.is_empty())
-        .map(|(write, _)| write)
-        .collect();
-    Ok(Chunk {
-        writes,
-        seen: leads.len(),
-        last_id: last.id.clone(),
-    })
 }
 
 /// Each lead's plugin parts and failure events, the whole chunk's calls in
