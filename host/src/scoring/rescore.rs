@@ -9,16 +9,16 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use super::{Behaviour, Scorers, changes, rescored};
+use super::{Behaviour, ScoreModel, Scorers, changes, rescored};
 use crate::app::AppState;
 use crate::clock::Timestamp;
 use crate::jobs::{LEASE, plugin_lead};
 use crate::plugins::sandbox::CallRecord;
-use crate::storage::{JobRecord, LeadRecord, ScoreWrite, StoreError, StoreResult};
+use crate::storage::{JobRecord, LeadRecord, ScoreWrite, StoreError, StoreResult, TenantStore};
 
 /// Leads per chunk: large enough to amortise each transaction and each trip
 /// off the async workers, small enough to keep memory flat.
-const CHUNK: i64 = 1000;
+const CHUNK: i64 = 5000;
 
 /// Progress after each chunk: (leads done so far, of total).
 pub type Progress<'a> = &'a (dyn Fn(i64, i64) + Send + Sync);
@@ -36,55 +36,115 @@ pub async fn run_with_progress(state: &AppState, job: &JobRecord, progress: Prog
     let tenant_id = job.tenant_id.as_str();
     let store = state.store.tenant(tenant_id);
     let run = store.rescore_run(run_id).await?;
-    let (mut cursor, mut done) = (run.cursor.clone(), run.done);
+    let (cursor, mut done) = (run.cursor.clone(), run.done);
     if run.status != "running" {
         return store.finish_rescore(&job.id, run_id).await;
     }
     let model = state.score_models.current(&store).await?;
     let scorers = Arc::new(Scorers::prepare(state, tenant_id).await?);
     let limits = state.plugins.limits(&store).await?;
+    let next_chunk = |after: Option<String>| {
+        let (model, scorers, store) = (&model, &scorers, &store);
+        async move {
+            let leads = store.leads_after(after.as_deref(), CHUNK).await?;
+            if leads.is_empty() {
+                return StoreResult::Ok(None);
+            }
+            let chunk = score_chunk(state, tenant_id, store, model, scorers, limits, leads).await?;
+            // Serialised here, off the write path: the previous chunk is
+            // being written meanwhile.
+            let writes = store.prepare_scores(&chunk.writes);
+            Ok(Some((writes, chunk.seen, chunk.last_id)))
+        }
+    };
+    let mut chunk = next_chunk(cursor.clone()).await?;
     loop {
-        let leads = store.leads_after(cursor.as_deref(), CHUNK).await?;
-        let (Some(first), Some(last)) = (leads.first(), leads.last()) else {
+        let Some((writes, seen, last_id)) = chunk else {
             progress(done, run.total.max(done));
             return store.finish_rescore(&job.id, run_id).await;
         };
-        let mut events = store.behaviour_in_range(&first.id, &last.id).await?;
-        let now = Timestamp::now();
-        let behaviours: Vec<Behaviour> = leads
-            .iter()
-            .map(|lead| Behaviour::from_events(events.remove(&lead.id).unwrap_or_default()))
-            .collect();
-        let plugin_parts = score_with_plugins(state, tenant_id, &scorers, &leads, &behaviours, limits, now).await?;
-        let writes: Vec<ScoreWrite> = leads
-            .iter()
-            .zip(&behaviours)
-            .zip(plugin_parts)
-            .map(|((lead, behaviour), (parts, failures))| {
-                let mut write = rescored(&model, lead, behaviour, parts, now, "scoring model changed");
-                write.events.extend(failures);
-                write
+        // The next chunk is read and scored while this one is written (on
+        // its own task, so the write's statements go on while this task
+        // computes): they are different leads, and each write still commits
+        // in order, with the run's cursor, before the next one starts.
+        let writer = {
+            let (store, tenant, job_id, run_id, last_id) = (
+                state.store.clone(),
+                tenant_id.to_owned(),
+                job.id.clone(),
+                run_id.to_owned(),
+                last_id.clone(),
+            );
+            tokio::spawn(async move {
+                store
+                    .tenant(&tenant)
+                    .write_rescore_chunk(&job_id, &run_id, writes, seen, &last_id, LEASE)
+                    .await
             })
-            .zip(&leads)
-            .filter(|(write, lead)| changes(write, lead) || !write.events.is_empty())
-            .map(|(write, _)| write)
-            .collect();
-        let last_id = last.id.clone();
-        let seen = leads.len();
-        match store
-            .write_rescore_chunk(&job.id, run_id, &writes, seen, &last_id, LEASE)
-            .await?
-        {
-            Some(_) => {}
-            None => {
-                tracing::info!(tenant = tenant_id, run = run_id, "re-score superseded by a newer one");
-                return Ok(());
-            }
+        };
+        let next = next_chunk(Some(last_id)).await;
+        let written = match writer.await {
+            Ok(written) => written,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => Err(StoreError::Database(sqlx::Error::Io(std::io::Error::other(format!(
+                "re-score chunk write: {e}"
+            ))))),
+        };
+        if written?.is_none() {
+            tracing::info!(tenant = tenant_id, run = run_id, "re-score superseded by a newer one");
+            return Ok(());
         }
         done += seen as i64;
         progress(done, run.total.max(done));
-        cursor = Some(last_id);
+        chunk = next?;
     }
+}
+
+/// A chunk of leads scored and ready to write.
+struct Chunk {
+    writes: Vec<ScoreWrite>,
+    /// Leads looked at (written or not).
+    seen: usize,
+    last_id: String,
+}
+
+/// Scores `leads` (in id order, not empty): the writes of those whose score,
+/// tier, stage or parts change, or that have events to record.
+async fn score_chunk(
+    state: &AppState,
+    tenant_id: &str,
+    store: &TenantStore<'_>,
+    model: &ScoreModel,
+    scorers: &Arc<Scorers>,
+    limits: crate::plugins::sandbox::Limits,
+    leads: Vec<LeadRecord>,
+) -> StoreResult<Chunk> {
+    let (first, last) = (&leads[0], &leads[leads.len() - 1]);
+    let mut events = store.behaviour_in_range(&first.id, &last.id).await?;
+    let now = Timestamp::now();
+    let behaviours: Vec<Behaviour> = leads
+        .iter()
+        .map(|lead| Behaviour::from_events(events.remove(&lead.id).unwrap_or_default()))
+        .collect();
+    let plugin_parts = score_with_plugins(state, tenant_id, scorers, &leads, &behaviours, limits, now).await?;
+    let writes: Vec<ScoreWrite> = leads
+        .iter()
+        .zip(&behaviours)
+        .zip(plugin_parts)
+        .map(|((lead, behaviour), (parts, failures))| {
+            let mut write = rescored(model, lead, behaviour, parts, now, "scoring model changed");
+            write.events.extend(failures);
+            write
+        })
+        .zip(&leads)
+        .filter(|(write, lead)| changes(write, lead) || !write.events.is_empty())
+        .map(|(write, _)| write)
+        .collect();
+    Ok(Chunk {
+        writes,
+        seen: leads.len(),
+        last_id: last.id.clone(),
+    })
 }
 
 /// Each lead's plugin parts and failure events, the whole chunk's calls in

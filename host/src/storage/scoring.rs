@@ -14,7 +14,7 @@ use sqlx::{Any, Row, Transaction};
 
 use super::batch::{Bind, Statement, bind_all, execute_all};
 use super::pipeline::{WRITER_LEASE, job_statement};
-use super::{StoreError, StoreResult, TenantStore, new_id};
+use super::{Backend, StoreError, StoreResult, TenantStore, new_id};
 use crate::clock::Timestamp;
 
 pub const RESCORE: &str = "rescore";
@@ -233,7 +233,7 @@ impl TenantStore<'_> {
         &self,
         job_id: &str,
         run_id: &str,
-        writes: &[ScoreWrite],
+        writes: PreparedScores,
         seen: usize,
         cursor: &str,
         lease: Duration,
@@ -294,12 +294,68 @@ impl TenantStore<'_> {
         write: &ScoreWrite,
         now: Timestamp,
     ) -> StoreResult<ScoreWritten> {
-        let written = self.write_scores(tx, std::slice::from_ref(write), now).await?;
+        let prepared = self.prepare_scores(std::slice::from_ref(write));
+        let written = self.write_scores(tx, prepared, now).await?;
         Ok(if written.is_empty() {
             ScoreWritten::Stale
         } else {
             ScoreWritten::Written
         })
+    }
+
+    /// Turns score writes into rows ready to send, outside any transaction.
+    pub fn prepare_scores(&self, writes: &[ScoreWrite]) -> PreparedScores {
+        PreparedScores(
+            writes
+                .iter()
+                .map(|w| PreparedScore {
+                    lead_id: w.lead_id.clone(),
+                    update: vec![
+                        Bind::from(&w.lead_id),
+                        Bind::Int(w.expected_rev),
+                        Bind::from(w.score),
+                        Bind::from(&w.tier),
+                        Bind::from(w.parts.to_string()),
+                        Bind::from(w.stage.as_ref().map(|s| s.stage.clone())),
+                    ],
+                    events: w
+                        .events
+                        .iter()
+                        .map(|(kind, detail)| {
+                            vec![
+                                Bind::from(new_id()),
+                                Bind::from(&self.tenant_id),
+                                Bind::from(&w.lead_id),
+                                Bind::from(kind),
+                                Bind::from(detail.to_string()),
+                            ]
+                        })
+                        .collect(),
+                    stage: w.stage.as_ref().map(|entry| {
+                        vec![
+                            Bind::from(new_id()),
+                            Bind::from(&self.tenant_id),
+                            Bind::from(&w.lead_id),
+                            Bind::from(&entry.stage),
+                            Bind::from(&entry.from),
+                            Bind::from(&entry.reason),
+                            Bind::from(&entry.by),
+                        ]
+                    }),
+                    decay: match w.next_check {
+                        Some(at) => Decay::Due(vec![
+                            Bind::from(decay_job_id(&w.lead_id)),
+                            Bind::from(&self.tenant_id),
+                            Bind::from(DECAY),
+                            Bind::from(serde_json::json!({ "lead_id": w.lead_id }).to_string()),
+                            Bind::Int(at.micros()),
+                            Bind::Int(0),
+                        ]),
+                        None => Decay::Clear(decay_job_id(&w.lead_id)),
+                    },
+                })
+                .collect(),
+        )
     }
 
     /// Writes the scores whose lead is still at the expected revision, with
@@ -308,16 +364,16 @@ impl TenantStore<'_> {
     pub(super) async fn write_scores(
         &self,
         tx: &mut Transaction<'static, Any>,
-        writes: &[ScoreWrite],
+        mut writes: PreparedScores,
         now: Timestamp,
     ) -> StoreResult<HashSet<String>> {
-        let mut written = HashSet::with_capacity(writes.len());
-        for chunk in writes.chunks(ROWS_PER_STATEMENT) {
+        let mut written = HashSet::with_capacity(writes.0.len());
+        for chunk in writes.0.chunks_mut(ROWS_PER_STATEMENT) {
             written.extend(self.update_scores(tx, chunk, now).await?);
         }
-        let landed: Vec<&ScoreWrite> = writes.iter().filter(|w| written.contains(&w.lead_id)).collect();
+        let mut landed: Vec<PreparedScore> = writes.0.into_iter().filter(|w| written.contains(&w.lead_id)).collect();
         // One batch per chunk keeps each batch's parameters under the limit.
-        for chunk in landed.chunks(ROWS_PER_STATEMENT) {
+        for chunk in landed.chunks_mut(ROWS_PER_STATEMENT) {
             let mut statements = Vec::new();
             statements.extend(self.timeline_statements(chunk, now));
             statements.extend(self.stage_statements(chunk, now));
@@ -332,132 +388,169 @@ impl TenantStore<'_> {
     async fn update_scores(
         &self,
         tx: &mut Transaction<'static, Any>,
-        writes: &[ScoreWrite],
+        writes: &mut [PreparedScore],
         now: Timestamp,
     ) -> StoreResult<Vec<String>> {
-        let mut binds = vec![Bind::from(&self.tenant_id), Bind::Int(now.micros())];
+        let mut p = Params::new(self.store.backend);
         let mut rows = Vec::with_capacity(writes.len());
         for w in writes {
-            let n = binds.len();
+            let row: Vec<String> = std::mem::take(&mut w.update).into_iter().map(|b| p.push(b)).collect();
+            let [id, rev, score, tier, parts, stage] = &row[..] else {
+                unreachable!("an update row has six values")
+            };
             rows.push(format!(
-                "(${}, CAST(${} AS BIGINT), CAST(${} AS INTEGER), ${}, ${}, ${})",
-                n + 1,
-                n + 2,
-                n + 3,
-                n + 4,
-                n + 5,
-                n + 6
+                "({id}, CAST({rev} AS BIGINT), CAST({score} AS INTEGER), {tier}, {parts}, {stage})"
             ));
-            binds.extend([
-                Bind::from(&w.lead_id),
-                Bind::Int(w.expected_rev),
-                Bind::Int(w.score.into()),
-                Bind::from(&w.tier),
-                Bind::from(w.parts.to_string()),
-                Bind::from(w.stage.as_ref().map(|s| s.stage.clone())),
-            ]);
         }
+        let values = rows.join(", ");
+        // Placeholders in the order they appear (SQLite's are positional).
+        let entered = p.push(now.micros());
+        let scored = p.push(now.micros());
+        let updated = p.push(now.micros());
+        let tenant = p.push(&self.tenant_id);
         // The unary `+` on `v.rev` keeps SQLite from building an automatic
         // index on the chunk by revision (most leads share one) and scanning
         // the whole leads table against it; without it the chunk is the outer
         // loop and each lead one lookup by (tenant_id, id). PostgreSQL is
         // unaffected.
         let sql = format!(
-            "WITH v (id, rev, score, tier, parts, stage) AS (VALUES {}) \
+            "WITH v (id, rev, score, tier, parts, stage) AS (VALUES {values}) \
              UPDATE leads SET score = v.score, tier = v.tier, score_parts = v.parts, \
                stage = COALESCE(v.stage, leads.stage), \
-               stage_entered_at = CASE WHEN v.stage IS NULL THEN leads.stage_entered_at ELSE $2 END, \
-               score_rev = leads.score_rev + 1, scored_at = $2, updated_at = $2 \
-             FROM v WHERE leads.tenant_id = $1 AND leads.id = v.id AND leads.score_rev = +v.rev \
-             RETURNING leads.id AS id",
-            rows.join(", ")
+               stage_entered_at = CASE WHEN v.stage IS NULL THEN leads.stage_entered_at ELSE {entered} END, \
+               score_rev = leads.score_rev + 1, scored_at = {scored}, updated_at = {updated} \
+             FROM v WHERE leads.tenant_id = {tenant} AND leads.id = v.id AND leads.score_rev = +v.rev \
+             RETURNING leads.id AS id"
         );
-        let rows = bind_all(sqlx::query(&sql), binds).fetch_all(&mut **tx).await?;
+        let rows = bind_all(sqlx::query(&sql), p.binds).fetch_all(&mut **tx).await?;
         rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
     }
 
-    fn timeline_statements(&self, writes: &[&ScoreWrite], now: Timestamp) -> Option<Statement> {
-        let events: Vec<(&str, &str, &Value)> = writes
-            .iter()
-            .flat_map(|w| {
-                w.events
-                    .iter()
-                    .map(|(kind, detail)| (w.lead_id.as_str(), kind.as_str(), detail))
-            })
-            .collect();
+    fn timeline_statements(&self, writes: &mut [PreparedScore], now: Timestamp) -> Option<Statement> {
         multi_row_insert(
+            self.store.backend,
             "INSERT INTO lead_events (id, tenant_id, lead_id, kind, detail, created_at) VALUES ",
-            events.into_iter().map(|(lead, kind, detail)| {
-                vec![
-                    Bind::from(new_id()),
-                    Bind::from(&self.tenant_id),
-                    Bind::from(lead),
-                    Bind::from(kind),
-                    Bind::from(detail.to_string()),
-                    Bind::Int(now.micros()),
-                ]
-            }),
+            writes
+                .iter_mut()
+                .flat_map(|w| std::mem::take(&mut w.events))
+                .map(|row| at(row, now)),
             "",
         )
     }
 
-    fn stage_statements(&self, writes: &[&ScoreWrite], now: Timestamp) -> Option<Statement> {
+    fn stage_statements(&self, writes: &mut [PreparedScore], now: Timestamp) -> Option<Statement> {
         multi_row_insert(
+            self.store.backend,
             "INSERT INTO lead_stages (id, tenant_id, lead_id, stage, from_stage, reason, changed_by, entered_at) VALUES ",
-            writes.iter().filter_map(|w| {
-                let entry = w.stage.as_ref()?;
-                Some(vec![
-                    Bind::from(new_id()),
-                    Bind::from(&self.tenant_id),
-                    Bind::from(&w.lead_id),
-                    Bind::from(&entry.stage),
-                    Bind::from(&entry.from),
-                    Bind::from(&entry.reason),
-                    Bind::from(&entry.by),
-                    Bind::Int(now.micros()),
-                ])
-            }),
+            writes.iter_mut().filter_map(|w| w.stage.take()).map(|row| at(row, now)),
             "",
         )
     }
 
     /// Keeps one decay job per lead (its id derives from the lead's), due
     /// when the score next changes by itself; removes it when there is none.
-    fn decay_statements(&self, writes: &[&ScoreWrite], now: Timestamp) -> Vec<Statement> {
+    fn decay_statements(&self, writes: &mut [PreparedScore], now: Timestamp) -> Vec<Statement> {
+        let mut due = Vec::new();
+        let mut cleared = Vec::new();
+        for w in writes {
+            match std::mem::replace(&mut w.decay, Decay::Clear(String::new())) {
+                Decay::Due(row) => due.push(at(row, now)),
+                Decay::Clear(id) => cleared.push(id),
+            }
+        }
         let scheduled = multi_row_insert(
+            self.store.backend,
             "INSERT INTO jobs (id, tenant_id, kind, payload, run_at, attempts, created_at) VALUES ",
-            writes.iter().filter_map(|w| {
-                let at = w.next_check?;
-                Some(vec![
-                    Bind::from(decay_job_id(&w.lead_id)),
-                    Bind::from(&self.tenant_id),
-                    Bind::from(DECAY),
-                    Bind::from(serde_json::json!({ "lead_id": w.lead_id }).to_string()),
-                    Bind::Int(at.micros()),
-                    Bind::Int(0),
-                    Bind::Int(now.micros()),
-                ])
-            }),
+            due.into_iter(),
             " ON CONFLICT (id) DO UPDATE SET run_at = excluded.run_at, locked_until = NULL, attempts = 0",
         );
-        let cleared: Vec<String> = writes
-            .iter()
-            .filter(|w| w.next_check.is_none())
-            .map(|w| decay_job_id(&w.lead_id))
-            .collect();
         let clear = (!cleared.is_empty()).then(|| {
-            let placeholders: Vec<String> = (2..cleared.len() + 2).map(|i| format!("${i}")).collect();
-            let mut statement = Statement::new(format!(
-                "DELETE FROM jobs WHERE tenant_id = $1 AND id IN ({})",
-                placeholders.join(", ")
-            ))
-            .bind(&self.tenant_id);
-            for id in cleared {
-                statement = statement.bind(id);
+            let mut p = Params::new(self.store.backend);
+            let tenant = p.push(&self.tenant_id);
+            let ids: Vec<String> = cleared.into_iter().map(|id| p.push(id)).collect();
+            // By id (the primary key): `CAST` keeps SQLite from walking all
+            // the tenant's jobs by `jobs_kind` instead when its statistics
+            // were taken with few jobs.
+            Statement {
+                sql: format!(
+                    "DELETE FROM jobs WHERE CAST(tenant_id AS TEXT) = {tenant} AND id IN ({})",
+                    ids.join(", ")
+                ),
+                binds: p.binds,
             }
-            statement
         });
         scheduled.into_iter().chain(clear).collect()
+    }
+}
+
+/// Score writes made ready to send ahead of the transaction: JSON
+/// serialised, row ids made. A bulk re-score prepares the next chunk while
+/// the previous one is being written.
+pub struct PreparedScores(Vec<PreparedScore>);
+
+impl PreparedScores {
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// One lead's rows; each lacks its last column, the time of the write.
+struct PreparedScore {
+    lead_id: String,
+    /// id, rev, score, tier, parts, stage: a row of the `leads` update (all of it).
+    update: Vec<Bind>,
+    /// `lead_events`: id, tenant_id, lead_id, kind, detail.
+    events: Vec<Vec<Bind>>,
+    /// `lead_stages`: id, tenant_id, lead_id, stage, from_stage, reason, changed_by.
+    stage: Option<Vec<Bind>>,
+    decay: Decay,
+}
+
+enum Decay {
+    /// `jobs`: id, tenant_id, kind, payload, run_at, attempts.
+    Due(Vec<Bind>),
+    /// No decay job: remove the one with this id, if any.
+    Clear(String),
+}
+
+/// A prepared row completed with the time of the write.
+fn at(mut row: Vec<Bind>, now: Timestamp) -> Vec<Bind> {
+    row.push(Bind::Int(now.micros()));
+    row
+}
+
+/// A statement's placeholders and their values, in the order they appear:
+/// `$1, $2, …` on PostgreSQL, plain `?` on SQLite. SQLite keeps named
+/// parameters (`$N`) in a list it searches once per parameter when it parses
+/// the statement, and sqlx asks each one's name back when it binds, so a
+/// statement with P of them costs O(P²): at the thousands of parameters of
+/// a bulk score write that was most of the time. `?` costs O(1) each. (A
+/// batch of `?` statements binds in order across statements, see
+/// `batch::execute_all`.)
+struct Params {
+    backend: Backend,
+    binds: Vec<Bind>,
+}
+
+impl Params {
+    fn new(backend: Backend) -> Self {
+        Self {
+            backend,
+            binds: Vec::new(),
+        }
+    }
+
+    /// Adds a value; returns its placeholder.
+    fn push(&mut self, value: impl Into<Bind>) -> String {
+        self.binds.push(value.into());
+        match self.backend {
+            Backend::Sqlite => "?".to_owned(),
+            Backend::Postgres => format!("${}", self.binds.len()),
+        }
     }
 }
 
@@ -467,23 +560,28 @@ pub fn decay_job_id(lead_id: &str) -> String {
 }
 
 /// `INSERT ... VALUES (...), (...)` over `rows`, or `None` for no rows.
-fn multi_row_insert(head: &str, rows: impl Iterator<Item = Vec<Bind>>, tail: &str) -> Option<Statement> {
+fn multi_row_insert(
+    backend: Backend,
+    head: &str,
+    rows: impl Iterator<Item = Vec<Bind>>,
+    tail: &str,
+) -> Option<Statement> {
     let mut sql = String::from(head);
-    let mut binds: Vec<Bind> = Vec::new();
+    let mut p = Params::new(backend);
     for (i, row) in rows.enumerate() {
         if i > 0 {
             sql.push_str(", ");
         }
-        let first = binds.len() + 1;
-        let placeholders: Vec<String> = (first..first + row.len()).map(|n| format!("${n}")).collect();
-        sql.push_str(&format!("({})", placeholders.join(", ")));
-        binds.extend(row);
+        let placeholders: Vec<String> = row.into_iter().map(|bind| p.push(bind)).collect();
+        sql.push('(');
+        sql.push_str(&placeholders.join(", "));
+        sql.push(')');
     }
-    if binds.is_empty() {
+    if p.binds.is_empty() {
         return None;
     }
     sql.push_str(tail);
-    Some(Statement { sql, binds })
+    Some(Statement { sql, binds: p.binds })
 }
 
 fn run_from_row(row: &sqlx::any::AnyRow) -> StoreResult<RescoreRun> {

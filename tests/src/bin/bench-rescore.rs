@@ -203,11 +203,6 @@ async fn bench(backend: Backend, leads: usize) -> anyhow::Result<Vec<Measured>> 
         t.elapsed().as_secs_f64()
     );
 
-    if std::env::var("BENCH_KEEP_DB").is_ok() {
-        println!("kept {url}");
-        std::mem::forget(db);
-        return Ok(vec![]);
-    }
     let model: PathBuf = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/demo/scoring-model.json");
     let model = model.canonicalize().with_context(|| model.display().to_string())?;
     let model = model.to_str().context("model path")?;
