@@ -95,7 +95,13 @@ pub async fn fill(backend: Backend, url: &str, slug: &str, fill: &Fill) -> anyho
                     .execute(&mut conn)
                     .await?;
             }
-            sqlx::query("ANALYZE").execute(&mut conn).await?;
+            // On PostgreSQL also VACUUM, as autovacuum would soon after a
+            // load this size: otherwise it runs during the measurement.
+            let analyze = match backend {
+                Backend::Sqlite => "ANALYZE",
+                Backend::Postgres => "VACUUM ANALYZE",
+            };
+            sqlx::query(analyze).execute(&mut conn).await?;
         }};
     }
     match backend {

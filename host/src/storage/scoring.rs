@@ -468,12 +468,14 @@ impl TenantStore<'_> {
             let mut p = Params::new(self.store.backend);
             let tenant = p.push(&self.tenant_id);
             let ids: Vec<String> = cleared.into_iter().map(|id| p.push(id)).collect();
-            // By id (the primary key): `CAST` keeps SQLite from walking all
-            // the tenant's jobs by `jobs_kind` instead when its statistics
-            // were taken with few jobs.
+            // By id (the primary key). `|| ''` keeps both planners off
+            // `jobs_kind` (tenant, kind), which they pick when statistics
+            // were taken with few jobs, and which then filters every job of
+            // the tenant for each statement (24 ms instead of 0.6 ms per 500
+            // ids at 80,000 decay jobs on PostgreSQL).
             Statement {
                 sql: format!(
-                    "DELETE FROM jobs WHERE CAST(tenant_id AS TEXT) = {tenant} AND id IN ({})",
+                    "DELETE FROM jobs WHERE tenant_id || '' = {tenant} AND id IN ({})",
                     ids.join(", ")
                 ),
                 binds: p.binds,
