@@ -46,8 +46,8 @@ async fn load_target(state: &AppState, tenant: &str, form: &str) -> Result<Targe
         return Err(unknown());
     };
     let tenant = state
-        .store
-        .tenant_by_slug(tenant_slug.as_str())
+        .tenants
+        .by_slug(&state.store, tenant_slug.as_str())
         .await
         .map_err(|e| match e {
             StoreError::NotFound => unknown(),

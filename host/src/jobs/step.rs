@@ -54,7 +54,6 @@ impl<'a> StepContext<'a> {
             limits,
             done: ProcessedLead {
                 lead_id: lead.id.clone(),
-                previous_owner: lead.owner_id.clone(),
                 ..Default::default()
             },
         }
@@ -84,17 +83,21 @@ impl<'a> StepContext<'a> {
                 json!({"plugin": plugin.name, "world": plugin.world, "error": error}),
             );
         }
-        self.done.calls.push(PluginCall {
-            plugin_id: plugin.id.clone(),
-            lead_id: Some(self.lead.id.clone()),
-            error: error.clone(),
-            result: record.outcome.as_ref().ok().map(render),
-            logs: json!(record.logs),
-            stdout: record.stdout,
-            stderr: record.stderr,
-            fuel_used: record.fuel_used,
-            duration_us: record.duration.as_micros() as u64,
-        });
+        // Every failure keeps its record; successes are sampled (see
+        // `PluginHost::keep_success`). Counters count every call.
+        if error.is_some() || self.state.plugins.keep_success(&plugin.id) {
+            self.done.calls.push(PluginCall {
+                plugin_id: plugin.id.clone(),
+                lead_id: Some(self.lead.id.clone()),
+                error: error.clone(),
+                result: record.outcome.as_ref().ok().map(render),
+                logs: json!(record.logs),
+                stdout: record.stdout,
+                stderr: record.stderr,
+                fuel_used: record.fuel_used,
+                duration_us: record.duration.as_micros() as u64,
+            });
+        }
         self.done.outcomes.push(PluginOutcome {
             plugin_id: plugin.id.clone(),
             plugin_name: plugin.name.clone(),

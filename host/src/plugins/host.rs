@@ -2,12 +2,13 @@
 //! the async workers behind a per-tenant limit and the pool's slots, so one
 //! tenant's slow plugin cannot take the machine from another tenant.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
 use super::component::{ComponentCache, PluginComponent, Rejection, World};
 use super::sandbox::{Failure, Limits, Sandbox};
@@ -15,18 +16,29 @@ use crate::storage::{PluginRecord, StoreResult, TenantStore};
 
 /// Plugin calls one tenant may have running at once.
 const CALLS_PER_TENANT: usize = 2;
+/// Queued pieces of work one trip off the async workers takes at most,
+/// before the slot goes back to the pool (fairness between tenants).
+const TRIP_WORK: usize = 64;
 /// Failures in a row after which a plugin is switched off.
 pub const DISABLE_AFTER: i32 = 5;
 
 pub struct PluginHost {
     cache: Arc<ComponentCache>,
-    tenant_slots: Mutex<HashMap<String, Arc<Semaphore>>>,
+    lanes: Mutex<HashMap<String, Arc<Lane>>>,
     /// Each tenant's enabled plugins by world, read once per `ENABLED_TTL`
     /// rather than for every lead; changes made in this process apply at once.
     enabled: Mutex<HashMap<(String, World), EnabledPlugins>>,
     /// Each tenant's CPU limit setting, cached the same way.
     fuel: Mutex<HashMap<String, Fetched<Option<i64>>>>,
+    /// When each plugin last had a successful call's record kept.
+    kept: Mutex<HashMap<String, Instant>>,
 }
+
+/// Successful calls of a plugin whose records are kept: at most one per this
+/// long (every failure is kept). A record holds the call's logs and output;
+/// two per lead at a thousand leads a second was most of what plugins cost
+/// intake, and more rows than anyone reads.
+const KEEP_SUCCESS_EVERY: Duration = Duration::from_secs(1);
 
 /// A value read from the database, and when.
 type Fetched<T> = (T, Instant);
@@ -40,9 +52,10 @@ impl PluginHost {
         let sandbox = Sandbox::new().map_err(|e| anyhow::anyhow!("starting the plugin sandbox: {e:#}"))?;
         Ok(Self {
             cache: Arc::new(ComponentCache::new(Arc::new(sandbox), cache_dir)),
-            tenant_slots: Mutex::default(),
+            lanes: Mutex::default(),
             enabled: Mutex::default(),
             fuel: Mutex::default(),
+            kept: Mutex::default(),
         })
     }
 
@@ -65,6 +78,19 @@ impl PluginHost {
             .expect("enabled plugins lock")
             .insert(key, (plugins.clone(), Instant::now()));
         Ok(plugins)
+    }
+
+    /// Whether to keep the record of a successful call of `plugin_id`: the
+    /// first in each `KEEP_SUCCESS_EVERY`.
+    pub fn keep_success(&self, plugin_id: &str) -> bool {
+        let mut kept = self.kept.lock().expect("kept calls lock");
+        match kept.get(plugin_id) {
+            Some(at) if at.elapsed() < KEEP_SUCCESS_EVERY => false,
+            _ => {
+                kept.insert(plugin_id.to_owned(), Instant::now());
+                true
+            }
+        }
     }
 
     /// Drops what is cached of a tenant's plugins after a change.
@@ -120,26 +146,91 @@ impl PluginHost {
             .map_err(|e| Failure::Instantiate(e.to_string()))
     }
 
-    /// Runs `work` (plugin calls) on a blocking thread once the tenant and
-    /// the pool both have room; queues otherwise. One trip may hold several
-    /// calls: each trip off the async workers costs thread hand-offs.
+    /// Runs `work` (plugin calls) on a blocking thread, at most
+    /// `CALLS_PER_TENANT` at a time for the tenant and within the pool's
+    /// slots; queues otherwise. Queued work of a tenant is run together: a
+    /// trip off the async workers costs thread hand-offs that, under load,
+    /// cost more than the calls, so a trip takes everything queued by then.
     pub async fn run<T: Send + 'static>(
         &self,
         tenant_id: &str,
         work: impl FnOnce(&Sandbox) -> T + Send + 'static,
     ) -> Result<T, Failure> {
-        let tenant = {
-            let mut slots = self.tenant_slots.lock().expect("tenant slots lock");
-            slots
-                .entry(tenant_id.to_owned())
-                .or_insert_with(|| Arc::new(Semaphore::new(CALLS_PER_TENANT)))
-                .clone()
+        let lane = {
+            let mut lanes = self.lanes.lock().expect("tenant lanes lock");
+            lanes.entry(tenant_id.to_owned()).or_default().clone()
         };
-        let _tenant_permit = tenant.acquire_owned().await.expect("tenant semaphore never closes");
-        let sandbox = self.cache.sandbox().clone();
-        let _slot = sandbox.slot().await;
-        tokio::task::spawn_blocking(move || work(&sandbox))
+        let (done, result) = oneshot::channel();
+        lane.push(Box::new(move |sandbox| {
+            let _ = done.send(work(sandbox));
+        }));
+        if let Ok(runner) = lane.runners.clone().try_acquire_owned() {
+            tokio::spawn(lane.drain(self.cache.sandbox().clone(), runner));
+        }
+        result
             .await
-            .map_err(|err| Failure::Trap(format!("the call's thread failed: {err}")))
+            .map_err(|_| Failure::Trap("the call's thread failed".into()))
+    }
+}
+
+/// Work queued for the sandbox: runs and hands its result back itself.
+type Queued = Box<dyn FnOnce(&Sandbox) + Send>;
+
+/// A tenant's queue of plugin work and the runners taking it.
+struct Lane {
+    queue: Mutex<VecDeque<Queued>>,
+    runners: Arc<Semaphore>,
+}
+
+impl Default for Lane {
+    fn default() -> Self {
+        Self {
+            queue: Mutex::default(),
+            runners: Arc::new(Semaphore::new(CALLS_PER_TENANT)),
+        }
+    }
+}
+
+impl Lane {
+    fn push(&self, work: Queued) {
+        self.queue.lock().expect("lane queue lock").push_back(work);
+    }
+
+    fn pop(&self) -> Option<Queued> {
+        self.queue.lock().expect("lane queue lock").pop_front()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.queue.lock().expect("lane queue lock").is_empty()
+    }
+
+    /// Runs the queue in trips until it is empty. A runner lets go of its
+    /// permit before the last look at the queue, so work queued meanwhile
+    /// either finds the permit free or is seen by that look.
+    async fn drain(self: Arc<Self>, sandbox: Arc<Sandbox>, mut runner: OwnedSemaphorePermit) {
+        loop {
+            let slot = sandbox.slot().await;
+            let (lane, trip_sandbox) = (self.clone(), sandbox.clone());
+            let trip = tokio::task::spawn_blocking(move || {
+                for _ in 0..TRIP_WORK {
+                    let Some(work) = lane.pop() else { break };
+                    // A panic fails that work only (its caller sees the
+                    // dropped reply); the rest of the queue still runs.
+                    let _ = std::panic::catch_unwind(AssertUnwindSafe(|| work(&trip_sandbox)));
+                }
+            });
+            let _ = trip.await;
+            drop(slot);
+            if self.is_empty() {
+                drop(runner);
+                if self.is_empty() {
+                    return;
+                }
+                runner = match self.runners.clone().try_acquire_owned() {
+                    Ok(runner) => runner,
+                    Err(_) => return, // another runner has it
+                };
+            }
+        }
     }
 }

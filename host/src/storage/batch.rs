@@ -110,6 +110,16 @@ pub(crate) async fn execute_all(
 ) -> StoreResult<u64> {
     match backend {
         Backend::Sqlite => {
+            // The driver numbers bare `?` parameters from the count of bare
+            // ones before them, so those statements must come before any with
+            // `$N` ones.
+            debug_assert!(
+                !statements
+                    .iter()
+                    .skip_while(|s| !s.sql.contains('$'))
+                    .any(|s| s.sql.contains('?')),
+                "a statement with `?` parameters follows one with `$N` ones"
+            );
             let mut sql = String::new();
             let mut binds = Vec::new();
             for statement in statements {

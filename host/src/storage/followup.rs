@@ -4,6 +4,7 @@
 use serde_json::{Value, json};
 use sqlx::{Any, Row, Transaction};
 
+use super::batch::{Statement, execute_all};
 use super::pipeline::scheduled_job;
 use super::{JobRecord, LeadVisibility, StoreError, StoreResult, TenantStore, new_id};
 use crate::clock::Timestamp;
@@ -83,39 +84,26 @@ impl TenantStore<'_> {
             .bind(&self.tenant_id)
             .fetch_one(&mut **tx)
             .await?;
-        let text: Option<String> = row.try_get("sla_policy")?;
-        Ok(text
-            .and_then(|t| serde_json::from_str(&t).ok())
-            .and_then(|v| SlaPolicy::parse(v).ok()))
+        Ok(stored_policy(row.try_get("sla_policy")?))
     }
 
-    /// Sets the lead's next deadline after it changed hands: the first touch
-    /// within its tier's minutes, or none without an owner or a policy.
-    pub(super) async fn first_touch_deadline(
+    /// A new owner's first-touch deadline (within the lead's tier's minutes)
+    /// and the jobs that watch it; none without an owner or a policy. The
+    /// caller records the deadline on the lead row.
+    pub(super) fn first_touch(
         &self,
-        tx: &mut Transaction<'static, Any>,
         lead_id: &str,
         owner: Option<&str>,
         tier: &str,
+        policy: Option<&SlaPolicy>,
         now: Timestamp,
-    ) -> StoreResult<()> {
-        let policy = match owner {
-            Some(_) => self.sla_policy_in(tx).await?,
-            None => None,
-        };
+    ) -> (Option<Timestamp>, Vec<Statement>) {
         match (owner, policy) {
             (Some(owner), Some(policy)) => {
                 let due = now.plus(policy.first_touch(tier));
-                self.set_deadline(tx, lead_id, owner, Some(due), &policy, now).await
+                (Some(due), self.deadline_jobs(lead_id, owner, due, policy, now))
             }
-            _ => {
-                sqlx::query("UPDATE leads SET follow_up_due_at = NULL WHERE tenant_id = $1 AND id = $2")
-                    .bind(&self.tenant_id)
-                    .bind(lead_id)
-                    .execute(&mut **tx)
-                    .await?;
-                Ok(())
-            }
+            _ => (None, Vec::new()),
         }
     }
 
@@ -130,25 +118,37 @@ impl TenantStore<'_> {
         policy: &SlaPolicy,
         now: Timestamp,
     ) -> StoreResult<()> {
-        sqlx::query("UPDATE leads SET follow_up_due_at = $3 WHERE tenant_id = $1 AND id = $2")
+        let mut statements = vec![self.deadline_on_lead(lead_id, due)];
+        if let Some(due) = due {
+            statements.extend(self.deadline_jobs(lead_id, owner, due, policy, now));
+        }
+        execute_all(self.store.backend, tx, &statements).await?;
+        Ok(())
+    }
+
+    pub(super) fn deadline_on_lead(&self, lead_id: &str, due: Option<Timestamp>) -> Statement {
+        Statement::new("UPDATE leads SET follow_up_due_at = $3 WHERE tenant_id = $1 AND id = $2")
             .bind(&self.tenant_id)
             .bind(lead_id)
             .bind(due.map(Timestamp::micros))
-            .execute(&mut **tx)
-            .await?;
-        let Some(due) = due else { return Ok(()) };
+    }
+
+    /// The warning job (unless already past) and the breach job of a deadline.
+    fn deadline_jobs(
+        &self,
+        lead_id: &str,
+        owner: &str,
+        due: Timestamp,
+        policy: &SlaPolicy,
+        now: Timestamp,
+    ) -> Vec<Statement> {
         let payload = json!({"lead_id": lead_id, "owner": owner, "due_at": due.micros()});
         let warn_at = Timestamp(due.micros() - policy.warn_before().as_micros() as i64);
-        for (kind, at) in [(SLA_WARNING, warn_at), (SLA_BREACH, due)] {
-            if at <= now && kind == SLA_WARNING {
-                continue;
-            }
-            scheduled_job(kind, &new_id(), &self.tenant_id, &payload, at, now, None)
-                .query()
-                .execute(&mut **tx)
-                .await?;
-        }
-        Ok(())
+        [(SLA_WARNING, warn_at), (SLA_BREACH, due)]
+            .into_iter()
+            .filter(|&(kind, at)| kind != SLA_WARNING || at > now)
+            .map(|(kind, at)| scheduled_job(kind, &new_id(), &self.tenant_id, &payload, at, now, None))
+            .collect()
     }
 
     /// Logs an activity. By the lead's owner and not a note, it touches the
@@ -458,4 +458,10 @@ impl TenantStore<'_> {
     pub async fn visible_lead_id(&self, id: &str, visibility: &LeadVisibility) -> StoreResult<String> {
         Ok(self.lead(id, visibility).await?.id)
     }
+}
+
+/// A tenant's stored SLA policy, if it has one that still checks.
+pub(super) fn stored_policy(text: Option<String>) -> Option<SlaPolicy> {
+    text.and_then(|t| serde_json::from_str(&t).ok())
+        .and_then(|v| SlaPolicy::parse(v).ok())
 }

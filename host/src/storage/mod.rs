@@ -117,8 +117,12 @@ impl Store {
                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; \
                  PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;"
             );
-            let pool_with = |max: u32| {
-                let pragmas = pragmas.clone();
+            // Page cache per connection (SQLite's default is 2 MB): the
+            // writer's is large because updating scores moves entries in
+            // indexes spread over the whole leads table; at 1M leads a re-score
+            // with 2 MB re-read the same index pages from the OS again and again.
+            let pool_with = |max: u32, cache_mib: u32| {
+                let pragmas = format!("{pragmas} PRAGMA cache_size = -{};", cache_mib * 1024);
                 AnyPoolOptions::new()
                     .max_connections(max)
                     .acquire_timeout(Duration::from_secs(30))
@@ -130,8 +134,8 @@ impl Store {
                         })
                     })
             };
-            let write = pool_with(1).connect(&with_create_mode(url)).await?;
-            let read = pool_with(4).connect(url).await?;
+            let write = pool_with(1, 64).connect(&with_create_mode(url)).await?;
+            let read = pool_with(4, 16).connect(url).await?;
             Store {
                 read,
                 write,

@@ -6,12 +6,13 @@ use std::time::Duration;
 use serde_json::Value;
 use sqlx::{Any, Row, Transaction};
 
-use super::batch::{Statement, execute_all};
+use super::batch::{Bind, Statement, execute_all};
+use super::followup::stored_policy;
 use super::group_commit::{Write, Written};
 use super::plugins::PluginCall;
-use super::routing::RouteStep;
-use super::scoring::{ScoreWrite, ScoreWritten};
-use super::{Store, StoreError, StoreResult, TenantStore, new_id};
+use super::routing::{OwnerChange, RouteStep};
+use super::scoring::{ScoreWrite, multi_row_insert};
+use super::{Backend, Store, StoreError, StoreResult, TenantStore, new_id};
 use crate::clock::Timestamp;
 
 pub const SCORE_AND_ROUTE: &str = "score_and_route";
@@ -78,8 +79,6 @@ pub struct PluginOutcome {
 #[derive(Debug, Clone, Default)]
 pub struct ProcessedLead {
     pub lead_id: String,
-    /// The owner before this step, to keep reps' open-lead counts.
-    pub previous_owner: Option<String>,
     /// The new score, when the step scored the lead.
     pub scored: Option<ScoreWrite>,
     /// Where the step routed the lead, when it routed it.
@@ -277,6 +276,9 @@ impl TenantStore<'_> {
         }
     }
 
+    /// A finished step in three round trips whatever it holds (more only for
+    /// a plugin failure or a team's pick): the guard, then everything else
+    /// as one batch, in which the lead's own row is updated once.
     pub(super) async fn finish_in(
         &self,
         tx: &mut Transaction<'static, Any>,
@@ -285,86 +287,226 @@ impl TenantStore<'_> {
         disable_after: i32,
     ) -> StoreResult<Finished> {
         let now = Timestamp::now();
-        // A score computed from an older revision of the lead is not written
-        // (checked before anything is, so a batch around this is unharmed).
+        let Some(lead) = self.hold_for_step(tx, job_id, done).await? else {
+            // Either the step already ran (its job is gone) or the lead was
+            // re-scored since this step read it: then it must run again.
+            let stale = match &done.scored {
+                Some(write) => self.score_rev(tx, &done.lead_id).await? != Some(write.expected_rev),
+                None => false,
+            };
+            return Ok(Finished {
+                stale,
+                ..Default::default()
+            });
+        };
+        let switched_off = self.count_failures(tx, done, disable_after, now).await?;
+
+        // The `?`-numbered statements first (see `batch::execute_all`).
+        let mut batch = match &done.scored {
+            Some(write) => self.score_rows(write, now),
+            None => Vec::new(),
+        };
+        let mut lead_row = LeadRow::processed(now);
+        let mut events: Vec<(&str, Value)> = Vec::new();
         if let Some(write) = &done.scored {
-            let rev: Option<i64> = sqlx::query("SELECT score_rev FROM leads WHERE tenant_id = $1 AND id = $2")
-                .bind(&self.tenant_id)
-                .bind(&done.lead_id)
-                .fetch_optional(&mut **tx)
-                .await?
-                .map(|row| row.try_get("score_rev"))
-                .transpose()?;
-            if rev != Some(write.expected_rev) {
-                return Ok(Finished {
-                    stale: true,
-                    ..Default::default()
-                });
+            lead_row.scored(write, now);
+            events.extend(
+                write
+                    .events
+                    .iter()
+                    .map(|(kind, detail)| (kind.as_str(), detail.clone())),
+            );
+        }
+        events.extend(done.events.iter().map(|(kind, detail)| (kind.as_str(), detail.clone())));
+        batch.extend(self.call_statements(done, now));
+        if let Some(route) = &done.route {
+            // Only a new lead's first step routes it: that is when it is announced.
+            let data = serde_json::json!({
+                "lead_id": done.lead_id,
+                "score": done.scored.as_ref().map(|s| s.score),
+                "tier": done.scored.as_ref().map(|s| s.tier.clone()),
+            });
+            if lead.webhooks {
+                batch.extend(self.emit_statements("lead.created", &data, now));
+            }
+            let (owner, detail) = self.resolve_route(tx, route, now).await?;
+            let scored = done.scored.as_ref();
+            let change = OwnerChange {
+                lead_id: &done.lead_id,
+                previous: lead.owner.as_deref(),
+                owner: owner.as_deref(),
+                tier: scored.map_or(lead.tier.as_str(), |s| s.tier.as_str()),
+                stage: scored
+                    .and_then(|s| s.stage.as_ref())
+                    .map_or(lead.stage.as_str(), |s| s.stage.as_str()),
+            };
+            let (due, statements) = self.owner_changed(&change, lead.policy.as_ref(), lead.webhooks, now);
+            batch.extend(statements);
+            events.push(("routed", detail));
+            lead_row.owned(owner, due, now);
+        }
+        // The timeline's rows as one statement (`?`: before the `$N` ones).
+        let timeline = events.into_iter().map(|(kind, detail)| {
+            vec![
+                Bind::from(new_id()),
+                Bind::from(&self.tenant_id),
+                Bind::from(&done.lead_id),
+                Bind::from(kind),
+                Bind::from(detail.to_string()),
+                Bind::Int(now.micros()),
+            ]
+        });
+        batch.splice(
+            0..0,
+            multi_row_insert(
+                self.store.backend,
+                "INSERT INTO lead_events (id, tenant_id, lead_id, kind, detail, created_at) VALUES ",
+                timeline,
+                "",
+            ),
+        );
+        batch.push(lead_row.update(&self.tenant_id, &done.lead_id));
+        execute_all(self.store.backend, tx, &batch).await?;
+        Ok(Finished {
+            switched_off,
+            stale: false,
+        })
+    }
+
+    /// Removes the step's job if the lead is still at the revision the step
+    /// scored (holding the lead's row until commit on PostgreSQL), and reads
+    /// what the rest of the step needs; `None` when either check fails.
+    async fn hold_for_step(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        job_id: &str,
+        done: &ProcessedLead,
+    ) -> StoreResult<Option<HeldLead>> {
+        let lock = match self.store.backend {
+            Backend::Postgres => " FOR UPDATE",
+            Backend::Sqlite => "", // one writer: nothing can change it meanwhile
+        };
+        let rev = match done.scored {
+            Some(_) => " AND score_rev = $4",
+            None => "",
+        };
+        let sql = format!(
+            "DELETE FROM jobs WHERE id = $1 AND EXISTS \
+               (SELECT 1 FROM leads WHERE tenant_id = $2 AND id = $3{rev}{lock}) \
+             RETURNING (SELECT owner_id FROM leads WHERE tenant_id = $2 AND id = $3) AS owner_id, \
+               (SELECT stage FROM leads WHERE tenant_id = $2 AND id = $3) AS stage, \
+               (SELECT tier FROM leads WHERE tenant_id = $2 AND id = $3) AS tier, \
+               (SELECT sla_policy FROM tenants WHERE id = $2) AS sla_policy, \
+               (SELECT COUNT(*) FROM webhooks WHERE tenant_id = $2 AND enabled = 1) AS webhooks"
+        );
+        let mut query = sqlx::query(&sql).bind(job_id).bind(&self.tenant_id).bind(&done.lead_id);
+        if let Some(write) = &done.scored {
+            query = query.bind(write.expected_rev);
+        }
+        let Some(row) = query.fetch_optional(&mut **tx).await? else {
+            return Ok(None);
+        };
+        Ok(Some(HeldLead {
+            owner: row.try_get("owner_id")?,
+            stage: row.try_get("stage")?,
+            tier: row.try_get("tier")?,
+            policy: stored_policy(row.try_get("sla_policy")?),
+            webhooks: row.try_get::<i64, _>("webhooks")? > 0,
+        }))
+    }
+
+    async fn score_rev(&self, tx: &mut Transaction<'static, Any>, lead_id: &str) -> StoreResult<Option<i64>> {
+        sqlx::query("SELECT score_rev FROM leads WHERE tenant_id = $1 AND id = $2")
+            .bind(&self.tenant_id)
+            .bind(lead_id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .map(|row| row.try_get("score_rev"))
+            .transpose()
+            .map_err(Into::into)
+    }
+
+    /// Each call's record, and one counter update per plugin that only
+    /// succeeded (failures are counted by [`Self::count_failures`]).
+    fn call_statements(&self, done: &ProcessedLead, now: Timestamp) -> Vec<Statement> {
+        let rows = done.calls.iter().map(|call| {
+            vec![
+                Bind::from(new_id()),
+                Bind::from(&self.tenant_id),
+                Bind::from(&call.plugin_id),
+                Bind::from(call.lead_id.clone()),
+                Bind::from(i32::from(call.error.is_none())),
+                Bind::from(call.error.clone()),
+                Bind::from(call.result.as_ref().map(Value::to_string)),
+                Bind::from(call.logs.to_string()),
+                Bind::from(&call.stdout),
+                Bind::from(&call.stderr),
+                Bind::Int(call.fuel_used as i64),
+                Bind::Int(call.duration_us as i64),
+                Bind::Int(now.micros()),
+            ]
+        });
+        let mut statements: Vec<Statement> = multi_row_insert(
+            Backend::Postgres, // `$N` placeholders, like the statements after it
+            "INSERT INTO plugin_calls (id, tenant_id, plugin_id, lead_id, ok, error, result, logs, stdout, \
+             stderr, fuel_used, duration_us, created_at) VALUES ",
+            rows,
+            "",
+        )
+        .into_iter()
+        .collect();
+        // One update per plugin: a batch on PostgreSQL is one statement, in
+        // which a row may change only once.
+        let mut good: Vec<(&str, i64)> = Vec::new();
+        for outcome in &done.outcomes {
+            if done
+                .outcomes
+                .iter()
+                .any(|o| o.plugin_id == outcome.plugin_id && o.error.is_some())
+            {
+                continue;
+            }
+            match good.iter_mut().find(|(id, _)| *id == outcome.plugin_id) {
+                Some((_, calls)) => *calls += 1,
+                None => good.push((&outcome.plugin_id, 1)),
             }
         }
-        // Removing the job is the guard: if it is gone, this step already ran.
-        let removed = sqlx::query("DELETE FROM jobs WHERE id = $1")
-            .bind(job_id)
-            .execute(&mut **tx)
-            .await?;
-        if removed.rows_affected() == 0 {
-            return Ok(Finished::default());
-        }
-        if let Some(write) = &done.scored
-            && self.write_score_in(tx, write, now).await? == ScoreWritten::Stale
-        {
-            // Only a concurrent PostgreSQL writer gets here, between the
-            // check above and this write; failing rolls back the job removal.
-            return Err(StoreError::Conflict("the lead was re-scored concurrently".into()));
-        }
-        let mut statements = vec![
-            Statement::new("UPDATE leads SET processed_at = $3, updated_at = $3 WHERE tenant_id = $1 AND id = $2")
-                .bind(&self.tenant_id)
-                .bind(&done.lead_id)
-                .bind(now.micros()),
-        ];
-        for (kind, detail) in &done.events {
-            statements.push(self.event_statement(&done.lead_id, kind, detail, now));
-        }
-        for call in &done.calls {
-            statements.push(
-                Statement::new(
-                    "INSERT INTO plugin_calls (id, tenant_id, plugin_id, lead_id, ok, error, result, logs, stdout, \
-                     stderr, fuel_used, duration_us, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-                )
-                .bind(new_id())
-                .bind(&self.tenant_id)
-                .bind(&call.plugin_id)
-                .bind(call.lead_id.clone())
-                .bind(i32::from(call.error.is_none()))
-                .bind(call.error.clone())
-                .bind(call.result.as_ref().map(Value::to_string))
-                .bind(call.logs.to_string())
-                .bind(&call.stdout)
-                .bind(&call.stderr)
-                .bind(call.fuel_used as i64)
-                .bind(call.duration_us as i64)
-                .bind(now.micros()),
+        if !good.is_empty() {
+            let mut update = Statement::new("").bind(&self.tenant_id).bind(now.micros());
+            let (mut cases, mut ids) = (String::new(), Vec::new());
+            for (plugin_id, calls) in good {
+                let n = update.binds.len();
+                cases.push_str(&format!(" WHEN ${} THEN ${}", n + 1, n + 2));
+                ids.push(format!("${}", n + 1));
+                update = update.bind(plugin_id).bind(calls);
+            }
+            update.sql = format!(
+                "UPDATE plugins SET calls = calls + CASE id{cases} END, last_called_at = $2, \
+                 consecutive_failures = 0 WHERE tenant_id = $1 AND id IN ({})",
+                ids.join(", ")
             );
+            statements.push(update);
         }
-        // A good call only bumps counters; a failure may switch the plugin
-        // off, which the loop below notices row by row.
-        for outcome in done.outcomes.iter().filter(|o| o.error.is_none()) {
-            statements.push(
-                Statement::new(
-                    "UPDATE plugins SET calls = calls + 1, last_called_at = $3, consecutive_failures = 0 \
-                     WHERE tenant_id = $1 AND id = $2",
-                )
-                .bind(&self.tenant_id)
-                .bind(&outcome.plugin_id)
-                .bind(now.micros()),
-            );
-        }
-        execute_all(self.store.backend, tx, &statements).await?;
+        statements
+    }
 
+    /// Counts each call of a plugin that failed in this step (its good calls
+    /// too), switching it off after `disable_after` failures in a row;
+    /// returns the names of plugins switched off.
+    async fn count_failures(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        done: &ProcessedLead,
+        disable_after: i32,
+        now: Timestamp,
+    ) -> StoreResult<Vec<String>> {
         let mut switched_off = Vec::new();
-        for outcome in done.outcomes.iter().filter(|o| o.error.is_some()) {
+        let failing = |o: &PluginOutcome| {
+            done.outcomes
+                .iter()
+                .any(|f| f.plugin_id == o.plugin_id && f.error.is_some())
+        };
+        for outcome in done.outcomes.iter().filter(|o| failing(o)) {
             let failed = i32::from(outcome.error.is_some());
             let reason = outcome
                 .error
@@ -403,22 +545,7 @@ impl TenantStore<'_> {
                 switched_off.push(outcome.plugin_name.clone());
             }
         }
-        if let Some(route) = &done.route {
-            // Last, so a team's lock (PostgreSQL) is held only to the commit.
-            // Only a new lead's first step routes it: that is when it is announced.
-            let data = serde_json::json!({
-                "lead_id": done.lead_id,
-                "score": done.scored.as_ref().map(|s| s.score),
-                "tier": done.scored.as_ref().map(|s| s.tier.clone()),
-            });
-            self.emit(tx, "lead.created", data, now).await?;
-            self.route_in(tx, &done.lead_id, done.previous_owner.as_deref(), route, now)
-                .await?;
-        }
-        Ok(Finished {
-            switched_off,
-            stale: false,
-        })
+        Ok(switched_off)
     }
 
     pub(super) fn event_statement(&self, lead_id: &str, kind: &str, detail: &Value, now: Timestamp) -> Statement {
@@ -431,5 +558,77 @@ impl TenantStore<'_> {
         .bind(kind)
         .bind(detail.to_string())
         .bind(now.micros())
+    }
+}
+
+/// The lead as a step's guard found it, inside the step's transaction.
+struct HeldLead {
+    owner: Option<String>,
+    stage: String,
+    tier: String,
+    policy: Option<crate::followup::SlaPolicy>,
+    /// Whether the tenant has any webhook (else nothing is announced).
+    webhooks: bool,
+}
+
+/// The one update of the lead's own row a finished step makes: on
+/// PostgreSQL a batch is one statement, in which a row may change only once.
+struct LeadRow {
+    sets: Vec<(&'static str, Bind)>,
+}
+
+impl LeadRow {
+    fn processed(now: Timestamp) -> Self {
+        Self {
+            sets: vec![
+                ("processed_at", Bind::Int(now.micros())),
+                ("updated_at", Bind::Int(now.micros())),
+            ],
+        }
+    }
+
+    fn scored(&mut self, write: &ScoreWrite, now: Timestamp) {
+        let stage = write.stage.as_ref().map(|s| s.stage.clone());
+        let now = Bind::Int(now.micros());
+        self.sets.extend([
+            ("score", Bind::Int(write.score.into())),
+            ("tier", Bind::from(&write.tier)),
+            ("score_parts", Bind::from(write.parts.to_string())),
+            ("score_rev", Bind::Int(write.expected_rev + 1)),
+            ("scored_at", now.clone()),
+        ]);
+        if let Some(stage) = stage {
+            self.sets
+                .extend([("stage", Bind::from(stage)), ("stage_entered_at", now)]);
+        }
+    }
+
+    fn owned(&mut self, owner: Option<String>, due: Option<Timestamp>, now: Timestamp) {
+        let assigned = owner.as_ref().map(|_| now.micros());
+        self.sets.extend([
+            ("owner_id", Bind::from(owner)),
+            ("assigned_at", Bind::from(assigned)),
+            ("touched_at", Bind::OptInt(None)),
+            ("follow_up_due_at", Bind::from(due.map(Timestamp::micros))),
+        ]);
+    }
+
+    fn update(self, tenant_id: &str, lead_id: &str) -> Statement {
+        let sets: Vec<String> = self
+            .sets
+            .iter()
+            .enumerate()
+            .map(|(i, (column, _))| format!("{column} = ${}", i + 3))
+            .collect();
+        let mut statement = Statement::new(format!(
+            "UPDATE leads SET {} WHERE tenant_id = $1 AND id = $2",
+            sets.join(", ")
+        ))
+        .bind(tenant_id)
+        .bind(lead_id);
+        for (_, value) in self.sets {
+            statement = statement.bind(value);
+        }
+        statement
     }
 }

@@ -82,48 +82,60 @@ impl TenantStore<'_> {
     /// world and config (and switches it back on with fresh counters).
     pub async fn save_plugin(&self, plugin: NewPlugin<'_>, replace: bool) -> StoreResult<PluginRecord> {
         let now = Timestamp::now().micros();
+        let mut tx = self.store.begin_write().await?;
         let result = if replace {
             sqlx::query(&format!(
-                "UPDATE plugins SET world = $3, config = $4, component = $5, sha256 = $6, size_bytes = $7, \
-                 enabled = 1, disabled_reason = NULL, consecutive_failures = 0, last_error = NULL, updated_at = $8 \
+                "UPDATE plugins SET world = $3, config = $4, sha256 = $5, size_bytes = $6, \
+                 enabled = 1, disabled_reason = NULL, consecutive_failures = 0, last_error = NULL, updated_at = $7 \
                  WHERE tenant_id = $1 AND name = $2 RETURNING {COLUMNS}"
             ))
             .bind(&self.tenant_id)
             .bind(plugin.name)
             .bind(plugin.world)
             .bind(plugin.config)
-            .bind(plugin.component.to_vec())
             .bind(plugin.sha256)
             .bind(plugin.component.len() as i64)
             .bind(now)
-            .fetch_optional(&self.store.write)
+            .fetch_optional(&mut *tx)
             .await
         } else {
             sqlx::query(&format!(
-                "INSERT INTO plugins (id, tenant_id, name, world, config, component, sha256, size_bytes, enabled, \
-                 created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $9) RETURNING {COLUMNS}"
+                "INSERT INTO plugins (id, tenant_id, name, world, config, sha256, size_bytes, enabled, \
+                 created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8) RETURNING {COLUMNS}"
             ))
             .bind(new_id())
             .bind(&self.tenant_id)
             .bind(plugin.name)
             .bind(plugin.world)
             .bind(plugin.config)
-            .bind(plugin.component.to_vec())
             .bind(plugin.sha256)
             .bind(plugin.component.len() as i64)
             .bind(now)
-            .fetch_optional(&self.store.write)
+            .fetch_optional(&mut *tx)
             .await
         };
-        match result {
-            Ok(Some(row)) => PluginRecord::from_row(&row),
-            Ok(None) => Err(StoreError::NotFound),
-            Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict(format!(
-                "a plugin named {:?} exists; PUT /api/v1/plugins/{} replaces it",
-                plugin.name, plugin.name
-            ))),
-            Err(e) => Err(e.into()),
-        }
+        let record = match result {
+            Ok(Some(row)) => PluginRecord::from_row(&row)?,
+            Ok(None) => return Err(StoreError::NotFound),
+            Err(e) if is_unique_violation(&e) => {
+                return Err(StoreError::Conflict(format!(
+                    "a plugin named {:?} exists; PUT /api/v1/plugins/{} replaces it",
+                    plugin.name, plugin.name
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        sqlx::query(
+            "INSERT INTO plugin_components (plugin_id, tenant_id, component) VALUES ($1, $2, $3) \
+             ON CONFLICT (plugin_id) DO UPDATE SET component = excluded.component",
+        )
+        .bind(&record.id)
+        .bind(&self.tenant_id)
+        .bind(plugin.component.to_vec())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(record)
     }
 
     pub async fn plugins(&self) -> StoreResult<Vec<PluginRecord>> {
@@ -161,7 +173,7 @@ impl TenantStore<'_> {
     }
 
     pub async fn plugin_component(&self, plugin_id: &str) -> StoreResult<Vec<u8>> {
-        let row = sqlx::query("SELECT component FROM plugins WHERE tenant_id = $1 AND id = $2")
+        let row = sqlx::query("SELECT component FROM plugin_components WHERE tenant_id = $1 AND plugin_id = $2")
             .bind(&self.tenant_id)
             .bind(plugin_id)
             .fetch_optional(&self.store.read)
@@ -206,11 +218,13 @@ impl TenantStore<'_> {
             .await?
             .ok_or(StoreError::NotFound)?;
         let id: String = row.try_get("id")?;
-        sqlx::query("DELETE FROM plugin_calls WHERE tenant_id = $1 AND plugin_id = $2")
-            .bind(&self.tenant_id)
-            .bind(&id)
-            .execute(&mut *tx)
-            .await?;
+        for table in ["plugin_calls", "plugin_components"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE tenant_id = $1 AND plugin_id = $2"))
+                .bind(&self.tenant_id)
+                .bind(&id)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         Ok(())
     }

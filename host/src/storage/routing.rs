@@ -6,8 +6,10 @@ use serde_json::{Value, json};
 use sqlx::{Any, Row, Transaction};
 
 use super::batch::{Statement, execute_all};
+use super::followup::stored_policy;
 use super::{Backend, StoreError, StoreResult, TenantStore, new_id};
 use crate::clock::Timestamp;
+use crate::followup::SlaPolicy;
 use crate::routing::strategy::{Member, Strategy};
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -286,16 +288,15 @@ impl TenantStore<'_> {
         Ok(Some((chosen.user_id.clone(), strategy)))
     }
 
-    /// Writes a routing step: the lead's owner, reps' open-lead counts and
-    /// the timeline entry saying who or what decided and why.
-    pub(super) async fn route_in(
+    /// Where a routing step puts the lead (a rep, or `None`: the pool) and
+    /// the `routed` timeline entry saying who or what decided and why. A
+    /// team's strategy picks the rep here, bumping its counters in `tx`.
+    pub(super) async fn resolve_route(
         &self,
         tx: &mut Transaction<'static, Any>,
-        lead_id: &str,
-        previous_owner: Option<&str>,
         step: &RouteStep,
         now: Timestamp,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<(Option<String>, Value)> {
         let mut detail = json!({"by": step.by, "rule": step.rule, "reason": step.reason});
         let owner = match &step.to {
             RouteTo::Rep(id) => Some(id.clone()),
@@ -324,18 +325,12 @@ impl TenantStore<'_> {
             }
             None => detail["to"] = json!("public_pool"),
         }
-        self.set_owner(tx, lead_id, previous_owner, owner.as_deref(), now)
-            .await?;
-        self.event_statement(lead_id, "routed", &detail, now)
-            .query()
-            .execute(&mut **tx)
-            .await?;
-        Ok(())
+        Ok((owner, detail))
     }
 
-    /// Sets the lead's owner, keeps both reps' open-lead counts (an open lead
-    /// counts against its owner's capacity), starts the new owner's
-    /// first-touch deadline and announces the assignment.
+    /// Sets the lead's owner and returns the statements that go with it, for
+    /// the caller's batch. One round trip here; the tenant's SLA policy
+    /// comes back with the update.
     async fn set_owner(
         &self,
         tx: &mut Transaction<'static, Any>,
@@ -343,10 +338,12 @@ impl TenantStore<'_> {
         previous: Option<&str>,
         owner: Option<&str>,
         now: Timestamp,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<Vec<Statement>> {
         let row = sqlx::query(
-            "UPDATE leads SET owner_id = $3, assigned_at = $4, touched_at = NULL, updated_at = $5 \
-             WHERE tenant_id = $1 AND id = $2 RETURNING stage, tier",
+            "UPDATE leads SET owner_id = $3, assigned_at = $4, touched_at = NULL, follow_up_due_at = NULL, \
+               updated_at = $5 \
+             WHERE tenant_id = $1 AND id = $2 \
+             RETURNING stage, tier, (SELECT sla_policy FROM tenants WHERE id = $1) AS sla_policy",
         )
         .bind(&self.tenant_id)
         .bind(lead_id)
@@ -358,30 +355,64 @@ impl TenantStore<'_> {
         .ok_or(StoreError::NotFound)?;
         let stage: String = row.try_get("stage")?;
         let tier: String = row.try_get("tier")?;
-        self.first_touch_deadline(tx, lead_id, owner, &tier, now).await?;
+        let policy = stored_policy(row.try_get("sla_policy")?);
+        let change = OwnerChange {
+            lead_id,
+            previous,
+            owner,
+            tier: &tier,
+            stage: &stage,
+        };
+        let (due, mut statements) = self.owner_changed(&change, policy.as_ref(), true, now);
+        if due.is_some() {
+            statements.push(self.deadline_on_lead(lead_id, due));
+        }
+        Ok(statements)
+    }
+
+    /// What goes with a lead changing owner, besides its own row: the new
+    /// owner's first-touch deadline (returned, for the lead row) and its
+    /// jobs, the announcement (when the tenant has `webhooks`), and both
+    /// reps' open-lead counts (an open lead counts against its owner's
+    /// capacity).
+    pub(super) fn owner_changed(
+        &self,
+        change: &OwnerChange<'_>,
+        policy: Option<&SlaPolicy>,
+        webhooks: bool,
+        now: Timestamp,
+    ) -> (Option<Timestamp>, Vec<Statement>) {
+        let OwnerChange {
+            lead_id,
+            previous,
+            owner,
+            tier,
+            stage,
+        } = *change;
+        let (due, mut statements) = self.first_touch(lead_id, owner, tier, policy, now);
         if let Some(owner) = owner
             && previous != Some(owner)
+            && webhooks
         {
             let data = json!({"lead_id": lead_id, "owner": owner, "previous_owner": previous, "tier": tier});
-            self.emit(tx, "lead.assigned", data, now).await?;
+            statements.extend(self.emit_statements("lead.assigned", &data, now));
         }
-        let open = crate::leads::Stage::parse(&stage).is_none_or(|s| s.is_open());
-        if previous == owner || !open {
-            return Ok(());
-        }
-        let mut statements = Vec::new();
-        for (user, change) in [(previous, -1), (owner, 1)] {
-            if let Some(user) = user {
-                statements.push(
-                    Statement::new("UPDATE users SET open_leads = open_leads + $3 WHERE tenant_id = $1 AND id = $2")
+        let open = crate::leads::Stage::parse(stage).is_none_or(|s| s.is_open());
+        if previous != owner && open {
+            for (user, change) in [(previous, -1), (owner, 1)] {
+                if let Some(user) = user {
+                    statements.push(
+                        Statement::new(
+                            "UPDATE users SET open_leads = open_leads + $3 WHERE tenant_id = $1 AND id = $2",
+                        )
                         .bind(&self.tenant_id)
                         .bind(user)
                         .bind(change),
-                );
+                    );
+                }
             }
         }
-        execute_all(self.store.backend, tx, &statements).await?;
-        Ok(())
+        (due, statements)
     }
 
     pub async fn pool_settings(&self) -> StoreResult<PoolSettings> {
@@ -443,8 +474,10 @@ impl TenantStore<'_> {
             }
         }
         let taken = sqlx::query(
-            "UPDATE leads SET owner_id = $3, assigned_at = $4, touched_at = NULL, updated_at = $4 \
-             WHERE tenant_id = $1 AND id = $2 AND owner_id IS NULL RETURNING stage, tier",
+            "UPDATE leads SET owner_id = $3, assigned_at = $4, touched_at = NULL, follow_up_due_at = NULL, \
+               updated_at = $4 \
+             WHERE tenant_id = $1 AND id = $2 AND owner_id IS NULL \
+             RETURNING stage, tier, (SELECT sla_policy FROM tenants WHERE id = $1) AS sla_policy",
         )
         .bind(&self.tenant_id)
         .bind(lead_id)
@@ -459,11 +492,14 @@ impl TenantStore<'_> {
         };
         let stage: String = row.try_get("stage")?;
         let tier: String = row.try_get("tier")?;
-        self.first_touch_deadline(&mut tx, lead_id, Some(user_id), &tier, now)
-            .await?;
+        let policy = stored_policy(row.try_get("sla_policy")?);
+        let (due, mut statements) = self.first_touch(lead_id, Some(user_id), &tier, policy.as_ref(), now);
+        if due.is_some() {
+            statements.push(self.deadline_on_lead(lead_id, due));
+        }
         let data = json!({"lead_id": lead_id, "owner": user_id, "tier": tier});
-        self.emit(&mut tx, "lead.claimed", data, now).await?;
-        let mut statements = vec![
+        statements.extend(self.emit_statements("lead.claimed", &data, now));
+        statements.extend([
             Statement::new(
                 "INSERT INTO pool_claims (id, tenant_id, user_id, lead_id, claimed_at) VALUES ($1, $2, $3, $4, $5)",
             )
@@ -473,7 +509,7 @@ impl TenantStore<'_> {
             .bind(lead_id)
             .bind(now.micros()),
             self.event_statement(lead_id, "claimed", &json!({"rep": user_id}), now),
-        ];
+        ]);
         if crate::leads::Stage::parse(&stage).is_none_or(|s| s.is_open()) {
             statements.push(
                 Statement::new("UPDATE users SET open_leads = open_leads + 1 WHERE tenant_id = $1 AND id = $2")
@@ -522,11 +558,9 @@ impl TenantStore<'_> {
             .await?
             .ok_or(StoreError::NotFound)?
             .try_get("owner_id")?;
-        self.set_owner(tx, lead_id, previous.as_deref(), to, now).await?;
-        self.event_statement(lead_id, kind, &detail, now)
-            .query()
-            .execute(&mut **tx)
-            .await?;
+        let mut statements = self.set_owner(tx, lead_id, previous.as_deref(), to, now).await?;
+        statements.push(self.event_statement(lead_id, kind, &detail, now));
+        execute_all(self.store.backend, tx, &statements).await?;
         if let (Some(previous), Some(hours)) = (previous.as_deref(), bar_hours)
             && to != Some(previous)
         {
@@ -543,4 +577,14 @@ impl TenantStore<'_> {
         }
         Ok(())
     }
+}
+
+/// A lead changing hands, as its row has it after the change.
+#[derive(Clone, Copy)]
+pub(super) struct OwnerChange<'a> {
+    pub lead_id: &'a str,
+    pub previous: Option<&'a str>,
+    pub owner: Option<&'a str>,
+    pub tier: &'a str,
+    pub stage: &'a str,
 }

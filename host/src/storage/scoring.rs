@@ -79,14 +79,6 @@ pub struct ScoreWrite {
     pub next_check: Option<Timestamp>,
 }
 
-/// Whether a score write landed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ScoreWritten {
-    Written,
-    /// The lead changed since the score was computed; compute again.
-    Stale,
-}
-
 impl TenantStore<'_> {
     pub async fn scoring_model(&self) -> StoreResult<Option<StoredModel>> {
         let row = sqlx::query(
@@ -287,20 +279,16 @@ impl TenantStore<'_> {
         Ok(())
     }
 
-    /// Writes one lead's score if its revision is still `expected_rev`.
-    pub(super) async fn write_score_in(
-        &self,
-        tx: &mut Transaction<'static, Any>,
-        write: &ScoreWrite,
-        now: Timestamp,
-    ) -> StoreResult<ScoreWritten> {
-        let prepared = self.prepare_scores(std::slice::from_ref(write));
-        let written = self.write_scores(tx, prepared, now).await?;
-        Ok(if written.is_empty() {
-            ScoreWritten::Stale
-        } else {
-            ScoreWritten::Written
-        })
+    /// The rows that go with one lead's score (stage entry, decay job), for
+    /// a batch whose caller holds the lead at `write.expected_rev`, updates
+    /// the lead's own row and writes `write.events` itself. Their
+    /// placeholders are `?`, so they go first in a batch.
+    pub(super) fn score_rows(&self, write: &ScoreWrite, now: Timestamp) -> Vec<Statement> {
+        let mut prepared = self.prepare_scores(std::slice::from_ref(write)).0;
+        let mut statements = Vec::new();
+        statements.extend(self.stage_statements(&mut prepared, now));
+        statements.extend(self.decay_statements(&mut prepared, now));
+        statements
     }
 
     /// Turns score writes into rows ready to send, outside any transaction.
@@ -562,7 +550,7 @@ pub fn decay_job_id(lead_id: &str) -> String {
 }
 
 /// `INSERT ... VALUES (...), (...)` over `rows`, or `None` for no rows.
-fn multi_row_insert(
+pub(super) fn multi_row_insert(
     backend: Backend,
     head: &str,
     rows: impl Iterator<Item = Vec<Bind>>,

@@ -7,7 +7,6 @@ use serde_json::{Value, json};
 use sqlx::{Any, Row, Transaction};
 
 use super::batch::{Statement, execute_all};
-use super::pipeline::job_statement;
 use super::{StoreError, StoreResult, TenantStore, new_id};
 use crate::clock::Timestamp;
 
@@ -136,45 +135,45 @@ impl TenantStore<'_> {
         data: Value,
         now: Timestamp,
     ) -> StoreResult<()> {
-        let hooks = sqlx::query("SELECT id, events FROM webhooks WHERE tenant_id = $1 AND enabled = 1")
-            .bind(&self.tenant_id)
-            .fetch_all(&mut **tx)
-            .await?;
-        let mut statements = Vec::new();
-        for hook in hooks {
-            let events: String = hook.try_get("events")?;
-            let events: Vec<String> = serde_json::from_str(&events).unwrap_or_default();
-            if !events.iter().any(|e| e == event) {
-                continue;
-            }
-            let delivery = new_id();
-            let webhook_id: String = hook.try_get("id")?;
-            let payload = json!({"id": delivery, "event": event, "occurred_at": now, "data": data});
-            statements.push(
-                Statement::new(
-                    "INSERT INTO webhook_deliveries (id, tenant_id, webhook_id, event, payload, status, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, 'pending', $6)",
-                )
-                .bind(&delivery)
-                .bind(&self.tenant_id)
-                .bind(webhook_id)
-                .bind(event)
-                .bind(payload.to_string())
-                .bind(now.micros()),
-            );
-            statements.push(job_statement(
-                WEBHOOK,
-                &new_id(),
-                &self.tenant_id,
-                &json!({ "delivery_id": delivery }),
-                now,
-                None,
-            ));
-        }
-        if !statements.is_empty() {
-            execute_all(self.store.backend, tx, &statements).await?;
-        }
+        execute_all(self.store.backend, tx, &self.emit_statements(event, &data, now)).await?;
         Ok(())
+    }
+
+    /// The statements that queue `event`: a delivery and its job for every
+    /// enabled webhook subscribed to it, chosen by the database, so they can
+    /// join the caller's batch without a read first. A delivery's id is the
+    /// event's id and the webhook's; the body gets it as `id` when it is read.
+    pub(super) fn emit_statements(&self, event: &str, data: &Value, now: Timestamp) -> Vec<Statement> {
+        debug_assert!(WEBHOOK_EVENTS.contains(&event), "unknown webhook event {event}");
+        // `events` holds a JSON array of names; event names have no LIKE
+        // wildcards, and the quotes make the match whole.
+        let subscribed = format!("%\"{event}\"%");
+        let event_id = new_id();
+        let payload = json!({"event": event, "occurred_at": now, "data": data});
+        vec![
+            Statement::new(
+                "INSERT INTO webhook_deliveries (id, tenant_id, webhook_id, event, payload, status, created_at) \
+                 SELECT $1 || '.' || id, tenant_id, id, $2, $3, 'pending', $4 FROM webhooks \
+                 WHERE tenant_id = $5 AND enabled = 1 AND events LIKE $6",
+            )
+            .bind(&event_id)
+            .bind(event)
+            .bind(payload.to_string())
+            .bind(now.micros())
+            .bind(&self.tenant_id)
+            .bind(&subscribed),
+            Statement::new(
+                "INSERT INTO jobs (id, tenant_id, kind, payload, run_at, attempts, locked_until, created_at) \
+                 SELECT 'webhook-' || $1 || '.' || id, tenant_id, $2, \
+                   '{\"delivery_id\": \"' || $1 || '.' || id || '\"}', $3, 0, NULL, $3 FROM webhooks \
+                 WHERE tenant_id = $4 AND enabled = 1 AND events LIKE $5",
+            )
+            .bind(&event_id)
+            .bind(WEBHOOK)
+            .bind(now.micros())
+            .bind(&self.tenant_id)
+            .bind(subscribed),
+        ]
     }
 
     /// Records one delivery attempt. Delivered or given up: the job is
@@ -240,11 +239,17 @@ fn webhook_from_row(row: &sqlx::any::AnyRow) -> StoreResult<WebhookRecord> {
 
 fn delivery_from_row(row: &sqlx::any::AnyRow) -> StoreResult<DeliveryRecord> {
     let payload: String = row.try_get("payload")?;
+    let id: String = row.try_get("id")?;
+    // The body names its delivery (the receiver's idempotency key).
+    let mut payload: Value = serde_json::from_str(&payload).unwrap_or(Value::Null);
+    if let Value::Object(fields) = &mut payload {
+        fields.insert("id".to_owned(), Value::String(id.clone()));
+    }
     Ok(DeliveryRecord {
-        id: row.try_get("id")?,
+        id,
         webhook_id: row.try_get("webhook_id")?,
         event: row.try_get("event")?,
-        payload: serde_json::from_str(&payload).unwrap_or(Value::Null),
+        payload,
         status: row.try_get("status")?,
         attempts: row.try_get("attempts")?,
         last_status: row.try_get("last_status")?,

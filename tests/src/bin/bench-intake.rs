@@ -185,9 +185,21 @@ async fn unprocessed(backend: Backend, url: &str) -> anyhow::Result<i64> {
     })
 }
 
-async fn pipeline(opts: &Options, backend: Backend, with_plugins: bool) -> anyhow::Result<()> {
+/// What places each lead in a `--pipeline` run.
+#[derive(Clone, Copy, PartialEq)]
+enum Placing {
+    /// Nothing: every lead goes to the public pool.
+    Pool,
+    /// A built-in rule assigning every lead to one rep: the same writes as
+    /// the router plugin's decisions, without plugins.
+    Rule,
+    /// The bant-scorer and the region-router.
+    Plugins,
+}
+
+async fn pipeline(opts: &Options, backend: Backend, placing: Placing) -> anyhow::Result<()> {
     let (server, token) = setup(backend).await?;
-    if with_plugins {
+    if placing != Placing::Pool {
         for (i, region) in ["zhejiang", "beijing", "guangdong", "shanghai"].iter().enumerate() {
             server.cli(&[
                 "user",
@@ -202,6 +214,21 @@ async fn pipeline(opts: &Options, backend: Backend, with_plugins: bool) -> anyho
                 region,
             ])?;
         }
+    }
+    if placing == Placing::Rule {
+        let rules = json!({"rules": [{"id": "all", "assign": {"rep": "rep0@bench.example"}}]});
+        let res = server
+            .http
+            .put(server.url("/api/v1/routing/rules"))
+            .bearer_auth(&token)
+            .json(&rules)
+            .send()
+            .await?;
+        if !res.status().is_success() {
+            bail!("setting the routing rules: {} {}", res.status(), res.text().await?);
+        }
+    }
+    if placing == Placing::Plugins {
         server
             .install_plugin(&token, "bant", "scorer", "bant_scorer", json!({}))
             .await?;
@@ -224,11 +251,11 @@ async fn pipeline(opts: &Options, backend: Backend, with_plugins: bool) -> anyho
     }
     let processed = started.elapsed();
     println!(
-        "{:<28} accepted {:>6.0} leads/s (p50 {}, p99 {})   scored+routed {:>6.0} leads/s",
-        if with_plugins {
-            "bant-scorer + region-router"
-        } else {
-            "no plugins"
+        "{:<30} accepted {:>6.0} leads/s (p50 {}, p99 {})   scored+routed {:>6.0} leads/s",
+        match placing {
+            Placing::Pool => "no plugins, to the pool",
+            Placing::Rule => "no plugins, a rule to a rep",
+            Placing::Plugins => "bant-scorer + region-router",
         },
         lat.len() as f64 / accepted.as_secs_f64(),
         ms(percentile(&lat, 0.50)),
@@ -248,8 +275,9 @@ async fn main() -> anyhow::Result<()> {
         );
         for backend in &opts.backends {
             println!("\n== {backend:?}");
-            pipeline(&opts, *backend, false).await?;
-            pipeline(&opts, *backend, true).await?;
+            for placing in [Placing::Pool, Placing::Rule, Placing::Plugins] {
+                pipeline(&opts, *backend, placing).await?;
+            }
         }
         return Ok(());
     }
