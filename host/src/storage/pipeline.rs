@@ -299,6 +299,7 @@ impl TenantStore<'_> {
                 ..Default::default()
             });
         };
+        self.lock_plugins(tx, done).await?;
         let switched_off = self.count_failures(tx, done, disable_after, now).await?;
 
         // The `?`-numbered statements first (see `batch::execute_all`).
@@ -318,7 +319,9 @@ impl TenantStore<'_> {
             );
         }
         events.extend(done.events.iter().map(|(kind, detail)| (kind.as_str(), detail.clone())));
-        batch.extend(self.call_statements(done, now));
+        let (records, counters) = self.call_statements(done, now);
+        batch.extend(records);
+        batch.extend(counters);
         if let Some(route) = &done.route {
             // Only a new lead's first step routes it: that is when it is announced.
             let data = serde_json::json!({
@@ -415,6 +418,30 @@ impl TenantStore<'_> {
         }))
     }
 
+    /// On PostgreSQL, locks the rows of the plugins the step called, in id
+    /// order, before any other shared row (a team's, reps'). Every step of
+    /// the tenant updates these rows, and a batch is one statement there
+    /// whose parts run in no set order: without this, two steps deadlocked.
+    async fn lock_plugins(&self, tx: &mut Transaction<'static, Any>, done: &ProcessedLead) -> StoreResult<()> {
+        if self.store.backend != Backend::Postgres || done.outcomes.is_empty() {
+            return Ok(());
+        }
+        let mut ids: Vec<&str> = done.outcomes.iter().map(|o| o.plugin_id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let placeholders: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!(
+            "SELECT id FROM plugins WHERE tenant_id = $1 AND id IN ({}) ORDER BY id FOR UPDATE",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(&sql).bind(&self.tenant_id);
+        for id in ids {
+            query = query.bind(id);
+        }
+        query.fetch_all(&mut **tx).await?;
+        Ok(())
+    }
+
     async fn score_rev(&self, tx: &mut Transaction<'static, Any>, lead_id: &str) -> StoreResult<Option<i64>> {
         sqlx::query("SELECT score_rev FROM leads WHERE tenant_id = $1 AND id = $2")
             .bind(&self.tenant_id)
@@ -426,9 +453,9 @@ impl TenantStore<'_> {
             .map_err(Into::into)
     }
 
-    /// Each call's record, and one counter update per plugin that only
+    /// The calls' records, and one counter update for the plugins that only
     /// succeeded (failures are counted by [`Self::count_failures`]).
-    fn call_statements(&self, done: &ProcessedLead, now: Timestamp) -> Vec<Statement> {
+    fn call_statements(&self, done: &ProcessedLead, now: Timestamp) -> (Vec<Statement>, Vec<Statement>) {
         let rows = done.calls.iter().map(|call| {
             vec![
                 Bind::from(new_id()),
@@ -446,7 +473,7 @@ impl TenantStore<'_> {
                 Bind::Int(now.micros()),
             ]
         });
-        let mut statements: Vec<Statement> = multi_row_insert(
+        let records: Vec<Statement> = multi_row_insert(
             Backend::Postgres, // `$N` placeholders, like the statements after it
             "INSERT INTO plugin_calls (id, tenant_id, plugin_id, lead_id, ok, error, result, logs, stdout, \
              stderr, fuel_used, duration_us, created_at) VALUES ",
@@ -471,6 +498,7 @@ impl TenantStore<'_> {
                 None => good.push((&outcome.plugin_id, 1)),
             }
         }
+        let mut counters = Vec::new();
         if !good.is_empty() {
             let mut update = Statement::new("").bind(&self.tenant_id).bind(now.micros());
             let (mut cases, mut ids) = (String::new(), Vec::new());
@@ -485,9 +513,9 @@ impl TenantStore<'_> {
                  consecutive_failures = 0 WHERE tenant_id = $1 AND id IN ({})",
                 ids.join(", ")
             );
-            statements.push(update);
+            counters.push(update);
         }
-        statements
+        (records, counters)
     }
 
     /// Counts each call of a plugin that failed in this step (its good calls
