@@ -341,6 +341,14 @@ impl TestServer {
         Ok(())
     }
 
+    /// The example bant-scorer (as `bant`) and region-router (as `regions`).
+    pub async fn install_bant_and_regions(&self, token: &str) -> anyhow::Result<()> {
+        self.install_plugin(token, "bant", "scorer", "bant_scorer", json!({}))
+            .await?;
+        self.install_plugin(token, "regions", "router", "region_router", json!({}))
+            .await
+    }
+
     /// Waits until the lead's score-and-route step has finished (polling with
     /// a deadline: the step runs in the background after the 201).
     pub async fn processed_lead(&self, token: &str, id: &str) -> anyhow::Result<Value> {

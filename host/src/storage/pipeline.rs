@@ -88,6 +88,15 @@ pub struct ProcessedLead {
     pub outcomes: Vec<PluginOutcome>,
 }
 
+impl ProcessedLead {
+    /// Whether a call of this plugin failed in the step.
+    fn failed(&self, plugin_id: &str) -> bool {
+        self.outcomes
+            .iter()
+            .any(|o| o.plugin_id == plugin_id && o.error.is_some())
+    }
+}
+
 /// How a finished step was written.
 #[derive(Debug, Clone, Default)]
 pub struct Finished {
@@ -308,17 +317,14 @@ impl TenantStore<'_> {
             None => Vec::new(),
         };
         let mut lead_row = LeadRow::processed(now);
-        let mut events: Vec<(&str, Value)> = Vec::new();
+        let mut timeline = Vec::new();
         if let Some(write) = &done.scored {
             lead_row.scored(write, now);
-            events.extend(
-                write
-                    .events
-                    .iter()
-                    .map(|(kind, detail)| (kind.as_str(), detail.clone())),
-            );
         }
-        events.extend(done.events.iter().map(|(kind, detail)| (kind.as_str(), detail.clone())));
+        let step_events = done.scored.iter().flat_map(|w| &w.events).chain(&done.events);
+        for (kind, detail) in step_events {
+            timeline.push(self.timeline_row(&done.lead_id, kind, detail.to_string()));
+        }
         let (records, counters) = self.call_statements(done, now);
         batch.extend(records);
         batch.extend(counters);
@@ -345,29 +351,11 @@ impl TenantStore<'_> {
             };
             let (due, statements) = self.owner_changed(&change, lead.policy.as_ref(), lead.webhooks, now);
             batch.extend(statements);
-            events.push(("routed", detail));
+            timeline.push(self.timeline_row(&done.lead_id, "routed", detail.to_string()));
             lead_row.owned(owner, due, now);
         }
         // The timeline's rows as one statement (`?`: before the `$N` ones).
-        let timeline = events.into_iter().map(|(kind, detail)| {
-            vec![
-                Bind::from(new_id()),
-                Bind::from(&self.tenant_id),
-                Bind::from(&done.lead_id),
-                Bind::from(kind),
-                Bind::from(detail.to_string()),
-                Bind::Int(now.micros()),
-            ]
-        });
-        batch.splice(
-            0..0,
-            multi_row_insert(
-                self.store.backend,
-                "INSERT INTO lead_events (id, tenant_id, lead_id, kind, detail, created_at) VALUES ",
-                timeline,
-                "",
-            ),
-        );
+        batch.splice(0..0, self.timeline_insert(timeline.into_iter(), now));
         batch.push(lead_row.update(&self.tenant_id, &done.lead_id));
         execute_all(self.store.backend, tx, &batch).await?;
         Ok(Finished {
@@ -474,7 +462,7 @@ impl TenantStore<'_> {
             ]
         });
         let records: Vec<Statement> = multi_row_insert(
-            Backend::Postgres, // `$N` placeholders, like the statements after it
+            self.store.backend,
             "INSERT INTO plugin_calls (id, tenant_id, plugin_id, lead_id, ok, error, result, logs, stdout, \
              stderr, fuel_used, duration_us, created_at) VALUES ",
             rows,
@@ -486,11 +474,7 @@ impl TenantStore<'_> {
         // which a row may change only once.
         let mut good: Vec<(&str, i64)> = Vec::new();
         for outcome in &done.outcomes {
-            if done
-                .outcomes
-                .iter()
-                .any(|o| o.plugin_id == outcome.plugin_id && o.error.is_some())
-            {
+            if done.failed(&outcome.plugin_id) {
                 continue;
             }
             match good.iter_mut().find(|(id, _)| *id == outcome.plugin_id) {
@@ -529,12 +513,7 @@ impl TenantStore<'_> {
         now: Timestamp,
     ) -> StoreResult<Vec<String>> {
         let mut switched_off = Vec::new();
-        let failing = |o: &PluginOutcome| {
-            done.outcomes
-                .iter()
-                .any(|f| f.plugin_id == o.plugin_id && f.error.is_some())
-        };
-        for outcome in done.outcomes.iter().filter(|o| failing(o)) {
+        for outcome in done.outcomes.iter().filter(|o| done.failed(&o.plugin_id)) {
             let failed = i32::from(outcome.error.is_some());
             let reason = outcome
                 .error

@@ -309,15 +309,7 @@ impl TenantStore<'_> {
                     events: w
                         .events
                         .iter()
-                        .map(|(kind, detail)| {
-                            vec![
-                                Bind::from(new_id()),
-                                Bind::from(&self.tenant_id),
-                                Bind::from(&w.lead_id),
-                                Bind::from(kind),
-                                Bind::from(detail.to_string()),
-                            ]
-                        })
+                        .map(|(kind, detail)| self.timeline_row(&w.lead_id, kind, detail.to_string()))
                         .collect(),
                     stage: w.stage.as_ref().map(|entry| {
                         vec![
@@ -415,13 +407,26 @@ impl TenantStore<'_> {
     }
 
     fn timeline_statements(&self, writes: &mut [PreparedScore], now: Timestamp) -> Option<Statement> {
+        self.timeline_insert(writes.iter_mut().flat_map(|w| std::mem::take(&mut w.events)), now)
+    }
+
+    /// A `lead_events` row without its time (`timeline_insert` adds it).
+    pub(super) fn timeline_row(&self, lead_id: &str, kind: &str, detail: String) -> Vec<Bind> {
+        vec![
+            Bind::from(new_id()),
+            Bind::from(&self.tenant_id),
+            Bind::from(lead_id),
+            Bind::from(kind),
+            Bind::from(detail),
+        ]
+    }
+
+    /// Timeline rows as one statement, or `None` for none.
+    pub(super) fn timeline_insert(&self, rows: impl Iterator<Item = Vec<Bind>>, now: Timestamp) -> Option<Statement> {
         multi_row_insert(
             self.store.backend,
             "INSERT INTO lead_events (id, tenant_id, lead_id, kind, detail, created_at) VALUES ",
-            writes
-                .iter_mut()
-                .flat_map(|w| std::mem::take(&mut w.events))
-                .map(|row| at(row, now)),
+            rows.map(|row| at(row, now)),
             "",
         )
     }

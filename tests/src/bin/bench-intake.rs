@@ -229,12 +229,7 @@ async fn pipeline(opts: &Options, backend: Backend, placing: Placing) -> anyhow:
         }
     }
     if placing == Placing::Plugins {
-        server
-            .install_plugin(&token, "bant", "scorer", "bant_scorer", json!({}))
-            .await?;
-        server
-            .install_plugin(&token, "regions", "router", "region_router", json!({}))
-            .await?;
+        server.install_bant_and_regions(&token).await?;
     }
     let warm: Vec<Vec<u8>> = (0..500)
         .map(|i| serde_json::to_vec(&lead(10_000_000 + i)).unwrap())

@@ -52,12 +52,7 @@ async fn example_plugins_score_and_route_new_leads(backend: Backend) -> anyhow::
     let (server, token) = demo_server(backend).await?;
     let zhejiang_rep = add_rep(&server, &token, "li@acme.example", &["zhejiang", "shanghai"]).await?;
     add_rep(&server, &token, "wang@acme.example", &["beijing"]).await?;
-    server
-        .install_plugin(&token, "bant", "scorer", "bant_scorer", json!({}))
-        .await?;
-    server
-        .install_plugin(&token, "regions", "router", "region_router", json!({}))
-        .await?;
+    server.install_bant_and_regions(&token).await?;
 
     let id = submit_new(&server, "acme", "buyer@example.com").await?;
     let lead = server.processed_lead(&token, &id).await?;
@@ -119,12 +114,7 @@ async fn concurrent_leads_through_plugins_are_each_written_once(backend: Backend
     const LEADS: usize = 100;
     let (server, token) = demo_server(backend).await?;
     let rep = add_rep(&server, &token, "li@acme.example", &["zhejiang"]).await?;
-    server
-        .install_plugin(&token, "bant", "scorer", "bant_scorer", json!({}))
-        .await?;
-    server
-        .install_plugin(&token, "regions", "router", "region_router", json!({}))
-        .await?;
+    server.install_bant_and_regions(&token).await?;
     let started = std::time::Instant::now();
     let emails: Vec<String> = (0..LEADS).map(|i| format!("rush{i}@example.com")).collect();
     let submissions = emails.iter().map(|email| submit_new(&server, "acme", email));
