@@ -4,6 +4,7 @@
 //! Run (release, outside the test command):
 //!   cargo build --release -p leadhost -p leadhost-tests
 //!   target/release/bench-intake [--leads 20000] [--concurrency 32] [--million 1000000] [--backend sqlite|postgres|both]
+//!   target/release/bench-intake --pipeline [--leads 10000] [--placing pool|builtin|plugins] [--backend ...]
 //! Prints figures; BENCHMARKS.md keeps the latest.
 
 use std::sync::Arc;
@@ -23,6 +24,8 @@ struct Options {
     /// Measure the whole pipeline (intake, then score and route) with and
     /// without the example scorer and router, instead of dedup at 1M.
     pipeline: bool,
+    /// The `--pipeline` cases to run (all three unless `--placing` names one).
+    placings: Vec<Placing>,
 }
 
 fn options() -> anyhow::Result<Options> {
@@ -32,6 +35,7 @@ fn options() -> anyhow::Result<Options> {
         million: 1_000_000,
         backends: vec![Backend::Sqlite, Backend::Postgres],
         pipeline: false,
+        placings: vec![Placing::Pool, Placing::Builtin, Placing::Plugins],
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -42,6 +46,7 @@ fn options() -> anyhow::Result<Options> {
             "--million" => opts.million = value()?.parse()?,
             "--pipeline" => opts.pipeline = true,
             "--backend" => opts.backends = Backend::parse_list(&value()?)?,
+            "--placing" => opts.placings = vec![Placing::parse(&value()?)?],
             other => bail!("unknown flag {other}"),
         }
     }
@@ -185,22 +190,66 @@ async fn unprocessed(backend: Backend, url: &str) -> anyhow::Result<i64> {
     })
 }
 
-/// What places each lead in a `--pipeline` run.
+/// What scores and places each lead in a `--pipeline` run.
 #[derive(Clone, Copy, PartialEq)]
 enum Placing {
-    /// Nothing: every lead goes to the public pool.
+    /// Nothing: no model, no rules, no plugins; every lead scores 0 and goes
+    /// to the public pool.
     Pool,
-    /// A built-in rule assigning every lead to one rep: the same writes as
-    /// the router plugin's decisions, without plugins.
-    Rule,
+    /// The two plugins' tables as a built-in scoring model and routing
+    /// rules: the same scores, tiers, stages and owners, with no plugin.
+    Builtin,
     /// The bant-scorer and the region-router.
     Plugins,
+}
+
+const REGIONS: [&str; 4] = ["zhejiang", "beijing", "guangdong", "shanghai"];
+
+/// bant-scorer's default points as built-in model rules (the tenant default's
+/// thresholds), so a lead gets the score the plugin gives it.
+fn bant_model() -> Value {
+    let rule = |id: &str, cases: &[(&str, i32)]| {
+        let cases: Vec<Value> = cases.iter().map(|(v, p)| json!({"equals": v, "points": p})).collect();
+        json!({"kind": "bant", "id": id, "label": id, "dimension": id, "field": id, "cases": cases})
+    };
+    json!({
+        "tiers": {"warm": 8, "hot": 13}, "promote": {"mql": 8, "sql": 13},
+        "rules": [
+            rule("budget", &[("<50k", 5), ("50k-200k", 10), ("200k-1m", 20), (">1m", 25)]),
+            rule("authority", &[("decision_maker", 20), ("influencer", 10), ("evaluator", 5), ("user", 2)]),
+            rule("timeline", &[("this_month", 20), ("this_quarter", 15), ("this_year", 5)]),
+        ]
+    })
+}
+
+/// region-router's decision as rules: each province to the rep covering it.
+fn region_rules() -> Value {
+    let rules: Vec<Value> = REGIONS
+        .iter()
+        .enumerate()
+        .map(|(i, region)| {
+            json!({"id": region, "when": {"fields": {"province": {"one_of": [region]}}},
+                   "assign": {"rep": format!("rep{i}@bench.example")}})
+        })
+        .collect();
+    json!({ "rules": rules })
+}
+
+impl Placing {
+    fn parse(name: &str) -> anyhow::Result<Self> {
+        Ok(match name {
+            "pool" => Placing::Pool,
+            "builtin" => Placing::Builtin,
+            "plugins" => Placing::Plugins,
+            other => bail!("unknown placing {other:?}: pool, builtin or plugins"),
+        })
+    }
 }
 
 async fn pipeline(opts: &Options, backend: Backend, placing: Placing) -> anyhow::Result<()> {
     let (server, token) = setup(backend).await?;
     if placing != Placing::Pool {
-        for (i, region) in ["zhejiang", "beijing", "guangdong", "shanghai"].iter().enumerate() {
+        for (i, region) in REGIONS.iter().enumerate() {
             server.cli(&[
                 "user",
                 "add",
@@ -215,17 +264,12 @@ async fn pipeline(opts: &Options, backend: Backend, placing: Placing) -> anyhow:
             ])?;
         }
     }
-    if placing == Placing::Rule {
-        let rules = json!({"rules": [{"id": "all", "assign": {"rep": "rep0@bench.example"}}]});
-        let res = server
-            .http
-            .put(server.url("/api/v1/routing/rules"))
-            .bearer_auth(&token)
-            .json(&rules)
-            .send()
-            .await?;
-        if !res.status().is_success() {
-            bail!("setting the routing rules: {} {}", res.status(), res.text().await?);
+    if placing == Placing::Builtin {
+        for (path, body) in [("/api/v1/scoring/model", bant_model()), ("/api/v1/routing/rules", region_rules())] {
+            let res = server.http.put(server.url(path)).bearer_auth(&token).json(&body).send().await?;
+            if !res.status().is_success() {
+                bail!("PUT {path}: {} {}", res.status(), res.text().await?);
+            }
         }
     }
     if placing == Placing::Plugins {
@@ -249,7 +293,7 @@ async fn pipeline(opts: &Options, backend: Backend, placing: Placing) -> anyhow:
         "{:<30} accepted {:>6.0} leads/s (p50 {}, p99 {})   scored+routed {:>6.0} leads/s",
         match placing {
             Placing::Pool => "no plugins, to the pool",
-            Placing::Rule => "no plugins, a rule to a rep",
+            Placing::Builtin => "the same as a model and rules",
             Placing::Plugins => "bant-scorer + region-router",
         },
         lat.len() as f64 / accepted.as_secs_f64(),
@@ -270,8 +314,8 @@ async fn main() -> anyhow::Result<()> {
         );
         for backend in &opts.backends {
             println!("\n== {backend:?}");
-            for placing in [Placing::Pool, Placing::Rule, Placing::Plugins] {
-                pipeline(&opts, *backend, placing).await?;
+            for placing in &opts.placings {
+                pipeline(&opts, *backend, *placing).await?;
             }
         }
         return Ok(());
