@@ -8,11 +8,13 @@
 //! one statement at a time, so there a batch becomes one statement of
 //! data-modifying CTEs.
 
+use std::collections::HashSet;
+
 use sqlx::any::AnyArguments;
 use sqlx::query::Query;
 use sqlx::{Any, Transaction};
 
-use super::{Backend, StoreResult};
+use super::{Backend, StoreError, StoreResult};
 
 /// A value bound to one `$N` parameter.
 #[derive(Debug, Clone)]
@@ -105,7 +107,7 @@ pub(crate) fn bind_all<'q>(
 /// Runs the statements in order; returns the rows they changed, in total.
 pub(crate) async fn execute_all(
     backend: Backend,
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Transaction<'_, Any>,
     statements: &[Statement],
 ) -> StoreResult<u64> {
     match backend {
@@ -161,6 +163,111 @@ pub(crate) async fn execute_all(
                 changed += statement.query().execute(&mut **tx).await?.rows_affected();
             }
             Ok(changed)
+        }
+    }
+}
+
+/// Writes decided on in a transaction but not sent yet.
+///
+/// Every statement is a round trip to SQLite's worker thread and back, and
+/// the writer's round trips, not SQLite, set the pace of intake. So the group
+/// commit collects the writes of its whole batch here and sends them in two
+/// batches at its end (see `group_commit`). A read inside the transaction
+/// that could see one of them must [`settle`](Self::settle) first: the
+/// caller checks [`holds_lead`](Self::holds_lead) and friends. Outside the
+/// group commit each write flushes its own at once.
+#[derive(Default)]
+pub(crate) struct PendingWrites {
+    /// Intake's statements, each of which must change exactly one row
+    /// (fewer means a concurrent transaction took an identity or a key).
+    intake: Vec<Statement>,
+    /// Finished steps' statements with bare `?` parameters, then the rest:
+    /// the order `execute_all` needs. A step's statements are already in
+    /// that order, and steps of different leads do not depend on each other.
+    steps_first: Vec<Statement>,
+    steps_rest: Vec<Statement>,
+    /// (tenant, lead) of every lead written.
+    leads: HashSet<(String, String)>,
+    /// (tenant, kind, value) of every identity claimed.
+    identities: HashSet<(String, String, String)>,
+    /// (tenant, idempotency key) of every touch.
+    keys: HashSet<(String, String)>,
+}
+
+impl PendingWrites {
+    pub fn is_empty(&self) -> bool {
+        self.intake.is_empty() && self.steps_first.is_empty() && self.steps_rest.is_empty()
+    }
+
+    pub fn holds_lead(&self, tenant_id: &str, lead_id: &str) -> bool {
+        self.leads.contains(&(tenant_id.to_owned(), lead_id.to_owned()))
+    }
+
+    pub fn holds_identity(&self, tenant_id: &str, kind: &str, value: &str) -> bool {
+        self.identities
+            .contains(&(tenant_id.to_owned(), kind.to_owned(), value.to_owned()))
+    }
+
+    pub fn holds_key(&self, tenant_id: &str, key: &str) -> bool {
+        self.keys.contains(&(tenant_id.to_owned(), key.to_owned()))
+    }
+
+    /// A submission's writes: its lead's, the identities it claims and its
+    /// idempotency key.
+    pub fn add_intake<'a>(
+        &mut self,
+        tenant_id: &str,
+        lead_id: &str,
+        statements: Vec<Statement>,
+        identities: impl IntoIterator<Item = (&'a str, &'a str)>,
+        key: Option<&str>,
+    ) {
+        self.leads.insert((tenant_id.to_owned(), lead_id.to_owned()));
+        for (kind, value) in identities {
+            self.identities
+                .insert((tenant_id.to_owned(), kind.to_owned(), value.to_owned()));
+        }
+        if let Some(key) = key {
+            self.keys.insert((tenant_id.to_owned(), key.to_owned()));
+        }
+        self.intake.extend(statements);
+    }
+
+    /// A finished step's writes, `?`-numbered statements first.
+    pub fn add_step(&mut self, tenant_id: &str, lead_id: &str, statements: Vec<Statement>) {
+        self.leads.insert((tenant_id.to_owned(), lead_id.to_owned()));
+        for statement in statements {
+            match statement.sql.contains('?') {
+                true => self.steps_first.push(statement),
+                false => self.steps_rest.push(statement),
+            }
+        }
+    }
+
+    /// Sends everything held; `false` when an intake statement changed no
+    /// row (a concurrent transaction won a race: roll back and retry).
+    pub async fn flush(&mut self, backend: Backend, tx: &mut Transaction<'_, Any>) -> StoreResult<bool> {
+        let intake = std::mem::take(&mut self.intake);
+        let mut steps = std::mem::take(&mut self.steps_first);
+        steps.append(&mut self.steps_rest);
+        self.leads.clear();
+        self.identities.clear();
+        self.keys.clear();
+        if !intake.is_empty() && execute_all(backend, tx, &intake).await? < intake.len() as u64 {
+            return Ok(false);
+        }
+        if !steps.is_empty() {
+            execute_all(backend, tx, &steps).await?;
+        }
+        Ok(true)
+    }
+
+    /// Sends everything held where no other writer can race (SQLite's one
+    /// writer): a lost race would mean the data changed under us.
+    pub async fn settle(&mut self, backend: Backend, tx: &mut Transaction<'_, Any>) -> StoreResult<()> {
+        match self.is_empty() || self.flush(backend, tx).await? {
+            true => Ok(()),
+            false => Err(StoreError::Conflict("a write batch raced another writer".into())),
         }
     }
 }

@@ -79,7 +79,7 @@ impl TenantStore<'_> {
         Ok(())
     }
 
-    async fn sla_policy_in(&self, tx: &mut Transaction<'static, Any>) -> StoreResult<Option<SlaPolicy>> {
+    async fn sla_policy_in(&self, tx: &mut Transaction<'_, Any>) -> StoreResult<Option<SlaPolicy>> {
         let row = sqlx::query("SELECT sla_policy FROM tenants WHERE id = $1")
             .bind(&self.tenant_id)
             .fetch_one(&mut **tx)
@@ -111,7 +111,7 @@ impl TenantStore<'_> {
     /// jobs; older jobs of the lead find the deadline moved and do nothing.
     async fn set_deadline(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Transaction<'_, Any>,
         lead_id: &str,
         owner: &str,
         due: Option<Timestamp>,
@@ -442,7 +442,7 @@ impl TenantStore<'_> {
     }
 
     /// The manager of a team the rep is in, if any.
-    async fn manager_of(&self, tx: &mut Transaction<'static, Any>, user_id: &str) -> StoreResult<Option<String>> {
+    async fn manager_of(&self, tx: &mut Transaction<'_, Any>, user_id: &str) -> StoreResult<Option<String>> {
         let row = sqlx::query(
             "SELECT t.manager_id FROM teams t JOIN team_members m ON m.team_id = t.id \
              WHERE m.tenant_id = $1 AND m.user_id = $2 AND t.manager_id IS NOT NULL ORDER BY t.name LIMIT 1",

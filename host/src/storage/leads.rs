@@ -4,7 +4,7 @@ use serde_json::{Map, Value};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
-use super::batch::{Bind, Statement, bind_all, execute_all};
+use super::batch::{Bind, PendingWrites, Statement, bind_all};
 use super::group_commit::{Write, Written};
 use super::pipeline::{JobRecord, SCORE_AND_ROUTE, WRITER_LEASE, job_statement};
 use super::scoring::RESCORE;
@@ -211,27 +211,42 @@ impl TenantStore<'_> {
     pub(super) async fn record_one(&self, sub: &NewSubmission) -> StoreResult<IntakeOutcome> {
         for _ in 0..INTAKE_ATTEMPTS {
             let mut tx = self.store.begin_write().await?;
-            match self.try_record(&mut tx, sub).await? {
-                Some(outcome) => {
-                    tx.commit().await?;
-                    return Ok(outcome);
-                }
-                None => tx.rollback().await?,
+            let mut pending = PendingWrites::default();
+            let outcome = self.try_record(&mut tx, &mut pending, sub).await?;
+            if pending.flush(self.store.backend, &mut tx).await? {
+                tx.commit().await?;
+                return Ok(outcome);
             }
+            tx.rollback().await?;
         }
         Err(StoreError::Conflict(
             "the submission kept racing with concurrent ones; retry it".into(),
         ))
     }
 
-    /// `None` when a concurrent transaction won a race; the caller retries.
+    /// Decides what the submission writes and adds it to `pending`; a
+    /// concurrent transaction winning a race shows when that is flushed.
     pub(super) async fn try_record(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Transaction<'_, Any>,
+        pending: &mut PendingWrites,
         sub: &NewSubmission,
-    ) -> StoreResult<Option<IntakeOutcome>> {
+    ) -> StoreResult<IntakeOutcome> {
         let now = Timestamp::now();
-        if let Some(key) = &sub.context.idempotency_key {
+        let email = sub.email.as_ref().map(|e| e.as_str());
+        let phone = sub.phone.as_ref().map(|p| p.as_str());
+        let identities = [("email", email), ("phone", phone)];
+        let key = sub.context.idempotency_key.as_deref();
+        // Reads below must see the batch's earlier submissions of the same
+        // person (a double-clicked submit).
+        let seen_in_batch = key.is_some_and(|k| pending.holds_key(&self.tenant_id, k))
+            || identities
+                .iter()
+                .any(|(kind, value)| value.is_some_and(|v| pending.holds_identity(&self.tenant_id, kind, v)));
+        if seen_in_batch {
+            pending.settle(self.store.backend, tx).await?;
+        }
+        if let Some(key) = key {
             let seen = sqlx::query("SELECT lead_id FROM touches WHERE tenant_id = $1 AND idempotency_key = $2")
                 .bind(&self.tenant_id)
                 .bind(key)
@@ -239,16 +254,14 @@ impl TenantStore<'_> {
                 .await?;
             if let Some(row) = seen {
                 let lead_id: String = row.try_get("lead_id")?;
-                return Ok(Some(IntakeOutcome {
+                return Ok(IntakeOutcome {
                     duplicate_of: Some(lead_id.clone()),
                     lead_id,
                     job: None,
-                }));
+                });
             }
         }
 
-        let email = sub.email.as_ref().map(|e| e.as_str());
-        let phone = sub.phone.as_ref().map(|p| p.as_str());
         let owners = sqlx::query(
             "SELECT kind, lead_id FROM lead_identities WHERE tenant_id = $1 \
              AND ((kind = 'email' AND value = $2) OR (kind = 'phone' AND value = $3))",
@@ -274,6 +287,9 @@ impl TenantStore<'_> {
         let mut job = None;
         let (lead_id, duplicate_of) = match email_owner.clone().or(phone_owner.clone()) {
             Some(lead_id) => {
+                if pending.holds_lead(&self.tenant_id, &lead_id) {
+                    pending.settle(self.store.backend, tx).await?;
+                }
                 let (merge, filled) = self.merge_statement(tx, &lead_id, sub, now).await?;
                 statements.push(merge);
                 if filled {
@@ -328,15 +344,13 @@ impl TenantStore<'_> {
         let note = (!notes.is_empty()).then(|| notes.join("; "));
         statements.push(self.insert_touch(&lead_id, sub, note, now));
 
-        let changed = execute_all(self.store.backend, tx, &statements).await?;
-        if changed < statements.len() as u64 {
-            return Ok(None);
-        }
-        Ok(Some(IntakeOutcome {
+        let claimed = identities.iter().filter_map(|(kind, value)| Some((*kind, (*value)?)));
+        pending.add_intake(&self.tenant_id, &lead_id, statements, claimed, key);
+        Ok(IntakeOutcome {
             lead_id,
             duplicate_of,
             job,
-        }))
+        })
     }
 
     fn claim_identity(&self, kind: &str, value: &str, lead_id: &str) -> Statement {
@@ -389,7 +403,7 @@ impl TenantStore<'_> {
     /// Also says whether any form field was filled.
     async fn merge_statement(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Transaction<'_, Any>,
         lead_id: &str,
         sub: &NewSubmission,
         now: Timestamp,

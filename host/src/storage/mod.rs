@@ -126,6 +126,10 @@ impl Store {
                 AnyPoolOptions::new()
                     .max_connections(max)
                     .acquire_timeout(Duration::from_secs(30))
+                    // A file in this process does not drop like a network
+                    // connection: a ping per checkout is a round trip to the
+                    // connection's thread for nothing.
+                    .test_before_acquire(false)
                     .after_connect(move |conn, _meta| {
                         let pragmas = pragmas.clone();
                         Box::pin(async move {
@@ -181,6 +185,11 @@ impl Store {
             Backend::Sqlite => self.write.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.write.begin().await?,
         })
+    }
+
+    /// A SQLite write transaction on a connection the caller holds.
+    pub(crate) async fn begin_write_on(conn: &mut sqlx::AnyConnection) -> StoreResult<Transaction<'_, Any>> {
+        Ok(sqlx::Connection::begin_with(conn, "BEGIN IMMEDIATE").await?)
     }
 
     /// True when the database answers.

@@ -6,11 +6,11 @@ use std::time::Duration;
 use serde_json::Value;
 use sqlx::{Any, Row, Transaction};
 
-use super::batch::{Bind, Statement, execute_all};
+use super::batch::{Bind, PendingWrites, Statement};
 use super::followup::stored_policy;
 use super::group_commit::{Write, Written};
 use super::plugins::PluginCall;
-use super::routing::{OwnerChange, RouteStep};
+use super::routing::{OwnerChange, RouteStep, RouteTo};
 use super::scoring::{ScoreWrite, multi_row_insert};
 use super::{Backend, Store, StoreError, StoreResult, TenantStore, new_id};
 use crate::clock::Timestamp;
@@ -276,26 +276,44 @@ impl TenantStore<'_> {
                     Written::Submission(_) => unreachable!("a finished step yields switched-off plugins"),
                 }
             }
-            None => {
-                let mut tx = self.store.begin_write().await?;
-                let switched_off = self.finish_in(&mut tx, job_id, done, disable_after).await?;
-                tx.commit().await?;
-                Ok(switched_off)
-            }
+            None => self.finish_alone(job_id, done, disable_after).await,
         }
     }
 
-    /// A finished step in three round trips whatever it holds (more only for
-    /// a plugin failure or a team's pick): the guard, then everything else
-    /// as one batch, in which the lead's own row is updated once.
+    /// A finished step in a transaction of its own.
+    pub(super) async fn finish_alone(
+        &self,
+        job_id: &str,
+        done: &ProcessedLead,
+        disable_after: i32,
+    ) -> StoreResult<Finished> {
+        let mut tx = self.store.begin_write().await?;
+        let mut pending = PendingWrites::default();
+        let finished = self
+            .finish_in(&mut tx, &mut pending, job_id, done, disable_after)
+            .await?;
+        pending.settle(self.store.backend, &mut tx).await?;
+        tx.commit().await?;
+        Ok(finished)
+    }
+
+    /// A finished step: the guard (one round trip), then everything else
+    /// added to `pending`, in which the lead's own row is updated once. A
+    /// plugin failure or a team's pick reads (and so settles `pending`) first.
     pub(super) async fn finish_in(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Transaction<'_, Any>,
+        pending: &mut PendingWrites,
         job_id: &str,
         done: &ProcessedLead,
         disable_after: i32,
     ) -> StoreResult<Finished> {
         let now = Timestamp::now();
+        let backend = self.store.backend;
+        if pending.holds_lead(&self.tenant_id, &done.lead_id) {
+            // Another step of this lead in the same batch: see its writes.
+            pending.settle(backend, tx).await?;
+        }
         let Some(lead) = self.hold_for_step(tx, job_id, done).await? else {
             // Either the step already ran (its job is gone) or the lead was
             // re-scored since this step read it: then it must run again.
@@ -309,6 +327,11 @@ impl TenantStore<'_> {
             });
         };
         self.lock_plugins(tx, done).await?;
+        if done.outcomes.iter().any(|o| o.error.is_some()) {
+            // Failures are counted on the plugins' rows, after the batch's
+            // earlier counts of the same plugins.
+            pending.settle(backend, tx).await?;
+        }
         let switched_off = self.count_failures(tx, done, disable_after, now).await?;
 
         // The `?`-numbered statements first (see `batch::execute_all`).
@@ -338,6 +361,10 @@ impl TenantStore<'_> {
             if lead.webhooks {
                 batch.extend(self.emit_statements("lead.created", &data, now));
             }
+            if matches!(route.to, RouteTo::Team { .. }) {
+                // A team's pick reads its members' loads.
+                pending.settle(backend, tx).await?;
+            }
             let (owner, detail) = self.resolve_route(tx, route, now).await?;
             let scored = done.scored.as_ref();
             let change = OwnerChange {
@@ -357,7 +384,7 @@ impl TenantStore<'_> {
         // The timeline's rows as one statement (`?`: before the `$N` ones).
         batch.splice(0..0, self.timeline_insert(timeline.into_iter(), now));
         batch.push(lead_row.update(&self.tenant_id, &done.lead_id));
-        execute_all(self.store.backend, tx, &batch).await?;
+        pending.add_step(&self.tenant_id, &done.lead_id, batch);
         Ok(Finished {
             switched_off,
             stale: false,
@@ -369,7 +396,7 @@ impl TenantStore<'_> {
     /// what the rest of the step needs; `None` when either check fails.
     async fn hold_for_step(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Transaction<'_, Any>,
         job_id: &str,
         done: &ProcessedLead,
     ) -> StoreResult<Option<HeldLead>> {
@@ -410,7 +437,7 @@ impl TenantStore<'_> {
     /// order, before any other shared row (a team's, reps'). Every step of
     /// the tenant updates these rows, and a batch is one statement there
     /// whose parts run in no set order: without this, two steps deadlocked.
-    async fn lock_plugins(&self, tx: &mut Transaction<'static, Any>, done: &ProcessedLead) -> StoreResult<()> {
+    async fn lock_plugins(&self, tx: &mut Transaction<'_, Any>, done: &ProcessedLead) -> StoreResult<()> {
         if self.store.backend != Backend::Postgres || done.outcomes.is_empty() {
             return Ok(());
         }
@@ -430,7 +457,7 @@ impl TenantStore<'_> {
         Ok(())
     }
 
-    async fn score_rev(&self, tx: &mut Transaction<'static, Any>, lead_id: &str) -> StoreResult<Option<i64>> {
+    async fn score_rev(&self, tx: &mut Transaction<'_, Any>, lead_id: &str) -> StoreResult<Option<i64>> {
         sqlx::query("SELECT score_rev FROM leads WHERE tenant_id = $1 AND id = $2")
             .bind(&self.tenant_id)
             .bind(lead_id)
@@ -507,7 +534,7 @@ impl TenantStore<'_> {
     /// returns the names of plugins switched off.
     async fn count_failures(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Transaction<'_, Any>,
         done: &ProcessedLead,
         disable_after: i32,
         now: Timestamp,

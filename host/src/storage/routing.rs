@@ -234,7 +234,7 @@ impl TenantStore<'_> {
     /// writer makes it exact, on PostgreSQL the team's row is locked first.
     pub(super) async fn pick_team_member(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Transaction<'_, Any>,
         team_id: &str,
         now: Timestamp,
     ) -> StoreResult<Option<(String, Strategy)>> {
@@ -293,7 +293,7 @@ impl TenantStore<'_> {
     /// team's strategy picks the rep here, bumping its counters in `tx`.
     pub(super) async fn resolve_route(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Transaction<'_, Any>,
         step: &RouteStep,
         now: Timestamp,
     ) -> StoreResult<(Option<String>, Value)> {
@@ -333,7 +333,7 @@ impl TenantStore<'_> {
     /// comes back with the update.
     async fn set_owner(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Transaction<'_, Any>,
         lead_id: &str,
         previous: Option<&str>,
         owner: Option<&str>,
@@ -543,7 +543,7 @@ impl TenantStore<'_> {
     #[allow(clippy::too_many_arguments)]
     pub(super) async fn reassign_in(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Transaction<'_, Any>,
         lead_id: &str,
         to: Option<&str>,
         kind: &str,

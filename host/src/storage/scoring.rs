@@ -138,7 +138,7 @@ impl TenantStore<'_> {
 
     async fn start_rescore_in(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Transaction<'_, Any>,
         version: i32,
         now: Timestamp,
     ) -> StoreResult<StartedRescore> {
@@ -343,7 +343,7 @@ impl TenantStore<'_> {
     /// of the leads written. The rest are stale and left as they are.
     pub(super) async fn write_scores(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Transaction<'_, Any>,
         mut writes: PreparedScores,
         now: Timestamp,
     ) -> StoreResult<HashSet<String>> {
@@ -367,7 +367,7 @@ impl TenantStore<'_> {
 
     async fn update_scores(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Transaction<'_, Any>,
         writes: &mut [PreparedScore],
         now: Timestamp,
     ) -> StoreResult<Vec<String>> {

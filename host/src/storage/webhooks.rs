@@ -130,7 +130,7 @@ impl TenantStore<'_> {
     /// caller's transaction.
     pub(super) async fn emit(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Transaction<'_, Any>,
         event: &str,
         data: Value,
         now: Timestamp,

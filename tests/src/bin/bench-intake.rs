@@ -265,8 +265,17 @@ async fn pipeline(opts: &Options, backend: Backend, placing: Placing) -> anyhow:
         }
     }
     if placing == Placing::Builtin {
-        for (path, body) in [("/api/v1/scoring/model", bant_model()), ("/api/v1/routing/rules", region_rules())] {
-            let res = server.http.put(server.url(path)).bearer_auth(&token).json(&body).send().await?;
+        for (path, body) in [
+            ("/api/v1/scoring/model", bant_model()),
+            ("/api/v1/routing/rules", region_rules()),
+        ] {
+            let res = server
+                .http
+                .put(server.url(path))
+                .bearer_auth(&token)
+                .json(&body)
+                .send()
+                .await?;
             if !res.status().is_success() {
                 bail!("PUT {path}: {} {}", res.status(), res.text().await?);
             }

@@ -10,6 +10,7 @@ on_both_backends!(
     a_duplicate_by_phone_in_another_format_is_merged,
     fifty_concurrent_identical_submissions_make_one_lead,
     an_idempotency_key_replays_without_a_second_touch,
+    a_double_click_sent_at_once_is_one_lead_and_one_touch,
     the_api_route_takes_leads_with_a_token,
 );
 
@@ -271,6 +272,36 @@ async fn an_idempotency_key_replays_without_a_second_touch(backend: Backend) -> 
     assert_eq!(ids[0], ids[1]);
     let (_, stored) = server.get_json(&token, &format!("/api/v1/leads/{}", ids[0])).await?;
     assert_eq!(stored["touches"].as_array().unwrap().len(), 1);
+    Ok(())
+}
+
+/// The same submit, with one idempotency key, arriving many times at once
+/// (a double click, a retrying client): the writes land in one write batch
+/// on SQLite and in racing transactions on PostgreSQL.
+async fn a_double_click_sent_at_once_is_one_lead_and_one_touch(backend: Backend) -> anyhow::Result<()> {
+    let (server, token) = demo_server(backend).await?;
+    let lead = demo_lead("click@example.com", "13700137111");
+    let clicks = (0..20).map(|_| {
+        server
+            .http
+            .post(server.url("/f/acme/website-demo-request"))
+            .header("idempotency-key", "submit-7")
+            .json(&lead)
+            .send()
+    });
+    let mut ids = std::collections::BTreeSet::new();
+    for res in futures::future::join_all(clicks).await {
+        let res = res?;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        let body: Value = res.json().await?;
+        ids.insert(body["id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(ids.len(), 1, "every click points at the same lead: {ids:?}");
+    let id = ids.into_iter().next().unwrap();
+    let (_, stored) = server.get_json(&token, &format!("/api/v1/leads/{id}")).await?;
+    assert_eq!(stored["touches"].as_array().unwrap().len(), 1, "one touch: {stored}");
+    let (_, list) = server.get_json(&token, "/api/v1/leads").await?;
+    assert_eq!(list["leads"].as_array().unwrap().len(), 1);
     Ok(())
 }
 
