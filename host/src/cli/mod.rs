@@ -282,6 +282,7 @@ async fn serve(database_url: Option<String>, args: ServeArgs) -> anyhow::Result<
     let plugins = crate::plugins::PluginHost::new(Some(settings.plugin_cache_dir.clone()))?;
     let state = AppState::new(store, settings.clone(), plugins);
     crate::jobs::start_sweeper(&state);
+    crate::jobs::start_success_writer(&state);
     let demo = if settings.uses_embedded_default() {
         Some(crate::demo::load(&state, &settings.examples_dir).await?)
     } else {

@@ -19,12 +19,13 @@ pub use step::{Prepared, StepContext, plugin_lead, prepare};
 use crate::app::AppState;
 use crate::clock::Timestamp;
 use crate::followup::{SLA_BREACH, SLA_RECYCLE, SLA_WARNING};
-use crate::plugins::host::DISABLE_AFTER;
+use crate::plugins::host::{DISABLE_AFTER, Successes, WRITE_SUCCESSES_EVERY};
 use crate::plugins::sandbox::CallRecord;
 use crate::routing::{RoutedLead, Router};
 use crate::scoring::{Behaviour, CAUSE_DECAY, CAUSE_INTAKE, Scorers};
 use crate::storage::{
-    DECAY, JobRecord, LeadVisibility, RESCORE, RESCORE_TENANT, SCORE_AND_ROUTE, StoreError, StoreResult, WEBHOOK,
+    DECAY, JobRecord, LeadVisibility, ProcessedLead, RESCORE, RESCORE_TENANT, SCORE_AND_ROUTE, StoreError, StoreResult,
+    WEBHOOK,
 };
 
 /// How long a claimed job is held before another worker may take it.
@@ -191,7 +192,13 @@ async fn lead_step(state: &AppState, job: &JobRecord, cause: &str, route: bool) 
             step.done.route = Some(decided);
         }
         step.done.scored = Some(scored);
-        let finished = store.finish_processing(&job.id, &step.done, DISABLE_AFTER).await?;
+        let taken = take_earlier_successes(state, &mut step.done);
+        let finished = store.finish_processing(&job.id, &step.done, DISABLE_AFTER).await;
+        if !matches!(&finished, Ok(f) if !f.stale) {
+            // Not written: count them again with the next write.
+            state.plugins.restore_successes(taken);
+        }
+        let finished = finished?;
         if !finished.switched_off.is_empty() {
             state.plugins.forget(tenant_id);
         }
@@ -203,6 +210,38 @@ async fn lead_step(state: &AppState, job: &JobRecord, cause: &str, route: bool) 
     Err(StoreError::Conflict(format!(
         "lead {lead_id} kept being re-scored concurrently"
     )))
+}
+
+/// Takes the unwritten successes of the plugins that failed in the step,
+/// for the step to write before their failures.
+fn take_earlier_successes(state: &AppState, done: &mut ProcessedLead) -> Vec<(String, Successes)> {
+    let mut failed: Vec<String> = done
+        .outcomes
+        .iter()
+        .filter(|o| o.error.is_some())
+        .map(|o| o.plugin_id.clone())
+        .collect();
+    failed.sort_unstable();
+    failed.dedup();
+    let taken: Vec<(String, Successes)> = failed
+        .into_iter()
+        .filter_map(|id| state.plugins.take_successes(&id).map(|s| (id, s)))
+        .collect();
+    done.earlier_successes = taken.iter().map(|(id, s)| (id.clone(), s.calls, s.last_at)).collect();
+    taken
+}
+
+/// Writes the successful plugin calls counted in memory, every
+/// `WRITE_SUCCESSES_EVERY`.
+pub fn start_success_writer(state: &AppState) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(WRITE_SUCCESSES_EVERY);
+        loop {
+            tick.tick().await;
+            state.plugins.write_successes(&state.store).await;
+        }
+    });
 }
 
 /// The step's own handle once the blocking call has given its clone back.

@@ -83,6 +83,11 @@ impl<'a> StepContext<'a> {
                 json!({"plugin": plugin.name, "world": plugin.world, "error": error}),
             );
         }
+        if error.is_none() {
+            self.state
+                .plugins
+                .count_success(&self.tenant_id, &plugin.id, crate::clock::Timestamp::now());
+        }
         // Every failure keeps its record; successes are sampled (see
         // `PluginHost::keep_success`). Counters count every call.
         if error.is_some() || self.state.plugins.keep_success(&plugin.id) {

@@ -12,7 +12,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
 use super::component::{ComponentCache, PluginComponent, Rejection, World};
 use super::sandbox::{Failure, Limits, Sandbox};
-use crate::storage::{PluginRecord, StoreResult, TenantStore};
+use crate::clock::Timestamp;
+use crate::storage::{PluginRecord, Store, StoreResult, TenantStore};
 
 /// Plugin calls one tenant may have running at once.
 const CALLS_PER_TENANT: usize = 2;
@@ -32,7 +33,21 @@ pub struct PluginHost {
     fuel: Mutex<HashMap<String, Fetched<Option<i64>>>>,
     /// When each plugin last had a successful call's record kept.
     kept: Mutex<HashMap<String, Instant>>,
+    /// Successful calls not yet written, by plugin id (see `count_success`).
+    successes: Mutex<HashMap<String, Successes>>,
 }
+
+/// Successful calls of one plugin counted in memory since they were last
+/// written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Successes {
+    pub tenant_id: String,
+    pub calls: i64,
+    pub last_at: Timestamp,
+}
+
+/// How often counted successful calls are written to their plugins' rows.
+pub const WRITE_SUCCESSES_EVERY: Duration = Duration::from_secs(1);
 
 /// Successful calls of a plugin whose records are kept: at most one per this
 /// long (every failure is kept). A record holds the call's logs and output;
@@ -56,6 +71,7 @@ impl PluginHost {
             enabled: Mutex::default(),
             fuel: Mutex::default(),
             kept: Mutex::default(),
+            successes: Mutex::default(),
         })
     }
 
@@ -91,6 +107,81 @@ impl PluginHost {
                 true
             }
         }
+    }
+
+    /// Counts a successful call. Successes are written once per
+    /// `WRITE_SUCCESSES_EVERY` rather than with each lead: a counter bumped
+    /// in every step's transaction made the plugin's row a lock every step
+    /// of the tenant queued on (PostgreSQL) and a statement per lead on
+    /// SQLite's one writer. A crash loses at most that long of the count;
+    /// failures are written with their lead, at once.
+    pub fn count_success(&self, tenant_id: &str, plugin_id: &str, at: Timestamp) {
+        let mut successes = self.successes.lock().expect("successes lock");
+        let entry = successes.entry(plugin_id.to_owned()).or_insert_with(|| Successes {
+            tenant_id: tenant_id.to_owned(),
+            calls: 0,
+            last_at: at,
+        });
+        entry.calls += 1;
+        entry.last_at = entry.last_at.max(at);
+    }
+
+    /// Takes a plugin's unwritten successes, for a failure to write first
+    /// (a success resets the failures-in-a-row count).
+    pub fn take_successes(&self, plugin_id: &str) -> Option<Successes> {
+        self.successes.lock().expect("successes lock").remove(plugin_id)
+    }
+
+    /// Gives back successes taken but not written.
+    pub fn restore_successes(&self, taken: impl IntoIterator<Item = (String, Successes)>) {
+        let mut successes = self.successes.lock().expect("successes lock");
+        for (plugin_id, back) in taken {
+            match successes.get_mut(&plugin_id) {
+                Some(entry) => {
+                    entry.calls += back.calls;
+                    entry.last_at = entry.last_at.max(back.last_at);
+                }
+                None => {
+                    successes.insert(plugin_id, back);
+                }
+            }
+        }
+    }
+
+    /// The plugins as they stand: their rows plus the successes this
+    /// process has counted and not written yet.
+    pub fn with_unwritten(&self, mut plugins: Vec<PluginRecord>) -> Vec<PluginRecord> {
+        let successes = self.successes.lock().expect("successes lock");
+        for plugin in &mut plugins {
+            if let Some(unwritten) = successes.get(&plugin.id) {
+                plugin.calls += unwritten.calls;
+                plugin.consecutive_failures = 0;
+                plugin.last_called_at = Some(
+                    plugin
+                        .last_called_at
+                        .map_or(unwritten.last_at, |at| at.max(unwritten.last_at)),
+                );
+            }
+        }
+        plugins
+    }
+
+    /// Writes every counted success; what cannot be written is kept for
+    /// the next time.
+    pub async fn write_successes(&self, store: &Store) {
+        let taken: Vec<(String, Successes)> = self.successes.lock().expect("successes lock").drain().collect();
+        let mut failed = Vec::new();
+        for (plugin_id, successes) in taken {
+            let written = store
+                .tenant(&successes.tenant_id)
+                .count_successes(&plugin_id, successes.calls, successes.last_at)
+                .await;
+            if let Err(err) = written {
+                tracing::warn!(plugin = %plugin_id, %err, "writing plugin call counts failed; trying again later");
+                failed.push((plugin_id, successes));
+            }
+        }
+        self.restore_successes(failed);
     }
 
     /// Drops what is cached of a tenant's plugins after a change.

@@ -86,14 +86,18 @@ pub struct ProcessedLead {
     pub events: Vec<(String, Value)>,
     pub calls: Vec<PluginCall>,
     pub outcomes: Vec<PluginOutcome>,
+    /// Earlier successful calls of the plugins that failed in this step,
+    /// counted in memory and not written yet: (plugin id, calls, last call).
+    /// They are written before the failures, since a success resets the
+    /// failures-in-a-row count. (Other successes are written apart, once a
+    /// second: `PluginHost::count_success`.)
+    pub earlier_successes: Vec<(String, i64, Timestamp)>,
 }
 
 impl ProcessedLead {
-    /// Whether a call of this plugin failed in the step.
-    fn failed(&self, plugin_id: &str) -> bool {
-        self.outcomes
-            .iter()
-            .any(|o| o.plugin_id == plugin_id && o.error.is_some())
+    /// The calls that failed.
+    fn failures(&self) -> impl Iterator<Item = &PluginOutcome> {
+        self.outcomes.iter().filter(|o| o.error.is_some())
     }
 }
 
@@ -327,11 +331,6 @@ impl TenantStore<'_> {
             });
         };
         self.lock_plugins(tx, done).await?;
-        if done.outcomes.iter().any(|o| o.error.is_some()) {
-            // Failures are counted on the plugins' rows, after the batch's
-            // earlier counts of the same plugins.
-            pending.settle(backend, tx).await?;
-        }
         let switched_off = self.count_failures(tx, done, disable_after, now).await?;
 
         // The `?`-numbered statements first (see `batch::execute_all`).
@@ -348,9 +347,7 @@ impl TenantStore<'_> {
         for (kind, detail) in step_events {
             timeline.push(self.timeline_row(&done.lead_id, kind, detail.to_string()));
         }
-        let (records, counters) = self.call_statements(done, now);
-        batch.extend(records);
-        batch.extend(counters);
+        batch.extend(self.call_records(done, now));
         if let Some(route) = &done.route {
             // Only a new lead's first step routes it: that is when it is announced.
             let data = serde_json::json!({
@@ -433,15 +430,15 @@ impl TenantStore<'_> {
         }))
     }
 
-    /// On PostgreSQL, locks the rows of the plugins the step called, in id
-    /// order, before any other shared row (a team's, reps'). Every step of
-    /// the tenant updates these rows, and a batch is one statement there
-    /// whose parts run in no set order: without this, two steps deadlocked.
+    /// On PostgreSQL, locks the rows of the plugins that failed in the step,
+    /// in id order, before any other shared row (a team's, reps'): a batch
+    /// is one statement there, whose parts lock rows in no set order, and
+    /// two steps deadlocked when each held a row the other wanted.
     async fn lock_plugins(&self, tx: &mut Transaction<'_, Any>, done: &ProcessedLead) -> StoreResult<()> {
-        if self.store.backend != Backend::Postgres || done.outcomes.is_empty() {
+        if self.store.backend != Backend::Postgres || done.failures().next().is_none() {
             return Ok(());
         }
-        let mut ids: Vec<&str> = done.outcomes.iter().map(|o| o.plugin_id.as_str()).collect();
+        let mut ids: Vec<&str> = done.failures().map(|o| o.plugin_id.as_str()).collect();
         ids.sort_unstable();
         ids.dedup();
         let placeholders: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 2)).collect();
@@ -468,9 +465,8 @@ impl TenantStore<'_> {
             .map_err(Into::into)
     }
 
-    /// The calls' records, and one counter update for the plugins that only
-    /// succeeded (failures are counted by [`Self::count_failures`]).
-    fn call_statements(&self, done: &ProcessedLead, now: Timestamp) -> (Vec<Statement>, Vec<Statement>) {
+    /// The records of the calls kept (see `PluginHost::keep_success`).
+    fn call_records(&self, done: &ProcessedLead, now: Timestamp) -> Option<Statement> {
         let rows = done.calls.iter().map(|call| {
             vec![
                 Bind::from(new_id()),
@@ -488,50 +484,19 @@ impl TenantStore<'_> {
                 Bind::Int(now.micros()),
             ]
         });
-        let records: Vec<Statement> = multi_row_insert(
+        multi_row_insert(
             self.store.backend,
             "INSERT INTO plugin_calls (id, tenant_id, plugin_id, lead_id, ok, error, result, logs, stdout, \
              stderr, fuel_used, duration_us, created_at) VALUES ",
             rows,
             "",
         )
-        .into_iter()
-        .collect();
-        // One update per plugin: a batch on PostgreSQL is one statement, in
-        // which a row may change only once.
-        let mut good: Vec<(&str, i64)> = Vec::new();
-        for outcome in &done.outcomes {
-            if done.failed(&outcome.plugin_id) {
-                continue;
-            }
-            match good.iter_mut().find(|(id, _)| *id == outcome.plugin_id) {
-                Some((_, calls)) => *calls += 1,
-                None => good.push((&outcome.plugin_id, 1)),
-            }
-        }
-        let mut counters = Vec::new();
-        if !good.is_empty() {
-            let mut update = Statement::new("").bind(&self.tenant_id).bind(now.micros());
-            let (mut cases, mut ids) = (String::new(), Vec::new());
-            for (plugin_id, calls) in good {
-                let n = update.binds.len();
-                cases.push_str(&format!(" WHEN ${} THEN ${}", n + 1, n + 2));
-                ids.push(format!("${}", n + 1));
-                update = update.bind(plugin_id).bind(calls);
-            }
-            update.sql = format!(
-                "UPDATE plugins SET calls = calls + CASE id{cases} END, last_called_at = $2, \
-                 consecutive_failures = 0 WHERE tenant_id = $1 AND id IN ({})",
-                ids.join(", ")
-            );
-            counters.push(update);
-        }
-        (records, counters)
     }
 
-    /// Counts each call of a plugin that failed in this step (its good calls
-    /// too), switching it off after `disable_after` failures in a row;
-    /// returns the names of plugins switched off.
+    /// Counts each failed call on its plugin (after the plugin's earlier
+    /// successes, which reset the count of failures in a row), switching it
+    /// off after `disable_after` failures in a row; returns the names of the
+    /// plugins switched off.
     async fn count_failures(
         &self,
         tx: &mut Transaction<'_, Any>,
@@ -539,27 +504,36 @@ impl TenantStore<'_> {
         disable_after: i32,
         now: Timestamp,
     ) -> StoreResult<Vec<String>> {
+        for (plugin_id, calls, last_at) in &done.earlier_successes {
+            sqlx::query(
+                "UPDATE plugins SET calls = calls + $3, consecutive_failures = 0, last_called_at = $4 \
+                 WHERE tenant_id = $1 AND id = $2",
+            )
+            .bind(&self.tenant_id)
+            .bind(plugin_id)
+            .bind(calls)
+            .bind(last_at.micros())
+            .execute(&mut **tx)
+            .await?;
+        }
         let mut switched_off = Vec::new();
-        for outcome in done.outcomes.iter().filter(|o| done.failed(&o.plugin_id)) {
-            let failed = i32::from(outcome.error.is_some());
+        for outcome in done.failures() {
             let reason = outcome
                 .error
                 .as_ref()
                 .map(|e| format!("switched off after {disable_after} failures in a row; the last: {e}"));
             let row = sqlx::query(
-                "UPDATE plugins SET calls = calls + 1, last_called_at = $3, failures = failures + $4, \
-                   consecutive_failures = CASE WHEN $4 = 1 THEN consecutive_failures + 1 ELSE 0 END, \
-                   last_error = CASE WHEN $4 = 1 THEN $5 ELSE last_error END, \
-                   enabled = CASE WHEN $4 = 1 AND consecutive_failures + 1 >= $6 THEN 0 ELSE enabled END, \
-                   disabled_reason = CASE WHEN $4 = 1 AND consecutive_failures + 1 >= $6 AND enabled = 1 \
-                                          THEN $7 ELSE disabled_reason END \
+                "UPDATE plugins SET calls = calls + 1, last_called_at = $3, failures = failures + 1, \
+                   consecutive_failures = consecutive_failures + 1, last_error = $4, \
+                   enabled = CASE WHEN consecutive_failures + 1 >= $5 THEN 0 ELSE enabled END, \
+                   disabled_reason = CASE WHEN consecutive_failures + 1 >= $5 AND enabled = 1 \
+                                          THEN $6 ELSE disabled_reason END \
                  WHERE tenant_id = $1 AND id = $2 \
-                 RETURNING CASE WHEN $4 = 1 AND consecutive_failures = $6 AND enabled = 0 THEN 1 ELSE 0 END AS switched_off",
+                 RETURNING CASE WHEN consecutive_failures = $5 AND enabled = 0 THEN 1 ELSE 0 END AS switched_off",
             )
             .bind(&self.tenant_id)
             .bind(&outcome.plugin_id)
             .bind(now.micros())
-            .bind(failed)
             .bind(outcome.error.clone())
             .bind(disable_after)
             .bind(reason.clone())

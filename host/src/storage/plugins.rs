@@ -279,6 +279,23 @@ impl TenantStore<'_> {
         Ok(())
     }
 
+    /// Writes successful calls counted in memory (`PluginHost::count_success`).
+    pub async fn count_successes(&self, plugin_id: &str, calls: i64, last_at: Timestamp) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE plugins SET calls = calls + $3, consecutive_failures = 0, \
+               last_called_at = CASE WHEN last_called_at IS NULL OR last_called_at < $4 THEN $4 \
+                                     ELSE last_called_at END \
+             WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(&self.tenant_id)
+        .bind(plugin_id)
+        .bind(calls)
+        .bind(last_at.micros())
+        .execute(&self.store.write)
+        .await?;
+        Ok(())
+    }
+
     /// Counts calls made in bulk (a tenant-wide re-score), which keeps the
     /// counters and the last error rather than a record of every call.
     pub async fn count_plugin_calls(

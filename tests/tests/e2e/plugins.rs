@@ -9,6 +9,7 @@ use crate::intake::{demo_lead, demo_server};
 on_both_backends!(
     example_plugins_score_and_route_new_leads,
     concurrent_leads_through_plugins_are_each_written_once,
+    successful_calls_reach_the_plugins_row,
     uploads_are_checked_against_their_world,
     hostile_plugins_never_lose_a_lead,
     a_plugin_failing_five_times_in_a_row_is_switched_off,
@@ -149,6 +150,50 @@ async fn concurrent_leads_through_plugins_are_each_written_once(backend: Backend
         .unwrap();
     assert_eq!(li["open_leads"], LEADS, "{li}");
     Ok(())
+}
+
+/// Successful calls are counted in memory and written apart from the leads
+/// (at most a second later); the API shows them at once, and they reach the
+/// plugin's row in the database, where another process sees them.
+async fn successful_calls_reach_the_plugins_row(backend: Backend) -> anyhow::Result<()> {
+    const LEADS: i64 = 3;
+    let (server, token) = demo_server(backend).await?;
+    server
+        .install_plugin(&token, "bant", "scorer", "bant_scorer", json!({}))
+        .await?;
+    for i in 0..LEADS {
+        let id = submit_new(&server, "acme", &format!("count{i}@example.com")).await?;
+        server.processed_lead(&token, &id).await?;
+    }
+    let (_, plugin) = server.get_json(&token, "/api/v1/plugins/bant").await?;
+    assert_eq!(plugin["calls"], LEADS, "the API counts calls not yet written: {plugin}");
+    assert!(!plugin["last_called_at"].is_null(), "{plugin}");
+
+    let sql = "SELECT calls FROM plugins WHERE name = 'bant'";
+    let url = &server.db().url;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let stored: i64 = match backend {
+            Backend::Sqlite => {
+                sqlx::query_scalar(sql)
+                    .fetch_one(&mut <sqlx::SqliteConnection as sqlx::Connection>::connect(url).await?)
+                    .await?
+            }
+            Backend::Postgres => {
+                sqlx::query_scalar(sql)
+                    .fetch_one(&mut <sqlx::PgConnection as sqlx::Connection>::connect(url).await?)
+                    .await?
+            }
+        };
+        if stored == LEADS {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "the plugin's row still says {stored} calls"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
 
 async fn uploads_are_checked_against_their_world(backend: Backend) -> anyhow::Result<()> {

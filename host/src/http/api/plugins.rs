@@ -176,9 +176,8 @@ pub async fn delete(
 }
 
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
-    Ok(Json(
-        json!({"plugins": state.store.tenant(caller.tenant_id()?).plugins().await?}),
-    ))
+    let plugins = state.store.tenant(caller.tenant_id()?).plugins().await?;
+    Ok(Json(json!({"plugins": state.plugins.with_unwritten(plugins)})))
 }
 
 /// The plugin with its latest calls (their results, errors and logs).
@@ -189,6 +188,7 @@ pub async fn show(
 ) -> Result<Json<Value>, ApiError> {
     let store = state.store.tenant(caller.tenant_id()?);
     let plugin = store.plugin(&name).await.map_err(not_found(&name))?;
+    let plugin = state.plugins.with_unwritten(vec![plugin]).remove(0);
     let calls = store.plugin_calls(&plugin.id, 20).await?;
     let mut body = json!(plugin);
     body["recent_calls"] = json!(calls);
