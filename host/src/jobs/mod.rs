@@ -66,12 +66,23 @@ pub fn spawn(state: &AppState, job: JobRecord) {
 
 /// Sweeps every `SWEEP_EVERY`, starting at once.
 pub fn start_sweeper(state: &AppState) {
+    every(state, SWEEP_EVERY, |state| async move {
+        sweep(&state).await;
+    });
+}
+
+/// Runs `work` every `period`, starting at once, for the life of the server.
+fn every<F, W>(state: &AppState, period: Duration, work: W)
+where
+    W: Fn(AppState) -> F + Send + 'static,
+    F: std::future::Future<Output = ()> + Send,
+{
     let state = state.clone();
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(SWEEP_EVERY);
+        let mut tick = tokio::time::interval(period);
         loop {
             tick.tick().await;
-            sweep(&state).await;
+            work(state.clone()).await;
         }
     });
 }
@@ -192,11 +203,22 @@ async fn lead_step(state: &AppState, job: &JobRecord, cause: &str, route: bool) 
             step.done.route = Some(decided);
         }
         step.done.scored = Some(scored);
-        let taken = take_earlier_successes(state, &mut step.done);
+        take_earlier_successes(state, &mut step.done);
         let finished = store.finish_processing(&job.id, &step.done, DISABLE_AFTER).await;
         if !matches!(&finished, Ok(f) if !f.stale) {
             // Not written: count them again with the next write.
-            state.plugins.restore_successes(taken);
+            let back = step.done.earlier_successes.drain(..).map(|(id, calls, last_at)| {
+                let tenant_id = tenant_id.to_owned();
+                (
+                    id,
+                    Successes {
+                        tenant_id,
+                        calls,
+                        last_at,
+                    },
+                )
+            });
+            state.plugins.restore_successes(back);
         }
         let finished = finished?;
         if !finished.switched_off.is_empty() {
@@ -214,33 +236,32 @@ async fn lead_step(state: &AppState, job: &JobRecord, cause: &str, route: bool) 
 
 /// Takes the unwritten successes of the plugins that failed in the step,
 /// for the step to write before their failures.
-fn take_earlier_successes(state: &AppState, done: &mut ProcessedLead) -> Vec<(String, Successes)> {
-    let mut failed: Vec<String> = done
+fn take_earlier_successes(state: &AppState, done: &mut ProcessedLead) {
+    let mut failed: Vec<&str> = done
         .outcomes
         .iter()
         .filter(|o| o.error.is_some())
-        .map(|o| o.plugin_id.clone())
+        .map(|o| o.plugin_id.as_str())
         .collect();
     failed.sort_unstable();
     failed.dedup();
-    let taken: Vec<(String, Successes)> = failed
+    let taken = failed
         .into_iter()
-        .filter_map(|id| state.plugins.take_successes(&id).map(|s| (id, s)))
+        .filter_map(|id| {
+            state
+                .plugins
+                .take_successes(id)
+                .map(|s| (id.to_owned(), s.calls, s.last_at))
+        })
         .collect();
-    done.earlier_successes = taken.iter().map(|(id, s)| (id.clone(), s.calls, s.last_at)).collect();
-    taken
+    done.earlier_successes = taken;
 }
 
 /// Writes the successful plugin calls counted in memory, every
 /// `WRITE_SUCCESSES_EVERY`.
 pub fn start_success_writer(state: &AppState) {
-    let state = state.clone();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(WRITE_SUCCESSES_EVERY);
-        loop {
-            tick.tick().await;
-            state.plugins.write_successes(&state.store).await;
-        }
+    every(state, WRITE_SUCCESSES_EVERY, |state| async move {
+        state.plugins.write_successes(&state.store).await;
     });
 }
 

@@ -46,6 +46,13 @@ pub struct Successes {
     pub last_at: Timestamp,
 }
 
+impl Successes {
+    fn add(&mut self, calls: i64, at: Timestamp) {
+        self.calls += calls;
+        self.last_at = self.last_at.max(at);
+    }
+}
+
 /// How often counted successful calls are written to their plugins' rows.
 pub const WRITE_SUCCESSES_EVERY: Duration = Duration::from_secs(1);
 
@@ -116,14 +123,12 @@ impl PluginHost {
     /// SQLite's one writer. A crash loses at most that long of the count;
     /// failures are written with their lead, at once.
     pub fn count_success(&self, tenant_id: &str, plugin_id: &str, at: Timestamp) {
-        let mut successes = self.successes.lock().expect("successes lock");
-        let entry = successes.entry(plugin_id.to_owned()).or_insert_with(|| Successes {
+        let one = Successes {
             tenant_id: tenant_id.to_owned(),
-            calls: 0,
+            calls: 1,
             last_at: at,
-        });
-        entry.calls += 1;
-        entry.last_at = entry.last_at.max(at);
+        };
+        self.restore_successes([(plugin_id.to_owned(), one)]);
     }
 
     /// Takes a plugin's unwritten successes, for a failure to write first
@@ -132,15 +137,13 @@ impl PluginHost {
         self.successes.lock().expect("successes lock").remove(plugin_id)
     }
 
-    /// Gives back successes taken but not written.
+    /// Adds successes to the unwritten ones (also giving back those taken
+    /// but not written).
     pub fn restore_successes(&self, taken: impl IntoIterator<Item = (String, Successes)>) {
         let mut successes = self.successes.lock().expect("successes lock");
         for (plugin_id, back) in taken {
             match successes.get_mut(&plugin_id) {
-                Some(entry) => {
-                    entry.calls += back.calls;
-                    entry.last_at = entry.last_at.max(back.last_at);
-                }
+                Some(entry) => entry.add(back.calls, back.last_at),
                 None => {
                     successes.insert(plugin_id, back);
                 }

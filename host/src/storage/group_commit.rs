@@ -141,12 +141,8 @@ async fn apply_batch(store: &Store, conn: &mut AnyConnection, batch: &[Job]) -> 
 }
 
 async fn apply_alone(store: &Store, conn: &mut AnyConnection, job: &Job) -> StoreResult<Written> {
-    let mut tx = Store::begin_write_on(conn).await?;
-    let mut pending = PendingWrites::default();
-    let written = decide(store, &mut tx, &mut pending, job).await?;
-    pending.settle(store.backend, &mut tx).await?;
-    tx.commit().await?;
-    Ok(written)
+    let mut written = apply_batch(store, conn, std::slice::from_ref(job)).await?;
+    Ok(written.remove(0))
 }
 
 /// Reads what the write needs and adds its writes to `pending`.

@@ -505,16 +505,10 @@ impl TenantStore<'_> {
         now: Timestamp,
     ) -> StoreResult<Vec<String>> {
         for (plugin_id, calls, last_at) in &done.earlier_successes {
-            sqlx::query(
-                "UPDATE plugins SET calls = calls + $3, consecutive_failures = 0, last_called_at = $4 \
-                 WHERE tenant_id = $1 AND id = $2",
-            )
-            .bind(&self.tenant_id)
-            .bind(plugin_id)
-            .bind(calls)
-            .bind(last_at.micros())
-            .execute(&mut **tx)
-            .await?;
+            self.successes_statement(plugin_id, *calls, *last_at)
+                .query()
+                .execute(&mut **tx)
+                .await?;
         }
         let mut switched_off = Vec::new();
         for outcome in done.failures() {

@@ -4,6 +4,7 @@ use serde_json::Value;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use super::batch::Statement;
 use super::{StoreError, StoreResult, TenantStore, is_unique_violation, new_id};
 use crate::clock::Timestamp;
 
@@ -281,7 +282,17 @@ impl TenantStore<'_> {
 
     /// Writes successful calls counted in memory (`PluginHost::count_success`).
     pub async fn count_successes(&self, plugin_id: &str, calls: i64, last_at: Timestamp) -> StoreResult<()> {
-        sqlx::query(
+        self.successes_statement(plugin_id, calls, last_at)
+            .query()
+            .execute(&self.store.write)
+            .await?;
+        Ok(())
+    }
+
+    /// Adds successful calls to a plugin's counters; a success ends a run of
+    /// failures.
+    pub(super) fn successes_statement(&self, plugin_id: &str, calls: i64, last_at: Timestamp) -> Statement {
+        Statement::new(
             "UPDATE plugins SET calls = calls + $3, consecutive_failures = 0, \
                last_called_at = CASE WHEN last_called_at IS NULL OR last_called_at < $4 THEN $4 \
                                      ELSE last_called_at END \
@@ -291,9 +302,6 @@ impl TenantStore<'_> {
         .bind(plugin_id)
         .bind(calls)
         .bind(last_at.micros())
-        .execute(&self.store.write)
-        .await?;
-        Ok(())
     }
 
     /// Counts calls made in bulk (a tenant-wide re-score), which keeps the
