@@ -6,6 +6,7 @@ use crate::config::Settings;
 use crate::forms::FormCatalog;
 use crate::metrics::Metrics;
 use crate::plugins::PluginHost;
+use crate::recent::SETTINGS_TTL;
 use crate::routing::RoutingRulesCache;
 use crate::scoring::ScoreModels;
 use crate::storage::Store;
@@ -33,12 +34,12 @@ impl AppState {
         Self {
             store,
             forms: Arc::new(FormCatalog::default()),
-            tenants: Arc::new(TenantDirectory::default()),
+            tenants: Arc::new(TenantDirectory::forever()),
             settings: Arc::new(settings),
             metrics: Arc::new(Metrics::default()),
             plugins: Arc::new(plugins),
-            score_models: Arc::new(ScoreModels::default()),
-            routing_rules: Arc::new(RoutingRulesCache::default()),
+            score_models: Arc::new(ScoreModels::new(SETTINGS_TTL)),
+            routing_rules: Arc::new(RoutingRulesCache::new(SETTINGS_TTL)),
             http: reqwest::Client::new(),
             operator_token_hash,
         }

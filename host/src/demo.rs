@@ -11,7 +11,7 @@ use crate::app::AppState;
 use crate::domain::{NormalizedEmail, Region, Role};
 use crate::forms::{FormUpload, create_form};
 use crate::scoring::ScoreModel;
-use crate::storage::{RESCORE_TENANT, RepAttributes, StoreError, TenantRecord};
+use crate::storage::{RepAttributes, StoreError, TenantRecord};
 use crate::tenants::add_user;
 
 #[derive(Deserialize)]
@@ -116,12 +116,8 @@ pub async fn load(state: &AppState, examples_dir: &Path) -> anyhow::Result<Loade
             let model = ScoreModel::parse(raw.clone())
                 .map_err(|problems| anyhow::anyhow!("{}: {problems:?}", path.display()))?;
             let started = tenant_store.save_scoring_model(&raw, None).await?;
-            state.score_models.remember(&tenant.id, model);
-            let payload = serde_json::json!({"run_id": started.run.id});
-            crate::jobs::spawn(
-                state,
-                crate::jobs::held(&started.job_id, &tenant.id, RESCORE_TENANT, payload),
-            );
+            state.score_models.remember(tenant.id.clone(), model);
+            crate::jobs::spawn(state, started.job);
         }
     }
     Ok(LoadedDemo {

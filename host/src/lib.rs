@@ -19,7 +19,9 @@ pub mod http;
 pub mod jobs;
 pub mod leads;
 pub mod metrics;
+
 pub mod plugins;
+pub mod recent;
 pub mod routing;
 pub mod scoring;
 pub mod storage;

@@ -341,7 +341,9 @@ async fn upload_plugin(
         .await
         .with_context(|| format!("tenant {tenant:?}"))?;
     let name = crate::domain::PluginName::parse(name).map_err(|e| anyhow::anyhow!(e.0))?;
-    let world: crate::plugins::World = world.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+    let world: crate::domain::World = world
+        .parse()
+        .map_err(|e: crate::domain::ParseError| anyhow::anyhow!(e))?;
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let config = match config {
         Some(path) => {
@@ -363,7 +365,7 @@ async fn upload_plugin(
     let sha256 = crate::plugins::component::sha256_hex(&bytes);
     let plugin = crate::storage::NewPlugin {
         name: name.as_str(),
-        world: world.as_str(),
+        world,
         config: &config,
         component: &bytes,
         sha256: &sha256,
@@ -407,7 +409,7 @@ fn plugin_command(command: PluginCommand) -> anyhow::Result<()> {
             let world = world
                 .map(|w| w.parse())
                 .transpose()
-                .map_err(|e: String| anyhow::anyhow!(e))?;
+                .map_err(|e: crate::domain::ParseError| anyhow::anyhow!(e))?;
             let mut limits = crate::plugins::sandbox::Limits::default();
             if let Some(fuel) = fuel {
                 limits.fuel = fuel;

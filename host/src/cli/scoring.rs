@@ -9,12 +9,12 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::app::AppState;
-use crate::jobs;
+use crate::domain::RunStatus;
 use crate::scoring::{ScoreModel, rescore};
-use crate::storage::{RESCORE_TENANT, StartedRescore, Store};
+use crate::storage::{StartedRescore, Store};
 
 #[derive(Subcommand)]
 pub enum ScoringCommand {
@@ -74,7 +74,7 @@ pub async fn run(store: Store, command: ScoringCommand) -> anyhow::Result<()> {
     let started: StartedRescore = match set_model {
         Some((raw, model)) => {
             let started = tenant_store.save_scoring_model(&raw, None).await?;
-            state.score_models.remember(&tenant.id, model);
+            state.score_models.remember(tenant.id.clone(), model);
             println!(
                 "{}: scoring model version {} saved",
                 tenant.slug, started.run.model_version
@@ -88,16 +88,15 @@ pub async fn run(store: Store, command: ScoringCommand) -> anyhow::Result<()> {
         ProgressStyle::with_template("re-scoring {bar:40} {pos}/{len} leads ({per_sec}, {eta} left)")
             .expect("a valid progress template"),
     );
-    let job = jobs::held(&started.job_id, &tenant.id, RESCORE_TENANT, json!({"run_id": run_id}));
     let clock = Instant::now();
-    rescore::run_with_progress(&state, &job, &|done, total| {
+    rescore::run_with_progress(&state, &started.job, &run_id, &|done, total| {
         bar.set_length(total.max(0) as u64);
         bar.set_position(done.max(0) as u64);
     })
     .await?;
     bar.finish_and_clear();
     let run = tenant_store.rescore_run(&run_id).await?;
-    if run.status != "done" {
+    if run.status != RunStatus::Done {
         bail!("the re-score stopped: it is {} (a newer one replaced it)", run.status);
     }
     println!(

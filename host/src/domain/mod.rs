@@ -1,15 +1,36 @@
-//! Parsed values: once a raw string becomes one of these it is known good,
-//! so nothing deeper in the pipeline re-checks it.
+//! The domain's plain data: parsed values (once a raw string becomes one of
+//! these it is known good, so nothing deeper re-checks it), the words of the
+//! domain as enums, and the records domain modules hand to storage to write.
+//! It imports nothing of the application but the clock.
 
+mod activity;
 mod email;
+mod idempotency;
+mod job;
 mod phone;
 mod role;
 mod slug;
+mod stage;
+mod status;
+mod strategy;
+mod tier;
+mod words;
+mod world;
+mod writes;
 
+pub use activity::ActivityKind;
 pub use email::NormalizedEmail;
+pub use idempotency::IdempotencyKey;
+pub use job::{DeadlineJob, DeliveryJob, Job, JobKind, JobRecord, LeadJob, RescoreJob, RescoreRunJob};
 pub use phone::{NormalizedPhone, Region};
 pub use role::Role;
 pub use slug::{FormSlug, PluginName, TenantSlug};
+pub use stage::Stage;
+pub use status::{DeliveryStatus, RunStatus};
+pub use strategy::Strategy;
+pub use tier::Tier;
+pub use world::World;
+pub use writes::{PluginCall, PluginOutcome, ProcessedLead, RouteStep, RouteTo, ScoreWrite, StageEntry};
 
 /// A value that failed to parse, with a message a person can act on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

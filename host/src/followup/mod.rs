@@ -12,14 +12,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::domain::Tier;
 use crate::error::FieldError;
-
-pub const SLA_WARNING: &str = "sla_warning";
-pub const SLA_BREACH: &str = "sla_breach";
-pub const SLA_RECYCLE: &str = "sla_recycle";
-
-/// Activity kinds a rep logs; all but a note count as touching the lead.
-pub const ACTIVITY_KINDS: [&str; 5] = ["call", "email", "meeting", "message", "note"];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -72,11 +66,11 @@ impl SlaPolicy {
         if problems.is_empty() { Ok(policy) } else { Err(problems) }
     }
 
-    pub fn first_touch(&self, tier: &str) -> Duration {
+    pub fn first_touch(&self, tier: Tier) -> Duration {
         let minutes = match tier {
-            "hot" => self.first_touch_minutes.hot,
-            "warm" => self.first_touch_minutes.warm,
-            _ => self.first_touch_minutes.cold,
+            Tier::Hot => self.first_touch_minutes.hot,
+            Tier::Warm => self.first_touch_minutes.warm,
+            Tier::Cold => self.first_touch_minutes.cold,
         };
         Duration::from_secs(u64::from(minutes) * 60)
     }
@@ -115,7 +109,7 @@ mod tests {
             "warn_before_minutes": 2, "follow_up_hours": 48, "recycle_after_hours": 24
         }))
         .unwrap();
-        assert_eq!(policy.first_touch("hot"), Duration::from_secs(300));
-        assert_eq!(policy.first_touch("unknown"), Duration::from_secs(86_400));
+        assert_eq!(policy.first_touch(Tier::Hot), Duration::from_secs(300));
+        assert_eq!(policy.first_touch(Tier::Cold), Duration::from_secs(86_400));
     }
 }

@@ -45,9 +45,7 @@ async fn load_target(state: &AppState, tenant: &str, form: &str) -> Result<Targe
     let (Ok(tenant_slug), Ok(form_slug)) = (TenantSlug::parse(tenant), FormSlug::parse(form)) else {
         return Err(unknown());
     };
-    let tenant = state
-        .tenants
-        .by_slug(&state.store, tenant_slug.as_str())
+    let tenant = crate::tenants::by_slug(&state.tenants, &state.store, tenant_slug.as_str())
         .await
         .map_err(|e| match e {
             StoreError::NotFound => unknown(),

@@ -7,6 +7,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, header};
 
 use crate::app::AppState;
+use crate::domain::IdempotencyKey;
 use crate::error::ApiError;
 use crate::forms::{CompiledForm, UrlEncoded};
 use crate::http::body::SubmissionBody;
@@ -27,15 +28,15 @@ impl From<ApiError> for Rejected {
 }
 
 pub struct Target {
-    pub tenant: TenantRecord,
-    pub form: FormRecord,
+    pub tenant: Arc<TenantRecord>,
+    pub form: Arc<FormRecord>,
     pub compiled: Arc<CompiledForm>,
 }
 
 impl Target {
     /// The tenant's form and its current compiled version; 404 when unknown,
     /// 410 when disabled.
-    pub async fn load(state: &AppState, tenant: TenantRecord, form_slug: &str) -> Result<Self, ApiError> {
+    pub async fn load(state: &AppState, tenant: Arc<TenantRecord>, form_slug: &str) -> Result<Self, ApiError> {
         let store = state.store.tenant(&tenant.id);
         let form = state.forms.current(&store, form_slug).await.map_err(|e| match e {
             StoreError::NotFound => ApiError::NotFound(format!("tenant {:?} has no form {form_slug:?}", tenant.slug)),
@@ -85,7 +86,7 @@ pub async fn receive(
     let mut context =
         ContextParams::merged(&[query, &hidden]).into_touch(channel, header_str(headers, header::REFERER));
     if let Some(key) = header_str(headers, "idempotency-key") {
-        context.idempotency_key = Some(key.chars().take(200).collect());
+        context.idempotency_key = IdempotencyKey::parse(key);
     }
     let request = IntakeRequest {
         tenant: &target.tenant,

@@ -12,21 +12,16 @@ mod step;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{Value, json};
-
 pub use step::{Prepared, StepContext, plugin_lead, prepare};
 
 use crate::app::AppState;
 use crate::clock::Timestamp;
-use crate::followup::{SLA_BREACH, SLA_RECYCLE, SLA_WARNING};
+use crate::domain::{Job, JobRecord, ProcessedLead};
 use crate::plugins::host::{DISABLE_AFTER, Successes, WRITE_SUCCESSES_EVERY};
 use crate::plugins::sandbox::CallRecord;
 use crate::routing::{RoutedLead, Router};
 use crate::scoring::{Behaviour, CAUSE_DECAY, CAUSE_INTAKE, Scorers};
-use crate::storage::{
-    DECAY, JobRecord, LeadVisibility, ProcessedLead, RESCORE, RESCORE_TENANT, SCORE_AND_ROUTE, StoreError, StoreResult,
-    WEBHOOK,
-};
+use crate::storage::{LeadVisibility, StoreError, StoreResult};
 
 /// How long a claimed job is held before another worker may take it.
 pub const LEASE: Duration = Duration::from_secs(120);
@@ -38,25 +33,6 @@ const SWEEP_BATCH: i64 = 200;
 /// Times a lead step computes again after losing a race with another
 /// re-score of the same lead, before it is left to a retry.
 const STALE_ATTEMPTS: usize = 5;
-
-/// A job this process just wrote (and so holds), as its record.
-pub fn held(job_id: &str, tenant_id: &str, kind: &str, payload: Value) -> JobRecord {
-    JobRecord {
-        id: job_id.to_owned(),
-        tenant_id: tenant_id.to_owned(),
-        kind: kind.to_owned(),
-        payload,
-        attempts: 1,
-    }
-}
-
-/// Runs a "score and route" job this process just wrote, in the background.
-pub fn spawn_score_and_route(state: &AppState, job_id: &str, tenant_id: &str, lead_id: &str) {
-    spawn(
-        state,
-        held(job_id, tenant_id, SCORE_AND_ROUTE, json!({ "lead_id": lead_id })),
-    );
-}
 
 /// Runs a job in the background.
 pub fn spawn(state: &AppState, job: JobRecord) {
@@ -106,7 +82,7 @@ pub async fn sweep(state: &AppState) -> usize {
         for id in &ids {
             match state.store.claim_job(id, LEASE).await {
                 // Long or network-bound work must not hold up the sweep.
-                Ok(Some(job)) if job.kind == RESCORE_TENANT || job.kind == WEBHOOK => spawn(state, job),
+                Ok(Some(job)) if matches!(job.job, Job::RescoreTenant(_) | Job::Webhook(_)) => spawn(state, job),
                 Ok(Some(job)) => execute(state, job).await,
                 Ok(None) => continue, // another worker has it, or it is done
                 Err(err) => tracing::warn!(job = %id, %err, "claiming a job failed"),
@@ -122,20 +98,18 @@ pub async fn sweep(state: &AppState) -> usize {
 /// Runs a claimed (or freshly written) job; a failure releases it to be
 /// tried again later.
 pub async fn execute(state: &AppState, job: JobRecord) {
-    let result = match job.kind.as_str() {
-        SCORE_AND_ROUTE => lead_step(state, &job, CAUSE_INTAKE, true).await,
-        RESCORE => {
-            let cause = job.payload["cause"].as_str().unwrap_or("re-score").to_owned();
-            lead_step(state, &job, &cause, false).await
+    let result = match &job.job {
+        Job::ScoreAndRoute(step) => lead_step(state, &job, &step.lead_id, CAUSE_INTAKE, true).await,
+        Job::Rescore(step) => lead_step(state, &job, &step.lead_id, &step.cause, false).await,
+        Job::Decay(step) => lead_step(state, &job, &step.lead_id, CAUSE_DECAY, false).await,
+        Job::RescoreTenant(run) => crate::scoring::rescore::run(state, &job, &run.run_id).await,
+        Job::SlaWarning(_) | Job::SlaBreach(_) | Job::SlaRecycle(_) => {
+            state.store.tenant(&job.tenant_id).apply_sla(&job.id, &job.job).await
         }
-        DECAY => lead_step(state, &job, CAUSE_DECAY, false).await,
-        RESCORE_TENANT => crate::scoring::rescore::run(state, &job).await,
-        SLA_WARNING | SLA_BREACH | SLA_RECYCLE => state.store.tenant(&job.tenant_id).apply_sla(&job).await,
-        WEBHOOK => crate::webhooks::deliver(state, &job).await,
-        other => Err(StoreError::Corrupt(format!("unknown job kind {other:?}"))),
+        Job::Webhook(delivery) => crate::webhooks::deliver(state, &job, &delivery.delivery_id).await,
     };
     if let Err(err) = result {
-        tracing::warn!(job = %job.id, kind = %job.kind, attempts = job.attempts, %err, "job failed; it will be retried");
+        tracing::warn!(job = %job.id, kind = %job.kind(), attempts = job.attempts, %err, "job failed; it will be retried");
         let retry_at = Timestamp::now().plus(RETRY_AFTER);
         if let Err(err) = state.store.retry_job(&job.id, &err.to_string(), retry_at).await {
             tracing::warn!(job = %job.id, %err, "could not release a failed job; its lease will expire");
@@ -145,17 +119,14 @@ pub async fn execute(state: &AppState, job: JobRecord) {
 
 /// Scores one lead with the tenant's model and scorers, routes it when
 /// `route` (a new lead), and writes it all with the job's removal.
-async fn lead_step(state: &AppState, job: &JobRecord, cause: &str, route: bool) -> StoreResult<()> {
-    let lead_id = job.payload["lead_id"]
-        .as_str()
-        .ok_or_else(|| StoreError::Corrupt(format!("job payload {}", job.payload)))?;
+async fn lead_step(state: &AppState, job: &JobRecord, lead_id: &str, cause: &str, route: bool) -> StoreResult<()> {
     let tenant_id = job.tenant_id.as_str();
     let store = state.store.tenant(tenant_id);
     for _ in 0..STALE_ATTEMPTS {
         let lead = store.lead(lead_id, &LeadVisibility::All).await?;
         let events = store.behaviour_events(lead_id).await?;
         let behaviour = Behaviour::from_events(events.into_iter().map(|e| (e.kind, e.occurred_at)).collect());
-        let model = state.score_models.current(&store).await?;
+        let model = crate::scoring::current_model(&state.score_models, &store).await?;
         let limits = state.plugins.limits(&store).await?;
         let now = Timestamp::now();
         let mut step = StepContext::new(state, tenant_id, &lead, behaviour.counts(now), limits);
@@ -192,8 +163,8 @@ async fn lead_step(state: &AppState, job: &JobRecord, cause: &str, route: bool) 
         if route {
             let view = RoutedLead {
                 fields: &lead.fields,
-                tier: &scored.tier,
-                stage: scored.stage.as_ref().map_or(lead.stage.as_str(), |s| s.stage.as_str()),
+                tier: scored.tier,
+                stage: scored.stage.as_ref().map_or(lead.stage, |s| s.stage),
                 source: &lead.source,
                 channel: &lead.channel,
                 form: &lead.form,

@@ -9,10 +9,11 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use crate::app::AppState;
+use crate::domain::{PluginCall, PluginOutcome, ProcessedLead};
 use crate::plugins::bindings::{BehaviourCount, Lead};
 use crate::plugins::component::PluginComponent;
 use crate::plugins::sandbox::{CallRecord, Failure, Limits};
-use crate::storage::{LeadRecord, PluginCall, PluginOutcome, PluginRecord, ProcessedLead};
+use crate::storage::{LeadRecord, PluginRecord};
 
 pub struct StepContext<'a> {
     pub state: &'a AppState,
@@ -133,8 +134,8 @@ pub fn plugin_lead(lead: &LeadRecord, behaviour: Vec<BehaviourCount>) -> Lead {
         channel: lead.channel.clone(),
         source: lead.source.clone(),
         score: lead.score,
-        tier: lead.tier.clone(),
-        stage: lead.stage.clone(),
+        tier: lead.tier.as_str().to_owned(),
+        stage: lead.stage.as_str().to_owned(),
         behaviour,
         created_at: lead.created_at.to_rfc3339(),
     }

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::domain::IdempotencyKey;
 use crate::storage::TouchContext;
 
 /// Context values are free text from the outside; keep them short.
@@ -55,7 +56,7 @@ impl ContextParams {
             utm_term: self.get("utm_term"),
             utm_content: self.get("utm_content"),
             referrer,
-            idempotency_key: self.get("submission"),
+            idempotency_key: self.get("submission").as_deref().and_then(IdempotencyKey::parse),
         }
     }
 }

@@ -3,8 +3,6 @@
 pub mod behaviour;
 mod context;
 mod intake;
-mod stage;
 
 pub use context::ContextParams;
 pub use intake::{IntakeRequest, submit};
-pub use stage::Stage;

@@ -2,9 +2,7 @@
 //! content hash (in memory and on disk across restarts), and called.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
 use sha2::{Digest, Sha256};
@@ -14,44 +12,7 @@ use super::bindings::Action;
 use super::bindings::{Lead, Rep, RouteDecision, ScorePart, nurture_step, router, scorer};
 use super::contract::{actions_json, check_actions, check_route, check_score, route_json, score_json};
 use super::sandbox::{CallRecord, CallState, Failure, Limits, Sandbox, run};
-
-/// The extension point a component implements.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum World {
-    Scorer,
-    Router,
-    NurtureStep,
-}
-
-impl World {
-    pub const ALL: [World; 3] = [World::Scorer, World::Router, World::NurtureStep];
-
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            World::Scorer => "scorer",
-            World::Router => "router",
-            World::NurtureStep => "nurture-step",
-        }
-    }
-}
-
-impl fmt::Display for World {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for World {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        World::ALL
-            .into_iter()
-            .find(|w| w.as_str() == s)
-            .ok_or_else(|| format!("{s:?} is not a plugin world; use scorer, router or nurture-step"))
-    }
-}
+use crate::domain::World;
 
 /// The largest component accepted at upload.
 pub const MAX_COMPONENT_BYTES: usize = 16 << 20;
@@ -163,7 +124,8 @@ impl ComponentCache {
     pub fn detect_worlds(&self, bytes: &[u8]) -> Result<Vec<World>, Rejection> {
         let component = self.compile(bytes, &sha256_hex(bytes))?;
         Ok(World::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .filter(|world| self.prepare(component.clone(), *world, String::new()).is_ok())
             .collect())
     }

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::bindings::{Action, Assignment, BehaviourCount, Lead, Rep, RouteDecision, ScorePart};
 use super::sandbox::Failure;
+use crate::domain::{Stage, Tier};
 
 /// The lead as JSON: the format of `plugins/examples/sample-lead.json`, of
 /// `leadhost plugin run --lead`, and of test runs over the API.
@@ -28,9 +29,9 @@ pub struct LeadInput {
     #[serde(default)]
     pub score: i32,
     #[serde(default = "default_tier")]
-    pub tier: String,
+    pub tier: Tier,
     #[serde(default = "default_stage")]
-    pub stage: String,
+    pub stage: Stage,
     #[serde(default)]
     pub behaviour: Vec<BehaviourInput>,
     #[serde(default = "default_created_at")]
@@ -57,11 +58,11 @@ fn default_channel() -> String {
 fn default_source() -> String {
     "direct".into()
 }
-fn default_tier() -> String {
-    "cold".into()
+fn default_tier() -> Tier {
+    Tier::Cold
 }
-fn default_stage() -> String {
-    "new".into()
+fn default_stage() -> Stage {
+    Stage::New
 }
 fn default_created_at() -> String {
     "1970-01-01T00:00:00Z".into()
@@ -77,8 +78,8 @@ impl From<LeadInput> for Lead {
             channel: input.channel,
             source: input.source,
             score: input.score,
-            tier: input.tier,
-            stage: input.stage,
+            tier: input.tier.as_str().to_owned(),
+            stage: input.stage.as_str().to_owned(),
             behaviour: input
                 .behaviour
                 .into_iter()

@@ -10,9 +10,11 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
-use super::component::{ComponentCache, PluginComponent, Rejection, World};
+use super::component::{ComponentCache, PluginComponent, Rejection};
 use super::sandbox::{Failure, Limits, Sandbox};
 use crate::clock::Timestamp;
+use crate::domain::World;
+use crate::recent::{Recent, SETTINGS_TTL};
 use crate::storage::{PluginRecord, Store, StoreResult, TenantStore};
 
 /// Plugin calls one tenant may have running at once.
@@ -26,11 +28,11 @@ pub const DISABLE_AFTER: i32 = 5;
 pub struct PluginHost {
     cache: Arc<ComponentCache>,
     lanes: Mutex<HashMap<String, Arc<Lane>>>,
-    /// Each tenant's enabled plugins by world, read once per `ENABLED_TTL`
+    /// Each tenant's enabled plugins by world, read once per `SETTINGS_TTL`
     /// rather than for every lead; changes made in this process apply at once.
-    enabled: Mutex<HashMap<(String, World), EnabledPlugins>>,
+    enabled: Recent<(String, World), Vec<PluginRecord>>,
     /// Each tenant's CPU limit setting, cached the same way.
-    fuel: Mutex<HashMap<String, Fetched<Option<i64>>>>,
+    fuel: Recent<String, Option<i64>>,
     /// When each plugin last had a successful call's record kept.
     kept: Mutex<HashMap<String, Instant>>,
     /// Successful calls not yet written, by plugin id (see `count_success`).
@@ -62,21 +64,14 @@ pub const WRITE_SUCCESSES_EVERY: Duration = Duration::from_secs(1);
 /// intake, and more rows than anyone reads.
 const KEEP_SUCCESS_EVERY: Duration = Duration::from_secs(1);
 
-/// A value read from the database, and when.
-type Fetched<T> = (T, Instant);
-type EnabledPlugins = Fetched<Vec<PluginRecord>>;
-
-/// How long another process's plugin change may take to reach this one.
-const ENABLED_TTL: Duration = Duration::from_secs(2);
-
 impl PluginHost {
     pub fn new(cache_dir: Option<PathBuf>) -> anyhow::Result<Self> {
         let sandbox = Sandbox::new().map_err(|e| anyhow::anyhow!("starting the plugin sandbox: {e:#}"))?;
         Ok(Self {
             cache: Arc::new(ComponentCache::new(Arc::new(sandbox), cache_dir)),
             lanes: Mutex::default(),
-            enabled: Mutex::default(),
-            fuel: Mutex::default(),
+            enabled: Recent::new(SETTINGS_TTL),
+            fuel: Recent::new(SETTINGS_TTL),
             kept: Mutex::default(),
             successes: Mutex::default(),
         })
@@ -90,17 +85,8 @@ impl PluginHost {
     /// The tenant's enabled plugins of `world`, by name.
     pub async fn enabled(&self, store: &TenantStore<'_>, world: World) -> StoreResult<Vec<PluginRecord>> {
         let key = (store.tenant_id().to_owned(), world);
-        if let Some((plugins, at)) = self.enabled.lock().expect("enabled plugins lock").get(&key)
-            && at.elapsed() < ENABLED_TTL
-        {
-            return Ok(plugins.clone());
-        }
-        let plugins = store.enabled_plugins(world.as_str()).await?;
-        self.enabled
-            .lock()
-            .expect("enabled plugins lock")
-            .insert(key, (plugins.clone(), Instant::now()));
-        Ok(plugins)
+        let plugins = self.enabled.get(key, store.enabled_plugins(world)).await?;
+        Ok(plugins.as_ref().clone())
     }
 
     /// Whether to keep the record of a successful call of `plugin_id`: the
@@ -189,30 +175,16 @@ impl PluginHost {
 
     /// Drops what is cached of a tenant's plugins after a change.
     pub fn forget(&self, tenant_id: &str) {
-        self.enabled
-            .lock()
-            .expect("enabled plugins lock")
-            .retain(|(tenant, _), _| tenant != tenant_id);
-        self.fuel.lock().expect("fuel lock").remove(tenant_id);
+        self.enabled.retain(|(tenant, _)| tenant != tenant_id);
+        self.fuel.retain(|tenant| tenant != tenant_id);
     }
 
     /// The tenant's limits: its own CPU limit if set (read at most once per
-    /// `ENABLED_TTL`, like the plugin list).
+    /// `SETTINGS_TTL`, like the plugin list).
     pub async fn limits(&self, store: &TenantStore<'_>) -> StoreResult<Limits> {
-        let cached = self.fuel.lock().expect("fuel lock").get(store.tenant_id()).copied();
-        let fuel = match cached {
-            Some((fuel, at)) if at.elapsed() < ENABLED_TTL => fuel,
-            _ => {
-                let fuel = store.plugin_fuel().await?;
-                self.fuel
-                    .lock()
-                    .expect("fuel lock")
-                    .insert(store.tenant_id().to_owned(), (fuel, Instant::now()));
-                fuel
-            }
-        };
+        let fuel = self.fuel.get(store.tenant_id().to_owned(), store.plugin_fuel()).await?;
         let mut limits = Limits::default();
-        if let Some(fuel) = fuel {
+        if let Some(fuel) = *fuel {
             limits.fuel = fuel.max(1) as u64;
         }
         Ok(limits)
@@ -225,7 +197,7 @@ impl PluginHost {
         store: &TenantStore<'_>,
         plugin: &PluginRecord,
     ) -> Result<Arc<PluginComponent>, Failure> {
-        let world: World = plugin.world.parse().map_err(Failure::Instantiate)?;
+        let world = plugin.world;
         if let Some(found) = self.cache.cached(&plugin.sha256, world) {
             return Ok(found);
         }

@@ -10,5 +10,4 @@ pub mod offline;
 mod output;
 pub mod sandbox;
 
-pub use component::World;
 pub use host::PluginHost;

@@ -8,9 +8,10 @@ use anyhow::{Context, bail};
 use serde_json::{Value, json};
 
 use super::bindings::{Lead, Rep};
-use super::component::{ComponentCache, Rejection, World, sha256_hex};
+use super::component::{ComponentCache, Rejection, sha256_hex};
 use super::contract::{LeadInput, RepInput};
 use super::sandbox::{Limits, Sandbox};
+use crate::domain::World;
 
 fn cache() -> anyhow::Result<ComponentCache> {
     let sandbox = Sandbox::new().map_err(|e| anyhow::anyhow!("{e:#}"))?;

@@ -12,37 +12,34 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 pub use rules::{RoutedLead, RoutingRules};
-pub use strategy::Strategy;
 
+use crate::domain::World;
+use crate::domain::{RouteStep, RouteTo};
 use crate::jobs::{Prepared, StepContext};
-use crate::plugins::World;
 use crate::plugins::bindings::{Lead, Rep, RouteDecision};
 use crate::plugins::contract::{TeamRef, check_route, route_json};
 use crate::plugins::sandbox::{CallRecord, Limits, Sandbox};
-use crate::storage::{RepRecord, RouteStep, RouteTo, StoreError, StoreResult, TenantStore};
-use crate::tenants::Recent;
+use crate::recent::Recent;
+use crate::storage::{RepRecord, StoreError, StoreResult, TenantStore};
 
 /// Each tenant's current rules (`None`: none set), kept for a moment.
-#[derive(Default)]
-pub struct RoutingRulesCache(Recent<Option<RoutingRules>>);
+pub type RoutingRulesCache = Recent<String, Option<RoutingRules>>;
 
-impl RoutingRulesCache {
-    pub async fn current(&self, store: &TenantStore<'_>) -> StoreResult<Arc<Option<RoutingRules>>> {
-        self.0
-            .get(store.tenant_id(), async {
-                match store.routing_rules().await? {
-                    Some(stored) => RoutingRules::parse(stored.rules).map(Some).map_err(|problems| {
-                        StoreError::Corrupt(format!("stored routing rules no longer check: {problems:?}"))
-                    }),
-                    None => Ok(None),
-                }
-            })
-            .await
-    }
-
-    pub fn remember(&self, tenant_id: &str, rules: RoutingRules) {
-        self.0.remember(tenant_id, Some(rules));
-    }
+/// The tenant's current rules.
+pub async fn current_rules(
+    cache: &RoutingRulesCache,
+    store: &TenantStore<'_>,
+) -> StoreResult<Arc<Option<RoutingRules>>> {
+    cache
+        .get(store.tenant_id().to_owned(), async {
+            match store.routing_rules().await? {
+                Some(stored) => RoutingRules::parse(stored.rules).map(Some).map_err(|problems| {
+                    StoreError::Corrupt(format!("stored routing rules no longer check: {problems:?}"))
+                }),
+                None => Ok(None),
+            }
+        })
+        .await
 }
 
 /// What a step needs to route one lead.
@@ -73,7 +70,7 @@ impl Router {
     pub async fn prepare(step: &StepContext<'_>) -> StoreResult<Self> {
         let state = step.state;
         let store = state.store.tenant(&step.tenant_id);
-        let rules = state.routing_rules.current(&store).await?;
+        let rules = current_rules(&state.routing_rules, &store).await?;
         let routers = state.plugins.enabled(&store, World::Router).await?;
         let mut router = Self::none();
         match rules.as_ref() {

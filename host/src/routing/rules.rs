@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::domain::{Stage, Tier};
 use crate::error::FieldError;
 use crate::scoring::model::{FieldTest, field_value};
 
@@ -50,6 +51,11 @@ pub struct Conditions {
     /// Tests on form fields, as in the scoring model (without points).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub fields: BTreeMap<String, FieldTest>,
+    /// `tier` and `stage` parsed, by [`RoutingRules::parse`].
+    #[serde(skip)]
+    tiers: Option<Vec<Tier>>,
+    #[serde(skip)]
+    stages: Option<Vec<Stage>>,
 }
 
 /// Where a matching lead goes: exactly one of these.
@@ -73,8 +79,8 @@ pub struct Target {
 /// What a lead looks like to the rules: after scoring, before routing.
 pub struct RoutedLead<'a> {
     pub fields: &'a Value,
-    pub tier: &'a str,
-    pub stage: &'a str,
+    pub tier: Tier,
+    pub stage: Stage,
     pub source: &'a str,
     pub channel: &'a str,
     pub form: &'a str,
@@ -85,13 +91,14 @@ impl RoutingRules {
     /// Reads and checks the rules' shape; every problem at its pointer.
     /// Whether named teams, reps and plugins exist is checked by the caller.
     pub fn parse(value: Value) -> Result<Self, Vec<FieldError>> {
-        let rules: RoutingRules =
+        let mut rules: RoutingRules =
             serde_path_to_error::deserialize(value).map_err(|e| vec![FieldError::from_path(&e)])?;
         let mut problems = Vec::new();
         if rules.rules.len() > MAX_RULES {
             problems.push(FieldError::new("/rules", format!("at most {MAX_RULES} rules")));
         }
         let mut seen = std::collections::HashSet::new();
+        let mut rules_words = Vec::with_capacity(rules.rules.len());
         for (i, rule) in rules.rules.iter().enumerate() {
             if rule.id.is_empty() || rule.id.len() > 64 {
                 problems.push(FieldError::new(format!("/rules/{i}/id"), "must be 1-64 characters"));
@@ -103,7 +110,7 @@ impl RoutingRules {
             }
             let when = &rule.when;
             for tier in when.tier.iter().flatten() {
-                if crate::scoring::Tier::parse(tier).is_none() {
+                if Tier::parse(tier).is_none() {
                     problems.push(FieldError::new(
                         format!("/rules/{i}/when/tier"),
                         format!("{tier:?} is not cold, warm or hot"),
@@ -111,13 +118,21 @@ impl RoutingRules {
                 }
             }
             for stage in when.stage.iter().flatten() {
-                if crate::leads::Stage::parse(stage).is_none() {
+                if Stage::parse(stage).is_none() {
                     problems.push(FieldError::new(
                         format!("/rules/{i}/when/stage"),
                         format!("{stage:?} is not a stage"),
                     ));
                 }
             }
+            rules_words.push((
+                when.tier
+                    .as_ref()
+                    .map(|l| l.iter().filter_map(|t| Tier::parse(t)).collect()),
+                when.stage
+                    .as_ref()
+                    .map(|l| l.iter().filter_map(|s| Stage::parse(s)).collect()),
+            ));
             if let (Some(min), Some(max)) = (when.score_min, when.score_max)
                 && min > max
             {
@@ -150,6 +165,9 @@ impl RoutingRules {
                 ));
             }
         }
+        for (rule, (tiers, stages)) in rules.rules.iter_mut().zip(rules_words) {
+            (rule.when.tiers, rule.when.stages) = (tiers, stages);
+        }
         if problems.is_empty() { Ok(rules) } else { Err(problems) }
     }
 }
@@ -160,8 +178,8 @@ impl Conditions {
             list.as_ref()
                 .is_none_or(|l| l.iter().any(|v| v.eq_ignore_ascii_case(value)))
         };
-        listed(&self.tier, lead.tier)
-            && listed(&self.stage, lead.stage)
+        self.tiers.as_ref().is_none_or(|l| l.contains(&lead.tier))
+            && self.stages.as_ref().is_none_or(|l| l.contains(&lead.stage))
             && listed(&self.source, lead.source)
             && listed(&self.channel, lead.channel)
             && listed(&self.form, lead.form)
@@ -222,17 +240,17 @@ mod tests {
         let fields = json!({"province": "zhejiang"});
         let mut lead = RoutedLead {
             fields: &fields,
-            tier: "hot",
-            stage: "new",
+            tier: Tier::Hot,
+            stage: Stage::New,
             source: "direct",
             channel: "api",
             form: "demo",
             score: 12,
         };
         assert!(rules.rules[0].when.matches(&lead));
-        lead.tier = "warm";
+        lead.tier = Tier::Warm;
         assert!(!rules.rules[0].when.matches(&lead));
-        lead.tier = "hot";
+        lead.tier = Tier::Hot;
         lead.score = 9;
         assert!(!rules.rules[0].when.matches(&lead));
     }

@@ -4,61 +4,33 @@
 
 use std::cmp::Ordering;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Strategy {
-    /// Each member in turn: the one this team has given the fewest leads.
-    RoundRobin,
-    /// The member holding the fewest open leads.
-    LeastLoaded,
-    /// Leads in proportion to each member's weight.
-    Weighted,
-}
+pub use crate::domain::Strategy;
 
-impl Strategy {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Strategy::RoundRobin => "round_robin",
-            Strategy::LeastLoaded => "least_loaded",
-            Strategy::Weighted => "weighted",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        Some(match raw {
-            "round_robin" => Strategy::RoundRobin,
-            "least_loaded" => Strategy::LeastLoaded,
-            "weighted" => Strategy::Weighted,
-            _ => return None,
-        })
-    }
-
-    /// The member to give the next lead, or `None` when nobody can take it.
-    pub fn pick(self, members: &[Member]) -> Option<&Member> {
-        let eligible = members.iter().filter(|m| m.can_take());
-        match self {
-            Strategy::RoundRobin => eligible.min_by(|a, b| {
-                a.assigned
-                    .cmp(&b.assigned)
-                    .then(a.last_assigned_at.cmp(&b.last_assigned_at))
-                    .then(a.user_id.cmp(&b.user_id))
-            }),
-            Strategy::LeastLoaded => eligible.min_by(|a, b| {
-                a.open_leads
-                    .cmp(&b.open_leads)
-                    .then(a.assigned.cmp(&b.assigned))
-                    .then(a.user_id.cmp(&b.user_id))
-            }),
-            // The member furthest behind their share: smallest (given + 1) / weight.
-            Strategy::Weighted => eligible.filter(|m| m.weight > 0).min_by(|a, b| {
-                let share = |m: &Member| (m.assigned + 1) as f64 / m.weight as f64;
-                share(a)
-                    .partial_cmp(&share(b))
-                    .unwrap_or(Ordering::Equal)
-                    .then(b.weight.cmp(&a.weight))
-                    .then(a.user_id.cmp(&b.user_id))
-            }),
-        }
+/// The member to give the next lead, or `None` when nobody can take it.
+pub fn pick(strategy: Strategy, members: &[Member]) -> Option<&Member> {
+    let eligible = members.iter().filter(|m| m.can_take());
+    match strategy {
+        Strategy::RoundRobin => eligible.min_by(|a, b| {
+            a.assigned
+                .cmp(&b.assigned)
+                .then(a.last_assigned_at.cmp(&b.last_assigned_at))
+                .then(a.user_id.cmp(&b.user_id))
+        }),
+        Strategy::LeastLoaded => eligible.min_by(|a, b| {
+            a.open_leads
+                .cmp(&b.open_leads)
+                .then(a.assigned.cmp(&b.assigned))
+                .then(a.user_id.cmp(&b.user_id))
+        }),
+        // The member furthest behind their share: smallest (given + 1) / weight.
+        Strategy::Weighted => eligible.filter(|m| m.weight > 0).min_by(|a, b| {
+            let share = |m: &Member| (m.assigned + 1) as f64 / m.weight as f64;
+            share(a)
+                .partial_cmp(&share(b))
+                .unwrap_or(Ordering::Equal)
+                .then(b.weight.cmp(&a.weight))
+                .then(a.user_id.cmp(&b.user_id))
+        }),
     }
 }
 
@@ -101,7 +73,7 @@ mod tests {
     /// Gives `n` leads, updating the counters as the store does.
     fn deal(strategy: Strategy, members: &mut [Member], n: usize) -> Vec<i64> {
         for t in 0..n {
-            let Some(id) = strategy.pick(members).map(|m| m.user_id.clone()) else {
+            let Some(id) = pick(strategy, members).map(|m| m.user_id.clone()) else {
                 break;
             };
             let m = members.iter_mut().find(|m| m.user_id == id).unwrap();

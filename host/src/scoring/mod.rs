@@ -14,16 +14,16 @@ pub mod tier;
 
 pub use behaviour::Behaviour;
 pub use model::{Contribution, PromoteThresholds, ScoreModel, TierThresholds};
-pub use models::ScoreModels;
+pub use models::{ScoreModels, current_model};
 pub use scorers::Scorers;
-pub use tier::Tier;
+pub use tier::{promotion, tier_for_score};
 
 use serde_json::json;
 
 use crate::clock::Timestamp;
-use crate::leads::Stage;
-use crate::storage::{LeadRecord, ScoreWrite, StageEntry};
-use model::{Fading, round2};
+use crate::domain::{ScoreWrite, StageEntry};
+use crate::storage::LeadRecord;
+use model::Fading;
 
 /// Where a score change came from, as the timeline shows it.
 pub const CAUSE_INTAKE: &str = "intake";
@@ -46,7 +46,7 @@ pub fn rescored(
     let fading_now: f64 = evaluation.fading.iter().map(|f| f.at(now)).sum();
     let next_check = next_change(total - fading_now, &evaluation.fading, evaluation.window_change, now);
 
-    let tier = Tier::for_score(score, &model.tiers);
+    let tier = tier_for_score(score, &model.tiers);
     let mut events = Vec::new();
     let parts_json = serde_json::to_value(&parts).expect("score parts serialise");
     if cause == CAUSE_INTAKE || score != lead.score || parts_json != lead.score_parts {
@@ -55,35 +55,34 @@ pub fn rescored(
             json!({"from": lead.score, "score": score, "cause": cause, "parts": parts_json}),
         ));
     }
-    if tier.as_str() != lead.tier {
+    if tier != lead.tier {
         events.push((
             "tier_changed".to_owned(),
-            json!({"from": lead.tier, "to": tier.as_str(), "score": score}),
+            json!({"from": lead.tier, "to": tier, "score": score}),
         ));
     }
-    let stage = Stage::parse(&lead.stage)
-        .and_then(|current| current.promotion(score, &model.promote).map(|p| (current, p)))
-        .map(|(current, (to, threshold))| {
-            let reason = format!(
-                "score {score} reached the {} threshold of {threshold}",
-                to.as_str().to_uppercase()
-            );
-            events.push((
-                "stage_changed".to_owned(),
-                json!({"from": current.as_str(), "to": to.as_str(), "reason": reason, "by": "scoring"}),
-            ));
-            StageEntry {
-                stage: to.as_str().to_owned(),
-                from: current.as_str().to_owned(),
-                reason,
-                by: "scoring".to_owned(),
-            }
-        });
+    let current = lead.stage;
+    let stage = promotion(current, score, &model.promote).map(|(to, threshold)| {
+        let reason = format!(
+            "score {score} reached the {} threshold of {threshold}",
+            to.as_str().to_uppercase()
+        );
+        events.push((
+            "stage_changed".to_owned(),
+            json!({"from": current, "to": to, "reason": reason, "by": "scoring"}),
+        ));
+        StageEntry {
+            stage: to,
+            from: current,
+            reason,
+            by: "scoring".to_owned(),
+        }
+    });
     ScoreWrite {
         lead_id: lead.id.clone(),
         expected_rev: lead.score_rev,
         score,
-        tier: tier.as_str().to_owned(),
+        tier,
         parts: parts_json,
         stage,
         events,
@@ -132,11 +131,6 @@ fn next_change(base: f64, fading: &[Fading], window_change: Option<Timestamp>, n
         before = after;
     }
     window_change
-}
-
-/// Points as the API shows them.
-pub fn display_points(points: f64) -> f64 {
-    round2(points)
 }
 
 #[cfg(test)]

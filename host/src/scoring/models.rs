@@ -5,29 +5,22 @@
 use std::sync::Arc;
 
 use super::ScoreModel;
+use crate::recent::Recent;
 use crate::storage::{StoreError, StoreResult, TenantStore};
-use crate::tenants::Recent;
 
-#[derive(Default)]
-pub struct ScoreModels(Recent<ScoreModel>);
+/// Current models by tenant id.
+pub type ScoreModels = Recent<String, ScoreModel>;
 
-impl ScoreModels {
-    /// The tenant's model; the default one until an admin sets one.
-    pub async fn current(&self, store: &TenantStore<'_>) -> StoreResult<Arc<ScoreModel>> {
-        self.0
-            .get(store.tenant_id(), async {
-                match store.scoring_model().await? {
-                    Some(stored) => ScoreModel::parse(stored.model).map_err(|problems| {
-                        StoreError::Corrupt(format!("stored scoring model no longer checks: {problems:?}"))
-                    }),
-                    None => Ok(ScoreModel::default()),
-                }
-            })
-            .await
-    }
-
-    /// Records a model just saved by this process, so it applies at once.
-    pub fn remember(&self, tenant_id: &str, model: ScoreModel) -> Arc<ScoreModel> {
-        self.0.remember(tenant_id, model)
-    }
+/// The tenant's model; the default one until an admin sets one.
+pub async fn current_model(models: &ScoreModels, store: &TenantStore<'_>) -> StoreResult<Arc<ScoreModel>> {
+    models
+        .get(store.tenant_id().to_owned(), async {
+            match store.scoring_model().await? {
+                Some(stored) => ScoreModel::parse(stored.model).map_err(|problems| {
+                    StoreError::Corrupt(format!("stored scoring model no longer checks: {problems:?}"))
+                }),
+                None => Ok(ScoreModel::default()),
+            }
+        })
+        .await
 }

@@ -12,9 +12,10 @@ use serde_json::json;
 use super::{Behaviour, ScoreModel, Scorers, changes, rescored};
 use crate::app::AppState;
 use crate::clock::Timestamp;
+use crate::domain::{JobRecord, RunStatus, ScoreWrite};
 use crate::jobs::{LEASE, plugin_lead};
 use crate::plugins::sandbox::CallRecord;
-use crate::storage::{JobRecord, LeadRecord, ScoreWrite, StoreError, StoreResult, TenantStore};
+use crate::storage::{LeadRecord, StoreError, StoreResult, TenantStore};
 
 /// Leads per chunk: large enough to amortise each transaction and each trip
 /// off the async workers, small enough to keep memory flat.
@@ -23,24 +24,26 @@ const CHUNK: i64 = 5000;
 /// Progress after each chunk: (leads done so far, of total).
 pub type Progress<'a> = &'a (dyn Fn(i64, i64) + Send + Sync);
 
-pub async fn run(state: &AppState, job: &JobRecord) -> StoreResult<()> {
-    run_with_progress(state, job, &|_, _| {}).await
+pub async fn run(state: &AppState, job: &JobRecord, run_id: &str) -> StoreResult<()> {
+    run_with_progress(state, job, run_id, &|_, _| {}).await
 }
 
 /// Carries out a run's job to the end (or until superseded), reporting
 /// progress after each chunk.
-pub async fn run_with_progress(state: &AppState, job: &JobRecord, progress: Progress<'_>) -> StoreResult<()> {
-    let run_id = job.payload["run_id"]
-        .as_str()
-        .ok_or_else(|| StoreError::Corrupt(format!("job payload {}", job.payload)))?;
+pub async fn run_with_progress(
+    state: &AppState,
+    job: &JobRecord,
+    run_id: &str,
+    progress: Progress<'_>,
+) -> StoreResult<()> {
     let tenant_id = job.tenant_id.as_str();
     let store = state.store.tenant(tenant_id);
     let run = store.rescore_run(run_id).await?;
     let (cursor, mut done) = (run.cursor.clone(), run.done);
-    if run.status != "running" {
+    if run.status != RunStatus::Running {
         return store.finish_rescore(&job.id, run_id).await;
     }
-    let model = state.score_models.current(&store).await?;
+    let model = super::current_model(&state.score_models, &store).await?;
     let scorers = Arc::new(Scorers::prepare(state, tenant_id).await?);
     let limits = state.plugins.limits(&store).await?;
     let next_chunk = |after: Option<String>| {

@@ -3,8 +3,8 @@
 //! timeline. Their parts add to the model's.
 
 use crate::app::AppState;
+use crate::domain::World;
 use crate::jobs::{Prepared, StepContext};
-use crate::plugins::World;
 use crate::plugins::bindings::{Lead, ScorePart};
 use crate::plugins::contract::{check_score, score_json};
 use crate::plugins::sandbox::{CallRecord, Limits, Sandbox};

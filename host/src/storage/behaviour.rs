@@ -6,9 +6,9 @@ use serde_json::Value;
 use sqlx::Row;
 
 use super::pipeline::{WRITER_LEASE, job_statement};
-use super::scoring::RESCORE;
 use super::{StoreResult, TenantStore, new_id};
 use crate::clock::Timestamp;
+use crate::domain::{Job, JobRecord, RescoreJob};
 
 /// A checked event ready to store.
 #[derive(Debug, Clone)]
@@ -28,10 +28,11 @@ pub struct BehaviourEventRecord {
     pub occurred_at: Timestamp,
 }
 
-/// A stored event and the re-score job written with it.
+/// A stored event and the re-score job written with it (held by this
+/// process, to run at once).
 pub struct RecordedEvent {
     pub event_id: String,
-    pub job_id: String,
+    pub job: JobRecord,
 }
 
 impl TenantStore<'_> {
@@ -51,7 +52,6 @@ impl TenantStore<'_> {
     pub async fn record_behaviour(&self, lead_id: &str, event: &NewBehaviourEvent) -> StoreResult<RecordedEvent> {
         let now = Timestamp::now();
         let event_id = new_id();
-        let job_id = new_id();
         let mut tx = self.store.begin_write().await?;
         sqlx::query(
             "INSERT INTO behaviour_events (id, tenant_id, lead_id, kind, url, detail, occurred_at, created_at) \
@@ -67,13 +67,17 @@ impl TenantStore<'_> {
         .bind(now.micros())
         .execute(&mut *tx)
         .await?;
-        let payload = serde_json::json!({ "lead_id": lead_id, "cause": format!("event {}", event.kind) });
-        job_statement(RESCORE, &job_id, &self.tenant_id, &payload, now, Some(WRITER_LEASE))
+        let rescore = Job::Rescore(RescoreJob {
+            lead_id: lead_id.to_owned(),
+            cause: format!("event {}", event.kind),
+        });
+        let job = JobRecord::held(new_id(), &self.tenant_id, rescore);
+        job_statement(&job, now, Some(WRITER_LEASE))
             .query()
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(RecordedEvent { event_id, job_id })
+        Ok(RecordedEvent { event_id, job })
     }
 
     /// A lead's events, oldest first.

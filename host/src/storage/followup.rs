@@ -6,13 +6,14 @@ use sqlx::{Any, Row, Transaction};
 
 use super::batch::{Statement, execute_all};
 use super::pipeline::scheduled_job;
-use super::{JobRecord, LeadVisibility, StoreError, StoreResult, TenantStore, new_id};
+use super::{StoreError, StoreResult, TenantStore, new_id, word};
 use crate::clock::Timestamp;
-use crate::followup::{SLA_BREACH, SLA_RECYCLE, SLA_WARNING, SlaPolicy};
+use crate::domain::{ActivityKind, DeadlineJob, Job, JobRecord, Tier};
+use crate::followup::SlaPolicy;
 
 #[derive(Debug, Clone)]
 pub struct NewActivity {
-    pub kind: String,
+    pub kind: ActivityKind,
     pub outcome: Option<String>,
     pub note: Option<String>,
     pub next_follow_up_at: Option<Timestamp>,
@@ -22,7 +23,7 @@ pub struct NewActivity {
 pub struct ActivityRecord {
     pub id: String,
     pub user_id: String,
-    pub kind: String,
+    pub kind: ActivityKind,
     pub outcome: Option<String>,
     pub note: Option<String>,
     pub next_follow_up_at: Option<Timestamp>,
@@ -94,7 +95,7 @@ impl TenantStore<'_> {
         &self,
         lead_id: &str,
         owner: Option<&str>,
-        tier: &str,
+        tier: Tier,
         policy: Option<&SlaPolicy>,
         now: Timestamp,
     ) -> (Option<Timestamp>, Vec<Statement>) {
@@ -142,12 +143,17 @@ impl TenantStore<'_> {
         policy: &SlaPolicy,
         now: Timestamp,
     ) -> Vec<Statement> {
-        let payload = json!({"lead_id": lead_id, "owner": owner, "due_at": due.micros()});
+        let deadline = DeadlineJob {
+            lead_id: lead_id.to_owned(),
+            owner: owner.to_owned(),
+            due_at: due.micros(),
+        };
         let warn_at = Timestamp(due.micros() - policy.warn_before().as_micros() as i64);
-        [(SLA_WARNING, warn_at), (SLA_BREACH, due)]
+        let warning = (warn_at > now).then(|| (Job::SlaWarning(deadline.clone()), warn_at));
+        warning
             .into_iter()
-            .filter(|&(kind, at)| kind != SLA_WARNING || at > now)
-            .map(|(kind, at)| scheduled_job(kind, &new_id(), &self.tenant_id, &payload, at, now, None))
+            .chain([(Job::SlaBreach(deadline), due)])
+            .map(|(job, at)| scheduled_job(&JobRecord::held(new_id(), &self.tenant_id, job), at, now, None))
             .collect()
     }
 
@@ -171,7 +177,7 @@ impl TenantStore<'_> {
         let record = ActivityRecord {
             id: new_id(),
             user_id: user_id.to_owned(),
-            kind: activity.kind.clone(),
+            kind: activity.kind,
             outcome: activity.outcome.clone(),
             note: activity.note.clone(),
             next_follow_up_at: activity.next_follow_up_at,
@@ -185,14 +191,14 @@ impl TenantStore<'_> {
         .bind(&self.tenant_id)
         .bind(lead_id)
         .bind(user_id)
-        .bind(&record.kind)
+        .bind(record.kind.as_str())
         .bind(record.outcome.as_deref())
         .bind(record.note.as_deref())
         .bind(record.next_follow_up_at.map(Timestamp::micros))
         .bind(now.micros())
         .execute(&mut *tx)
         .await?;
-        if owner.as_deref() == Some(user_id) && activity.kind != "note" {
+        if owner.as_deref() == Some(user_id) && activity.kind.touches_lead() {
             sqlx::query("UPDATE leads SET touched_at = $3, updated_at = $3 WHERE tenant_id = $1 AND id = $2")
                 .bind(&self.tenant_id)
                 .bind(lead_id)
@@ -223,7 +229,7 @@ impl TenantStore<'_> {
                 Ok(ActivityRecord {
                     id: r.try_get("id")?,
                     user_id: r.try_get("user_id")?,
-                    kind: r.try_get("kind")?,
+                    kind: word(r, "kind")?,
                     outcome: r.try_get("outcome")?,
                     note: r.try_get("note")?,
                     next_follow_up_at: r.try_get::<Option<i64>, _>("next_follow_up_at")?.map(Timestamp),
@@ -353,14 +359,15 @@ impl TenantStore<'_> {
 
     /// What a due SLA job does, written with the job's removal. A job whose
     /// deadline has moved, or whose lead changed hands, does nothing.
-    pub async fn apply_sla(&self, job: &JobRecord) -> StoreResult<()> {
+    pub async fn apply_sla(&self, job_id: &str, job: &Job) -> StoreResult<()> {
         let now = Timestamp::now();
-        let lead_id = job.payload["lead_id"].as_str().unwrap_or_default();
-        let owner = job.payload["owner"].as_str().unwrap_or_default();
-        let due = job.payload["due_at"].as_i64().unwrap_or_default();
+        let (Job::SlaWarning(deadline) | Job::SlaBreach(deadline) | Job::SlaRecycle(deadline)) = job else {
+            return Err(StoreError::Corrupt(format!("not an SLA job: {}", job.kind())));
+        };
+        let (lead_id, owner, due) = (deadline.lead_id.as_str(), deadline.owner.as_str(), deadline.due_at);
         let mut tx = self.store.begin_write().await?;
         let removed = sqlx::query("DELETE FROM jobs WHERE id = $1")
-            .bind(&job.id)
+            .bind(job_id)
             .execute(&mut *tx)
             .await?;
         if removed.rows_affected() == 0 {
@@ -384,15 +391,15 @@ impl TenantStore<'_> {
         }
         let detail = json!({"owner": owner, "due_at": Timestamp(due)});
         let data = json!({"lead_id": lead_id, "owner": owner, "due_at": Timestamp(due)});
-        match job.kind.as_str() {
-            SLA_WARNING => {
+        match job {
+            Job::SlaWarning(_) => {
                 self.event_statement(lead_id, "sla_warning", &detail, now)
                     .query()
                     .execute(&mut *tx)
                     .await?;
                 self.emit(&mut tx, "sla.warning", data, now).await?;
             }
-            SLA_BREACH => {
+            Job::SlaBreach(_) => {
                 self.event_statement(lead_id, "sla_breached", &detail, now)
                     .query()
                     .execute(&mut *tx)
@@ -408,13 +415,11 @@ impl TenantStore<'_> {
                 self.emit(&mut tx, "sla.breached", data, now).await?;
                 if let Some(after) = self.sla_policy_in(&mut tx).await?.and_then(|p| p.recycle_after()) {
                     let at = Timestamp(due + after.as_micros() as i64);
-                    scheduled_job(SLA_RECYCLE, &new_id(), &self.tenant_id, &job.payload, at, now, None)
-                        .query()
-                        .execute(&mut *tx)
-                        .await?;
+                    let recycle = JobRecord::held(new_id(), &self.tenant_id, Job::SlaRecycle(deadline.clone()));
+                    scheduled_job(&recycle, at, now, None).query().execute(&mut *tx).await?;
                 }
             }
-            SLA_RECYCLE => {
+            _ => {
                 let bar = self.pool_settings().await?.bar_hours;
                 let reason = "not followed up in time: returned to the public pool";
                 self.reassign_in(
@@ -435,7 +440,6 @@ impl TenantStore<'_> {
                 )
                 .await?;
             }
-            other => return Err(StoreError::Corrupt(format!("not an SLA job: {other}"))),
         }
         tx.commit().await?;
         Ok(())
@@ -452,11 +456,6 @@ impl TenantStore<'_> {
         .fetch_optional(&mut **tx)
         .await?;
         Ok(row.map(|r| r.try_get("manager_id")).transpose()?)
-    }
-
-    /// A lead the caller may see, for follow-up routes.
-    pub async fn visible_lead_id(&self, id: &str, visibility: &LeadVisibility) -> StoreResult<String> {
-        Ok(self.lead(id, visibility).await?.id)
     }
 }
 

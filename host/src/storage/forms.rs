@@ -3,7 +3,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Store, StoreError, StoreResult, TenantRecord, TenantStore, is_unique_violation, new_id};
+use super::{StoreError, StoreResult, TenantStore, is_unique_violation, new_id};
 use crate::clock::Timestamp;
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -49,15 +49,6 @@ pub struct NewFormVersion<'a> {
     pub title: &'a str,
     pub schema: &'a str,
     pub ui_schema: &'a str,
-}
-
-impl Store {
-    /// The tenant and form behind a public URL `/f/{tenant}/{form}`.
-    pub async fn resolve_form(&self, tenant_slug: &str, form_slug: &str) -> StoreResult<(TenantRecord, FormRecord)> {
-        let tenant = self.tenant_by_slug(tenant_slug).await?;
-        let form = self.tenant(&tenant.id).form(form_slug).await?;
-        Ok((tenant, form))
-    }
 }
 
 impl TenantStore<'_> {

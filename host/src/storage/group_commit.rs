@@ -21,8 +21,9 @@ use sqlx::{Any, AnyConnection, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
 use super::batch::PendingWrites;
-use super::pipeline::{Finished, ProcessedLead};
+use super::pipeline::Finished;
 use super::{IntakeOutcome, NewSubmission, Store, StoreError, StoreResult};
+use crate::domain::ProcessedLead;
 
 const MAX_BATCH: usize = 64;
 const QUEUE_DEPTH: usize = 4096;

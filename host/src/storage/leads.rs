@@ -6,11 +6,12 @@ use sqlx::{Any, Row, Transaction};
 
 use super::batch::{Bind, PendingWrites, Statement, bind_all};
 use super::group_commit::{Write, Written};
-use super::pipeline::{JobRecord, SCORE_AND_ROUTE, WRITER_LEASE, job_statement};
-use super::scoring::RESCORE;
-use super::{StoreError, StoreResult, TenantStore, new_id};
+use super::pipeline::{WRITER_LEASE, job_statement};
+use super::{StoreError, StoreResult, TenantStore, new_id, word};
 use crate::clock::Timestamp;
-use crate::domain::{NormalizedEmail, NormalizedPhone};
+use crate::domain::{
+    IdempotencyKey, Job, JobRecord, LeadJob, NormalizedEmail, NormalizedPhone, RescoreJob, Stage, Tier,
+};
 
 /// Where a touch came from.
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -25,7 +26,7 @@ pub struct TouchContext {
     pub utm_content: Option<String>,
     pub referrer: Option<String>,
     #[serde(skip)]
-    pub idempotency_key: Option<String>,
+    pub idempotency_key: Option<IdempotencyKey>,
 }
 
 /// A validated, normalised submission ready to be stored.
@@ -64,10 +65,10 @@ pub struct LeadRecord {
     pub fields: Value,
     pub channel: String,
     pub source: String,
-    pub stage: String,
+    pub stage: Stage,
     pub owner_id: Option<String>,
     pub score: i32,
-    pub tier: String,
+    pub tier: Tier,
     /// The contributions behind `score`: model rules and scorer plugins.
     pub score_parts: Value,
     /// Bumped by every score write; a re-score names the one it started from.
@@ -99,10 +100,10 @@ impl LeadRecord {
             fields: parse_json(row.try_get("fields")?)?,
             channel: row.try_get("channel")?,
             source: row.try_get("source")?,
-            stage: row.try_get("stage")?,
+            stage: word(row, "stage")?,
             owner_id: row.try_get("owner_id")?,
             score: row.try_get("score")?,
-            tier: row.try_get("tier")?,
+            tier: word(row, "tier")?,
             score_parts: parse_json(row.try_get("score_parts")?)?,
             score_rev: row.try_get("score_rev")?,
             scored_at: row.try_get::<Option<i64>, _>("scored_at")?.map(Timestamp),
@@ -157,8 +158,8 @@ pub const POOL: &str = "pool";
 pub struct LeadFilter {
     pub form: Option<String>,
     pub source: Option<String>,
-    pub stage: Option<String>,
-    pub tier: Option<String>,
+    pub stage: Option<Stage>,
+    pub tier: Option<Tier>,
     pub owner_id: Option<String>,
     pub created_from: Option<Timestamp>,
     pub created_to: Option<Timestamp>,
@@ -236,7 +237,7 @@ impl TenantStore<'_> {
         let email = sub.email.as_ref().map(|e| e.as_str());
         let phone = sub.phone.as_ref().map(|p| p.as_str());
         let identities = [("email", email), ("phone", phone)];
-        let key = sub.context.idempotency_key.as_deref();
+        let key = sub.context.idempotency_key.as_ref().map(IdempotencyKey::as_str);
         // Reads below must see the batch's earlier submissions of the same
         // person (a double-clicked submit).
         let seen_in_batch = key.is_some_and(|k| pending.holds_key(&self.tenant_id, k))
@@ -294,17 +295,13 @@ impl TenantStore<'_> {
                 statements.push(merge);
                 if filled {
                     // New answers can change the score: re-score on the event.
-                    let job_id = new_id();
-                    let payload = serde_json::json!({ "lead_id": lead_id, "cause": "a touch filled empty fields" });
-                    statements.push(job_statement(
-                        RESCORE,
-                        &job_id,
-                        &self.tenant_id,
-                        &payload,
-                        now,
-                        Some(WRITER_LEASE),
-                    ));
-                    job = Some(self.held_job(job_id, RESCORE, payload));
+                    let rescore = Job::Rescore(RescoreJob {
+                        lead_id: lead_id.clone(),
+                        cause: "a touch filled empty fields".into(),
+                    });
+                    let held = JobRecord::held(new_id(), &self.tenant_id, rescore);
+                    statements.push(job_statement(&held, now, Some(WRITER_LEASE)));
+                    job = Some(held);
                 }
                 // Claim the identities nobody owns yet; never move one.
                 for (kind, value, owner) in [("email", email, &email_owner), ("phone", phone, &phone_owner)] {
@@ -327,17 +324,12 @@ impl TenantStore<'_> {
                         statements.push(self.claim_identity(kind, value, &lead_id));
                     }
                 }
-                let job_id = new_id();
-                let payload = serde_json::json!({ "lead_id": lead_id });
-                statements.push(job_statement(
-                    SCORE_AND_ROUTE,
-                    &job_id,
-                    &self.tenant_id,
-                    &payload,
-                    now,
-                    Some(WRITER_LEASE),
-                ));
-                job = Some(self.held_job(job_id, SCORE_AND_ROUTE, payload));
+                let step = Job::ScoreAndRoute(LeadJob {
+                    lead_id: lead_id.clone(),
+                });
+                let held = JobRecord::held(new_id(), &self.tenant_id, step);
+                statements.push(job_statement(&held, now, Some(WRITER_LEASE)));
+                job = Some(held);
                 (lead_id, None)
             }
         };
@@ -386,17 +378,6 @@ impl TenantStore<'_> {
         .bind(&sub.context.source)
         .bind(search)
         .bind(now.micros())
-    }
-
-    /// A job this process writes and runs at once.
-    fn held_job(&self, id: String, kind: &str, payload: Value) -> JobRecord {
-        JobRecord {
-            id,
-            tenant_id: self.tenant_id.clone(),
-            kind: kind.to_owned(),
-            payload,
-            attempts: 1,
-        }
     }
 
     /// Fills the lead's empty fields from the submission; never overwrites.
@@ -472,7 +453,7 @@ impl TenantStore<'_> {
         .bind(ctx.referrer.clone())
         .bind(Value::Object(sub.fields.clone()).to_string())
         .bind(note)
-        .bind(ctx.idempotency_key.clone())
+        .bind(ctx.idempotency_key.as_ref().map(|k| k.as_str().to_owned()))
         .bind(now.micros())
     }
 
@@ -552,10 +533,10 @@ impl TenantStore<'_> {
             push(&mut sql, " AND l.source = ?", Bind::from(source));
         }
         if let Some(stage) = &filter.stage {
-            push(&mut sql, " AND l.stage = ?", Bind::from(stage));
+            push(&mut sql, " AND l.stage = ?", Bind::from(stage.as_str()));
         }
         if let Some(tier) = &filter.tier {
-            push(&mut sql, " AND l.tier = ?", Bind::from(tier));
+            push(&mut sql, " AND l.tier = ?", Bind::from(tier.as_str()));
         }
         match filter.owner_id.as_deref() {
             Some(POOL) => sql.push_str(" AND l.owner_id IS NULL"),

@@ -33,15 +33,13 @@ pub use leads::{
     IntakeOutcome, LeadFilter, LeadOrder, LeadPage, LeadRecord, LeadVisibility, NewSubmission, POOL, TouchContext,
     TouchRecord,
 };
-pub use pipeline::{EventRecord, Finished, JobRecord, PluginOutcome, ProcessedLead, RepRecord, SCORE_AND_ROUTE};
-pub use plugins::{NewPlugin, PluginCall, PluginRecord};
-pub use routing::{NewTeam, PoolSettings, RouteStep, RouteTo, StoredRules, TeamMemberRecord, TeamRecord};
-pub use scoring::{
-    DECAY, RESCORE, RESCORE_TENANT, RescoreRun, ScoreWrite, StageEntry, StartedRescore, StoredModel, decay_job_id,
-};
+pub use pipeline::{EventRecord, Finished, RepRecord};
+pub use plugins::{NewPlugin, PluginRecord};
+pub use routing::{NewTeam, PoolSettings, StoredRules, TeamMemberRecord, TeamRecord};
+pub use scoring::{PreparedScores, RescoreRun, StartedRescore, StoredModel, decay_job_id};
 pub use stages::{StageChange, StageRecord};
 pub use tenants::{Authenticated, NewUser, RepAttributes, TenantRecord, UserRecord};
-pub use webhooks::{DeliveryRecord, WEBHOOK, WEBHOOK_EVENTS, WebhookRecord};
+pub use webhooks::{DeliveryRecord, WEBHOOK_EVENTS, WebhookRecord};
 
 /// Which database engine is behind the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -232,6 +230,18 @@ impl TenantStore<'_> {
 /// A fresh time-ordered id.
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
+}
+
+/// A column holding one of the domain's words (a stage, a tier, ...): a
+/// word the code does not know means the row is corrupt, never a default.
+pub(crate) fn word<T>(row: &sqlx::any::AnyRow, column: &str) -> StoreResult<T>
+where
+    T: std::str::FromStr<Err = crate::domain::ParseError>,
+{
+    use sqlx::Row;
+    let raw: String = row.try_get(column)?;
+    raw.parse()
+        .map_err(|e: crate::domain::ParseError| StoreError::Corrupt(format!("{column}: {e}")))
 }
 
 /// True for a unique-constraint violation on either backend.

@@ -9,22 +9,11 @@ use sqlx::{Any, Row, Transaction};
 use super::batch::{Bind, PendingWrites, Statement};
 use super::followup::stored_policy;
 use super::group_commit::{Write, Written};
-use super::plugins::PluginCall;
-use super::routing::{OwnerChange, RouteStep, RouteTo};
-use super::scoring::{ScoreWrite, multi_row_insert};
-use super::{Backend, Store, StoreError, StoreResult, TenantStore, new_id};
+use super::routing::OwnerChange;
+use super::scoring::multi_row_insert;
+use super::{Backend, Store, StoreError, StoreResult, TenantStore, new_id, word};
 use crate::clock::Timestamp;
-
-pub const SCORE_AND_ROUTE: &str = "score_and_route";
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JobRecord {
-    pub id: String,
-    pub tenant_id: String,
-    pub kind: String,
-    pub payload: Value,
-    pub attempts: i32,
-}
+use crate::domain::{Job, JobRecord, ProcessedLead, RouteTo, ScoreWrite, Stage, Tier};
 
 /// A rep as a router sees them.
 #[derive(Debug, Clone)]
@@ -67,40 +56,6 @@ pub struct EventRecord {
     pub at: Timestamp,
 }
 
-/// How a plugin call went, for its counters.
-#[derive(Debug, Clone)]
-pub struct PluginOutcome {
-    pub plugin_id: String,
-    pub plugin_name: String,
-    pub error: Option<String>,
-}
-
-/// Everything one score-and-route step writes.
-#[derive(Debug, Clone, Default)]
-pub struct ProcessedLead {
-    pub lead_id: String,
-    /// The new score, when the step scored the lead.
-    pub scored: Option<ScoreWrite>,
-    /// Where the step routed the lead, when it routed it.
-    pub route: Option<RouteStep>,
-    pub events: Vec<(String, Value)>,
-    pub calls: Vec<PluginCall>,
-    pub outcomes: Vec<PluginOutcome>,
-    /// Earlier successful calls of the plugins that failed in this step,
-    /// counted in memory and not written yet: (plugin id, calls, last call).
-    /// They are written before the failures, since a success resets the
-    /// failures-in-a-row count. (Other successes are written apart, once a
-    /// second: `PluginHost::count_success`.)
-    pub earlier_successes: Vec<(String, i64, Timestamp)>,
-}
-
-impl ProcessedLead {
-    /// The calls that failed.
-    fn failures(&self) -> impl Iterator<Item = &PluginOutcome> {
-        self.outcomes.iter().filter(|o| o.error.is_some())
-    }
-}
-
 /// How a finished step was written.
 #[derive(Debug, Clone, Default)]
 pub struct Finished {
@@ -118,35 +73,20 @@ pub const WRITER_LEASE: Duration = Duration::from_secs(600);
 /// An outbox row, due now. With a `lease` it is born held by the writing
 /// process, which runs it at once without a claim; only if that process dies
 /// does the job pass to a sweeper.
-pub(super) fn job_statement(
-    kind: &str,
-    job_id: &str,
-    tenant_id: &str,
-    payload: &Value,
-    now: Timestamp,
-    lease: Option<Duration>,
-) -> Statement {
-    scheduled_job(kind, job_id, tenant_id, payload, now, now, lease)
+pub(super) fn job_statement(job: &JobRecord, now: Timestamp, lease: Option<Duration>) -> Statement {
+    scheduled_job(job, now, now, lease)
 }
 
 /// An outbox row due at `run_at`.
-pub(super) fn scheduled_job(
-    kind: &str,
-    job_id: &str,
-    tenant_id: &str,
-    payload: &Value,
-    run_at: Timestamp,
-    now: Timestamp,
-    lease: Option<Duration>,
-) -> Statement {
+pub(super) fn scheduled_job(job: &JobRecord, run_at: Timestamp, now: Timestamp, lease: Option<Duration>) -> Statement {
     Statement::new(
         "INSERT INTO jobs (id, tenant_id, kind, payload, run_at, attempts, locked_until, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
-    .bind(job_id)
-    .bind(tenant_id)
-    .bind(kind)
-    .bind(payload.to_string())
+    .bind(&job.id)
+    .bind(&job.tenant_id)
+    .bind(job.kind().as_str())
+    .bind(job.job.payload().to_string())
     .bind(run_at.micros())
     .bind(i32::from(lease.is_some()))
     .bind(lease.map(|lease| now.plus(lease).micros()))
@@ -168,12 +108,12 @@ impl Store {
         .fetch_optional(&self.write)
         .await?;
         row.map(|row| {
+            let kind: String = row.try_get("kind")?;
             let payload: String = row.try_get("payload")?;
             Ok(JobRecord {
                 id: row.try_get("id")?,
                 tenant_id: row.try_get("tenant_id")?,
-                kind: row.try_get("kind")?,
-                payload: serde_json::from_str(&payload).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                job: Job::decode(&kind, &payload).map_err(|e| StoreError::Corrupt(e.0))?,
                 attempts: row.try_get("attempts")?,
             })
         })
@@ -353,7 +293,7 @@ impl TenantStore<'_> {
             let data = serde_json::json!({
                 "lead_id": done.lead_id,
                 "score": done.scored.as_ref().map(|s| s.score),
-                "tier": done.scored.as_ref().map(|s| s.tier.clone()),
+                "tier": done.scored.as_ref().map(|s| s.tier),
             });
             if lead.webhooks {
                 batch.extend(self.emit_statements("lead.created", &data, now));
@@ -368,10 +308,8 @@ impl TenantStore<'_> {
                 lead_id: &done.lead_id,
                 previous: lead.owner.as_deref(),
                 owner: owner.as_deref(),
-                tier: scored.map_or(lead.tier.as_str(), |s| s.tier.as_str()),
-                stage: scored
-                    .and_then(|s| s.stage.as_ref())
-                    .map_or(lead.stage.as_str(), |s| s.stage.as_str()),
+                tier: scored.map_or(lead.tier, |s| s.tier),
+                stage: scored.and_then(|s| s.stage.as_ref()).map_or(lead.stage, |s| s.stage),
             };
             let (due, statements) = self.owner_changed(&change, lead.policy.as_ref(), lead.webhooks, now);
             batch.extend(statements);
@@ -423,8 +361,8 @@ impl TenantStore<'_> {
         };
         Ok(Some(HeldLead {
             owner: row.try_get("owner_id")?,
-            stage: row.try_get("stage")?,
-            tier: row.try_get("tier")?,
+            stage: word(&row, "stage")?,
+            tier: word(&row, "tier")?,
             policy: stored_policy(row.try_get("sla_policy")?),
             webhooks: row.try_get::<i64, _>("webhooks")? > 0,
         }))
@@ -566,8 +504,8 @@ impl TenantStore<'_> {
 /// The lead as a step's guard found it, inside the step's transaction.
 struct HeldLead {
     owner: Option<String>,
-    stage: String,
-    tier: String,
+    stage: Stage,
+    tier: Tier,
     policy: Option<crate::followup::SlaPolicy>,
     /// Whether the tenant has any webhook (else nothing is announced).
     webhooks: bool,
@@ -590,18 +528,18 @@ impl LeadRow {
     }
 
     fn scored(&mut self, write: &ScoreWrite, now: Timestamp) {
-        let stage = write.stage.as_ref().map(|s| s.stage.clone());
+        let stage = write.stage.as_ref().map(|s| s.stage);
         let now = Bind::Int(now.micros());
         self.sets.extend([
             ("score", Bind::Int(write.score.into())),
-            ("tier", Bind::from(&write.tier)),
+            ("tier", Bind::from(write.tier.as_str())),
             ("score_parts", Bind::from(write.parts.to_string())),
             ("score_rev", Bind::Int(write.expected_rev + 1)),
             ("scored_at", now.clone()),
         ]);
         if let Some(stage) = stage {
             self.sets
-                .extend([("stage", Bind::from(stage)), ("stage_entered_at", now)]);
+                .extend([("stage", Bind::from(stage.as_str())), ("stage_entered_at", now)]);
         }
     }
 

@@ -5,8 +5,9 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::batch::Statement;
-use super::{StoreError, StoreResult, TenantStore, is_unique_violation, new_id};
+use super::{StoreError, StoreResult, TenantStore, is_unique_violation, new_id, word};
 use crate::clock::Timestamp;
+use crate::domain::World;
 
 /// A plugin as listed: everything but its bytes.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -14,7 +15,7 @@ pub struct PluginRecord {
     #[serde(skip)]
     pub id: String,
     pub name: String,
-    pub world: String,
+    pub world: World,
     pub config: Value,
     pub sha256: String,
     pub size_bytes: i64,
@@ -39,7 +40,7 @@ impl PluginRecord {
         Ok(Self {
             id: row.try_get("id")?,
             name: row.try_get("name")?,
-            world: row.try_get("world")?,
+            world: word(row, "world")?,
             config: serde_json::from_str(&config).unwrap_or(Value::Null),
             sha256: row.try_get("sha256")?,
             size_bytes: row.try_get("size_bytes")?,
@@ -58,24 +59,10 @@ impl PluginRecord {
 
 pub struct NewPlugin<'a> {
     pub name: &'a str,
-    pub world: &'a str,
+    pub world: World,
     pub config: &'a str,
     pub component: &'a [u8],
     pub sha256: &'a str,
-}
-
-/// One plugin call, as kept on the plugin.
-#[derive(Debug, Clone)]
-pub struct PluginCall {
-    pub plugin_id: String,
-    pub lead_id: Option<String>,
-    pub error: Option<String>,
-    pub result: Option<Value>,
-    pub logs: Value,
-    pub stdout: String,
-    pub stderr: String,
-    pub fuel_used: u64,
-    pub duration_us: u64,
 }
 
 impl TenantStore<'_> {
@@ -92,7 +79,7 @@ impl TenantStore<'_> {
             ))
             .bind(&self.tenant_id)
             .bind(plugin.name)
-            .bind(plugin.world)
+            .bind(plugin.world.as_str())
             .bind(plugin.config)
             .bind(plugin.sha256)
             .bind(plugin.component.len() as i64)
@@ -107,7 +94,7 @@ impl TenantStore<'_> {
             .bind(new_id())
             .bind(&self.tenant_id)
             .bind(plugin.name)
-            .bind(plugin.world)
+            .bind(plugin.world.as_str())
             .bind(plugin.config)
             .bind(plugin.sha256)
             .bind(plugin.component.len() as i64)
@@ -150,12 +137,12 @@ impl TenantStore<'_> {
     }
 
     /// The enabled plugins of one world, by name.
-    pub async fn enabled_plugins(&self, world: &str) -> StoreResult<Vec<PluginRecord>> {
+    pub async fn enabled_plugins(&self, world: World) -> StoreResult<Vec<PluginRecord>> {
         let rows = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM plugins WHERE tenant_id = $1 AND world = $2 AND enabled = 1 ORDER BY name"
         ))
         .bind(&self.tenant_id)
-        .bind(world)
+        .bind(world.as_str())
         .fetch_all(&self.store.read)
         .await?;
         rows.iter().map(PluginRecord::from_row).collect()

@@ -7,17 +7,18 @@ use sqlx::{Any, Row, Transaction};
 
 use super::batch::{Statement, execute_all};
 use super::followup::stored_policy;
-use super::{Backend, StoreError, StoreResult, TenantStore, new_id};
+use super::{Backend, StoreError, StoreResult, TenantStore, new_id, word};
 use crate::clock::Timestamp;
+use crate::domain::{RouteStep, RouteTo, Stage, Strategy, Tier};
 use crate::followup::SlaPolicy;
-use crate::routing::strategy::{Member, Strategy};
+use crate::routing::strategy::{Member, pick};
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct TeamRecord {
     pub id: String,
     pub name: String,
     pub manager_id: Option<String>,
-    pub strategy: String,
+    pub strategy: Strategy,
     pub members: Vec<TeamMemberRecord>,
 }
 
@@ -43,25 +44,6 @@ pub struct StoredRules {
     pub version: i32,
     pub rules: Value,
     pub created_at: Timestamp,
-}
-
-/// Where the routing step sends a lead; a team's rep is picked when the
-/// step is written.
-#[derive(Debug, Clone, PartialEq)]
-pub enum RouteTo {
-    Rep(String),
-    Team { id: String, name: String },
-    Pool,
-}
-
-/// A routing decision with who or what made it and why.
-#[derive(Debug, Clone)]
-pub struct RouteStep {
-    pub to: RouteTo,
-    /// `rules`, a plugin's name, or `built-in`.
-    pub by: String,
-    pub rule: Option<String>,
-    pub reason: String,
 }
 
 /// Pool rules of a tenant.
@@ -104,7 +86,7 @@ impl TenantStore<'_> {
                 id,
                 name: row.try_get("name")?,
                 manager_id: row.try_get("manager_id")?,
-                strategy: row.try_get("strategy")?,
+                strategy: word(&row, "strategy")?,
                 members,
             });
         }
@@ -250,9 +232,7 @@ impl TenantStore<'_> {
         else {
             return Ok(None);
         };
-        let strategy: String = row.try_get("strategy")?;
-        let strategy =
-            Strategy::parse(&strategy).ok_or_else(|| StoreError::Corrupt(format!("strategy {strategy:?}")))?;
+        let strategy: Strategy = word(&row, "strategy")?;
         let members = sqlx::query(
             "SELECT m.user_id, m.weight, m.assigned, m.last_assigned_at, u.open_leads, u.capacity, u.available \
              FROM team_members m JOIN users u ON u.id = m.user_id WHERE m.tenant_id = $1 AND m.team_id = $2",
@@ -274,7 +254,7 @@ impl TenantStore<'_> {
             })
         })
         .collect::<StoreResult<Vec<_>>>()?;
-        let Some(chosen) = strategy.pick(&members) else {
+        let Some(chosen) = pick(strategy, &members) else {
             return Ok(None);
         };
         sqlx::query(
@@ -353,15 +333,15 @@ impl TenantStore<'_> {
         .fetch_optional(&mut **tx)
         .await?
         .ok_or(StoreError::NotFound)?;
-        let stage: String = row.try_get("stage")?;
-        let tier: String = row.try_get("tier")?;
+        let stage: Stage = word(&row, "stage")?;
+        let tier: Tier = word(&row, "tier")?;
         let policy = stored_policy(row.try_get("sla_policy")?);
         let change = OwnerChange {
             lead_id,
             previous,
             owner,
-            tier: &tier,
-            stage: &stage,
+            tier,
+            stage,
         };
         let (due, mut statements) = self.owner_changed(&change, policy.as_ref(), true, now);
         if due.is_some() {
@@ -397,8 +377,7 @@ impl TenantStore<'_> {
             let data = json!({"lead_id": lead_id, "owner": owner, "previous_owner": previous, "tier": tier});
             statements.extend(self.emit_statements("lead.assigned", &data, now));
         }
-        let open = crate::leads::Stage::parse(stage).is_none_or(|s| s.is_open());
-        if previous != owner && open {
+        if previous != owner && stage.is_open() {
             for (user, change) in [(previous, -1), (owner, 1)] {
                 if let Some(user) = user {
                     statements.push(
@@ -490,10 +469,10 @@ impl TenantStore<'_> {
                 "another rep has claimed this lead; it is no longer in the pool".into(),
             ));
         };
-        let stage: String = row.try_get("stage")?;
-        let tier: String = row.try_get("tier")?;
+        let stage: Stage = word(&row, "stage")?;
+        let tier: Tier = word(&row, "tier")?;
         let policy = stored_policy(row.try_get("sla_policy")?);
-        let (due, mut statements) = self.first_touch(lead_id, Some(user_id), &tier, policy.as_ref(), now);
+        let (due, mut statements) = self.first_touch(lead_id, Some(user_id), tier, policy.as_ref(), now);
         if due.is_some() {
             statements.push(self.deadline_on_lead(lead_id, due));
         }
@@ -510,7 +489,7 @@ impl TenantStore<'_> {
             .bind(now.micros()),
             self.event_statement(lead_id, "claimed", &json!({"rep": user_id}), now),
         ]);
-        if crate::leads::Stage::parse(&stage).is_none_or(|s| s.is_open()) {
+        if stage.is_open() {
             statements.push(
                 Statement::new("UPDATE users SET open_leads = open_leads + 1 WHERE tenant_id = $1 AND id = $2")
                     .bind(&self.tenant_id)
@@ -585,6 +564,6 @@ pub(super) struct OwnerChange<'a> {
     pub lead_id: &'a str,
     pub previous: Option<&'a str>,
     pub owner: Option<&'a str>,
-    pub tier: &'a str,
-    pub stage: &'a str,
+    pub tier: Tier,
+    pub stage: Stage,
 }

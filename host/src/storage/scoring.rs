@@ -14,12 +14,9 @@ use sqlx::{Any, Row, Transaction};
 
 use super::batch::{Bind, Statement, bind_all, execute_all};
 use super::pipeline::{WRITER_LEASE, job_statement};
-use super::{Backend, StoreError, StoreResult, TenantStore, new_id};
+use super::{Backend, StoreError, StoreResult, TenantStore, new_id, word};
 use crate::clock::Timestamp;
-
-pub const RESCORE: &str = "rescore";
-pub const DECAY: &str = "decay";
-pub const RESCORE_TENANT: &str = "rescore_tenant";
+use crate::domain::{Job, JobKind, JobRecord, LeadJob, RescoreRunJob, RunStatus, ScoreWrite};
 
 /// Rows per multi-row statement: well under both backends' parameter limits.
 const ROWS_PER_STATEMENT: usize = 500;
@@ -36,8 +33,7 @@ pub struct StoredModel {
 pub struct RescoreRun {
     pub id: String,
     pub model_version: i32,
-    /// `running`, `done`, or `superseded` by a newer run.
-    pub status: String,
+    pub status: RunStatus,
     pub total: i64,
     pub done: i64,
     pub changed: i64,
@@ -47,36 +43,11 @@ pub struct RescoreRun {
     pub cursor: Option<String>,
 }
 
-/// A run just started, with the job that carries it out.
+/// A run just started, with the job that carries it out (held by this
+/// process, to run at once).
 pub struct StartedRescore {
     pub run: RescoreRun,
-    pub job_id: String,
-}
-
-/// A stage the lead enters with this write.
-#[derive(Debug, Clone)]
-pub struct StageEntry {
-    pub stage: String,
-    pub from: String,
-    pub reason: String,
-    /// A user id, or `scoring` for an automatic promotion.
-    pub by: String,
-}
-
-/// One lead's new score, computed from revision `expected_rev`.
-#[derive(Debug, Clone)]
-pub struct ScoreWrite {
-    pub lead_id: String,
-    pub expected_rev: i64,
-    pub score: i32,
-    pub tier: String,
-    pub parts: Value,
-    pub stage: Option<StageEntry>,
-    /// Timeline entries: the score change, tier change, promotion.
-    pub events: Vec<(String, Value)>,
-    /// When the score will next change by itself (fading, a window closing):
-    /// a decay job is kept for then.
-    pub next_check: Option<Timestamp>,
+    pub job: JobRecord,
 }
 
 impl TenantStore<'_> {
@@ -151,7 +122,7 @@ impl TenantStore<'_> {
         .await?;
         sqlx::query("DELETE FROM jobs WHERE tenant_id = $1 AND kind = $2")
             .bind(&self.tenant_id)
-            .bind(RESCORE_TENANT)
+            .bind(JobKind::RescoreTenant.as_str())
             .execute(&mut **tx)
             .await?;
         let total: i64 = sqlx::query("SELECT COUNT(*) AS n FROM leads WHERE tenant_id = $1")
@@ -162,7 +133,7 @@ impl TenantStore<'_> {
         let run = RescoreRun {
             id: new_id(),
             model_version: version,
-            status: "running".into(),
+            status: RunStatus::Running,
             total,
             done: 0,
             changed: 0,
@@ -181,20 +152,13 @@ impl TenantStore<'_> {
         .bind(now.micros())
         .execute(&mut **tx)
         .await?;
-        let job_id = new_id();
-        let payload = serde_json::json!({ "run_id": run.id });
-        job_statement(
-            RESCORE_TENANT,
-            &job_id,
-            &self.tenant_id,
-            &payload,
-            now,
-            Some(WRITER_LEASE),
-        )
-        .query()
-        .execute(&mut **tx)
-        .await?;
-        Ok(StartedRescore { run, job_id })
+        let job = Job::RescoreTenant(RescoreRunJob { run_id: run.id.clone() });
+        let job = JobRecord::held(new_id(), &self.tenant_id, job);
+        job_statement(&job, now, Some(WRITER_LEASE))
+            .query()
+            .execute(&mut **tx)
+            .await?;
+        Ok(StartedRescore { run, job })
     }
 
     pub async fn rescore_run(&self, run_id: &str) -> StoreResult<RescoreRun> {
@@ -302,9 +266,9 @@ impl TenantStore<'_> {
                         Bind::from(&w.lead_id),
                         Bind::Int(w.expected_rev),
                         Bind::from(w.score),
-                        Bind::from(&w.tier),
+                        Bind::from(w.tier.as_str()),
                         Bind::from(w.parts.to_string()),
-                        Bind::from(w.stage.as_ref().map(|s| s.stage.clone())),
+                        Bind::from(w.stage.as_ref().map(|s| s.stage.as_str())),
                     ],
                     events: w
                         .events
@@ -316,8 +280,8 @@ impl TenantStore<'_> {
                             Bind::from(new_id()),
                             Bind::from(&self.tenant_id),
                             Bind::from(&w.lead_id),
-                            Bind::from(&entry.stage),
-                            Bind::from(&entry.from),
+                            Bind::from(entry.stage.as_str()),
+                            Bind::from(entry.from.as_str()),
                             Bind::from(&entry.reason),
                             Bind::from(&entry.by),
                         ]
@@ -326,8 +290,14 @@ impl TenantStore<'_> {
                         Some(at) => Decay::Due(vec![
                             Bind::from(decay_job_id(&w.lead_id)),
                             Bind::from(&self.tenant_id),
-                            Bind::from(DECAY),
-                            Bind::from(serde_json::json!({ "lead_id": w.lead_id }).to_string()),
+                            Bind::from(JobKind::Decay.as_str()),
+                            Bind::from(
+                                Job::Decay(LeadJob {
+                                    lead_id: w.lead_id.clone(),
+                                })
+                                .payload()
+                                .to_string(),
+                            ),
                             Bind::Int(at.micros()),
                             Bind::Int(0),
                         ]),
@@ -583,7 +553,7 @@ fn run_from_row(row: &sqlx::any::AnyRow) -> StoreResult<RescoreRun> {
     Ok(RescoreRun {
         id: row.try_get("id")?,
         model_version: row.try_get::<i64, _>("model_version")? as i32,
-        status: row.try_get("status")?,
+        status: word(row, "status")?,
         total: row.try_get("total")?,
         done: row.try_get("done")?,
         changed: row.try_get("changed")?,

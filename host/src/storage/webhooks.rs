@@ -7,10 +7,9 @@ use serde_json::{Value, json};
 use sqlx::{Any, Row, Transaction};
 
 use super::batch::{Statement, execute_all};
-use super::{StoreError, StoreResult, TenantStore, new_id};
+use super::{StoreError, StoreResult, TenantStore, new_id, word};
 use crate::clock::Timestamp;
-
-pub const WEBHOOK: &str = "webhook";
+use crate::domain::{DeliveryStatus, JobKind};
 
 /// The events a webhook may subscribe to.
 pub const WEBHOOK_EVENTS: [&str; 7] = [
@@ -40,8 +39,7 @@ pub struct DeliveryRecord {
     pub webhook_id: String,
     pub event: String,
     pub payload: Value,
-    /// `pending`, `delivered` or `failed` (gave up).
-    pub status: String,
+    pub status: DeliveryStatus,
     pub attempts: i64,
     pub last_status: Option<i64>,
     pub last_error: Option<String>,
@@ -169,7 +167,7 @@ impl TenantStore<'_> {
                  WHERE tenant_id = $4 AND enabled = 1 AND events LIKE $5",
             )
             .bind(&event_id)
-            .bind(WEBHOOK)
+            .bind(JobKind::Webhook.as_str())
             .bind(now.micros())
             .bind(&self.tenant_id)
             .bind(subscribed),
@@ -188,9 +186,9 @@ impl TenantStore<'_> {
         let now = Timestamp::now();
         let mut tx = self.store.begin_write().await?;
         let (status, code, error) = match &outcome {
-            Ok(code) => ("delivered", Some(*code), None),
-            Err((code, error)) if retry_at.is_some() => ("pending", *code, Some(error.clone())),
-            Err((code, error)) => ("failed", *code, Some(error.clone())),
+            Ok(code) => (DeliveryStatus::Delivered, Some(*code), None),
+            Err((code, error)) if retry_at.is_some() => (DeliveryStatus::Pending, *code, Some(error.clone())),
+            Err((code, error)) => (DeliveryStatus::Failed, *code, Some(error.clone())),
         };
         sqlx::query(
             "UPDATE webhook_deliveries SET status = $3, attempts = attempts + 1, last_status = $4, last_error = $5, \
@@ -199,7 +197,7 @@ impl TenantStore<'_> {
         )
         .bind(&self.tenant_id)
         .bind(delivery_id)
-        .bind(status)
+        .bind(status.as_str())
         .bind(code)
         .bind(error)
         .bind(now.micros())
@@ -250,7 +248,7 @@ fn delivery_from_row(row: &sqlx::any::AnyRow) -> StoreResult<DeliveryRecord> {
         webhook_id: row.try_get("webhook_id")?,
         event: row.try_get("event")?,
         payload,
-        status: row.try_get("status")?,
+        status: word(row, "status")?,
         attempts: row.try_get("attempts")?,
         last_status: row.try_get("last_status")?,
         last_error: row.try_get("last_error")?,

@@ -1,12 +1,11 @@
 //! Tenants, users and API tokens: what the CLI, the API and the demo loader
 //! share.
 
-mod recent;
-
-pub use recent::Recent;
+use std::sync::Arc;
 
 use crate::auth::{ApiToken, hash_password};
 use crate::domain::{NormalizedEmail, Region, Role, TenantSlug};
+use crate::recent::Recent;
 use crate::storage::{NewUser, RepAttributes, Store, StoreResult, TenantRecord, UserRecord};
 
 pub struct NewTenant {
@@ -88,33 +87,22 @@ pub async fn issue_operator_token(store: &Store, label: &str) -> StoreResult<Str
 /// Tenants by slug and id, cached: intake resolves the tenant of every
 /// submission. Tenants are never changed or removed once created, so an
 /// entry never goes stale; unknown slugs are not cached.
-#[derive(Default)]
-pub struct TenantDirectory {
-    by_key: std::sync::RwLock<std::collections::HashMap<String, TenantRecord>>,
+pub type TenantDirectory = Recent<TenantKey, TenantRecord>;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum TenantKey {
+    Slug(String),
+    Id(String),
 }
 
-impl TenantDirectory {
-    pub async fn by_slug(&self, store: &Store, slug: &str) -> StoreResult<TenantRecord> {
-        self.lookup(format!("slug:{slug}"), store.tenant_by_slug(slug)).await
-    }
+pub async fn by_slug(directory: &TenantDirectory, store: &Store, slug: &str) -> StoreResult<Arc<TenantRecord>> {
+    directory
+        .get(TenantKey::Slug(slug.to_owned()), store.tenant_by_slug(slug))
+        .await
+}
 
-    pub async fn by_id(&self, store: &Store, id: &str) -> StoreResult<TenantRecord> {
-        self.lookup(format!("id:{id}"), store.tenant_by_id(id)).await
-    }
-
-    async fn lookup(
-        &self,
-        key: String,
-        load: impl std::future::Future<Output = StoreResult<TenantRecord>>,
-    ) -> StoreResult<TenantRecord> {
-        if let Some(found) = self.by_key.read().expect("tenant directory lock").get(&key) {
-            return Ok(found.clone());
-        }
-        let tenant = load.await?;
-        self.by_key
-            .write()
-            .expect("tenant directory lock")
-            .insert(key, tenant.clone());
-        Ok(tenant)
-    }
+pub async fn by_id(directory: &TenantDirectory, store: &Store, id: &str) -> StoreResult<Arc<TenantRecord>> {
+    directory
+        .get(TenantKey::Id(id.to_owned()), store.tenant_by_id(id))
+        .await
 }

@@ -15,7 +15,8 @@ use sha2::Sha256;
 
 use crate::app::AppState;
 use crate::clock::Timestamp;
-use crate::storage::{JobRecord, StoreError, StoreResult};
+use crate::domain::{DeliveryStatus, JobRecord};
+use crate::storage::StoreResult;
 
 pub const MAX_ATTEMPTS: i64 = 8;
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -35,13 +36,10 @@ pub fn signature(secret: &str, timestamp: i64, body: &str) -> String {
 }
 
 /// Runs a delivery job: one attempt, recorded with its outcome.
-pub async fn deliver(state: &AppState, job: &JobRecord) -> StoreResult<()> {
-    let delivery_id = job.payload["delivery_id"]
-        .as_str()
-        .ok_or_else(|| StoreError::Corrupt(format!("job payload {}", job.payload)))?;
+pub async fn deliver(state: &AppState, job: &JobRecord, delivery_id: &str) -> StoreResult<()> {
     let store = state.store.tenant(&job.tenant_id);
     let delivery = store.delivery(delivery_id).await?;
-    if delivery.status != "pending" {
+    if delivery.status != DeliveryStatus::Pending {
         return store.record_attempt(&job.id, delivery_id, Ok(0), None).await;
     }
     let hook = store.webhook(&delivery.webhook_id).await?;

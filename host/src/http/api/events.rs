@@ -16,7 +16,7 @@ use crate::error::{ApiError, FieldError};
 use crate::http::body::JsonBody;
 use crate::jobs;
 use crate::leads::behaviour::{EventRequest, LeadRef};
-use crate::storage::{LeadVisibility, NewBehaviourEvent, RESCORE, StoreError};
+use crate::storage::{LeadVisibility, NewBehaviourEvent, StoreError};
 
 pub async fn record(
     State(state): State<AppState>,
@@ -37,7 +37,9 @@ pub async fn record(
                 .ok_or_else(|| ApiError::NotFound(format!("no lead has the email {}", email.as_str())))?
         }
         LeadRef::Phone(raw) => {
-            let region = state.tenants.by_id(&state.store, tenant_id).await?.region()?;
+            let region = crate::tenants::by_id(&state.tenants, &state.store, tenant_id)
+                .await?
+                .region()?;
             let phone = NormalizedPhone::parse(raw, region).map_err(|e| invalid("/phone", e.0))?;
             store
                 .lead_by_identity("phone", phone.as_str())
@@ -99,8 +101,7 @@ async fn record_and_rescore(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let store = state.store.tenant(tenant_id);
     let recorded = store.record_behaviour(lead_id, &event).await?;
-    let payload = json!({"lead_id": lead_id, "cause": format!("event {}", event.kind)});
-    jobs::execute(state, jobs::held(&recorded.job_id, tenant_id, RESCORE, payload)).await;
+    jobs::execute(state, recorded.job).await;
     let lead = store.lead(lead_id, &LeadVisibility::All).await?;
     Ok((
         StatusCode::CREATED,

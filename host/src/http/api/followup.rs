@@ -11,9 +11,10 @@ use super::leads::visible;
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::clock::Timestamp;
+use crate::domain::ActivityKind;
 use crate::domain::Role;
 use crate::error::{ApiError, FieldError};
-use crate::followup::{ACTIVITY_KINDS, SlaPolicy};
+use crate::followup::SlaPolicy;
 use crate::http::body::JsonBody;
 use crate::http::submission::query_params;
 use crate::storage::{NewActivity, StoreError};
@@ -65,11 +66,10 @@ pub async fn record_activity(
     let lead = visible(&store, &caller, &id).await?;
     let user_id = caller.user_id.clone().ok_or(ApiError::Forbidden)?;
     let mut problems = Vec::new();
-    if !ACTIVITY_KINDS.contains(&body.kind.as_str()) {
-        problems.push(FieldError::new(
-            "/kind",
-            format!("must be one of {}", ACTIVITY_KINDS.join(", ")),
-        ));
+    let kind = ActivityKind::parse(&body.kind);
+    if kind.is_none() {
+        let kinds: Vec<&str> = ActivityKind::ALL.iter().map(|k| k.as_str()).collect();
+        problems.push(FieldError::new("/kind", format!("must be one of {}", kinds.join(", "))));
     }
     for (pointer, text) in [("/outcome", &body.outcome), ("/note", &body.note)] {
         if text.as_ref().is_some_and(|t| t.chars().count() > 4000) {
@@ -91,11 +91,11 @@ pub async fn record_activity(
             }
         },
     };
-    if !problems.is_empty() {
+    let (Some(kind), true) = (kind, problems.is_empty()) else {
         return Err(ApiError::validation("the activity is not valid", problems));
-    }
+    };
     let activity = NewActivity {
-        kind: body.kind,
+        kind,
         outcome: body.outcome,
         note: body.note,
         next_follow_up_at: next,

@@ -8,11 +8,10 @@ use serde_json::{Value, json};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::clock::Timestamp;
+use crate::domain::{Stage, Tier};
 use crate::error::{ApiError, FieldError};
 use crate::http::body::JsonBody;
 use crate::http::submission::{Target, query_params, receive};
-use crate::leads::Stage;
-use crate::scoring::Tier;
 use crate::storage::{
     LeadFilter, LeadOrder, LeadRecord, LeadVisibility, StageChange, StageRecord, StoreError, TenantStore,
 };
@@ -27,7 +26,7 @@ pub async fn submit(
     headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let tenant = state.tenants.by_id(&state.store, caller.tenant_id()?).await?;
+    let tenant = crate::tenants::by_id(&state.tenants, &state.store, caller.tenant_id()?).await?;
     let target = Target::load(&state, tenant, &slug).await?;
     let query = query_params(raw_query.as_deref());
     let outcome = receive(&state, &target, "api", &query, &headers, body)
@@ -83,21 +82,23 @@ pub async fn list(
             LeadOrder::Newest
         }
     };
-    let stage = text("stage");
-    if let Some(stage) = &stage
-        && Stage::parse(stage).is_none()
-    {
-        errors.push(FieldError::new(
-            "/stage",
-            format!("{stage:?} is not a stage: {}", stage_names()),
-        ));
-    }
-    let tier = text("tier");
-    if let Some(tier) = &tier
-        && Tier::parse(tier).is_none()
-    {
-        errors.push(FieldError::new("/tier", "must be cold, warm or hot"));
-    }
+    let stage = text("stage").and_then(|stage| {
+        let parsed = Stage::parse(&stage);
+        if parsed.is_none() {
+            errors.push(FieldError::new(
+                "/stage",
+                format!("{stage:?} is not a stage: {}", stage_names()),
+            ));
+        }
+        parsed
+    });
+    let tier = text("tier").and_then(|tier| {
+        let parsed = Tier::parse(&tier);
+        if parsed.is_none() {
+            errors.push(FieldError::new("/tier", "must be cold, warm or hot"));
+        }
+        parsed
+    });
     if !errors.is_empty() {
         return Err(ApiError::validation("the query is not valid", errors));
     }
@@ -169,8 +170,7 @@ pub async fn change_stage(
 ) -> Result<Json<Value>, ApiError> {
     let store = state.store.tenant(caller.tenant_id()?);
     let lead = visible(&store, &caller, &id).await?;
-    let from = Stage::parse(&lead.stage)
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("stored stage {:?}", lead.stage)))?;
+    let from = lead.stage;
     let mut problems = Vec::new();
     let to = Stage::parse(&request.stage);
     match to {
@@ -226,5 +226,5 @@ pub(super) async fn visible(store: &TenantStore<'_>, caller: &Caller, id: &str) 
 }
 
 fn stage_names() -> String {
-    Stage::ALL.map(|s| s.as_str()).join(", ")
+    Stage::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
 }

@@ -13,9 +13,9 @@ use serde_json::{Value, json};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::domain::PluginName;
+use crate::domain::World;
 use crate::error::{ApiError, FieldError};
 use crate::http::body::{JsonBody, read_limited};
-use crate::plugins::World;
 use crate::plugins::bindings::{Lead, Rep};
 use crate::plugins::component::{MAX_COMPONENT_BYTES, Rejection};
 use crate::plugins::contract::{LeadInput, RepInput};
@@ -57,7 +57,10 @@ async fn checked_upload(
     let value: Value =
         serde_json::from_slice(&bytes).map_err(|e| ApiError::MalformedBody(format!("malformed JSON: {e}")))?;
     let upload: Upload = serde_json::from_value(value).map_err(|e| invalid("", e.to_string()))?;
-    let world: World = upload.world.parse().map_err(|e: String| invalid("/world", e))?;
+    let world: World = upload
+        .world
+        .parse()
+        .map_err(|e: crate::domain::ParseError| invalid("/world", e.0))?;
     let component = STANDARD
         .decode(upload.component.trim())
         .map_err(|e| invalid("/component", format!("is not base64: {e}")))?;
@@ -97,7 +100,7 @@ async fn save(
     let sha256 = crate::plugins::component::sha256_hex(component);
     let plugin = NewPlugin {
         name: name.as_str(),
-        world: world.as_str(),
+        world,
         config: &config,
         component,
         sha256: &sha256,

@@ -8,11 +8,12 @@ use serde_json::{Value, json};
 
 use crate::app::AppState;
 use crate::auth::Caller;
+use crate::domain::Strategy;
+use crate::domain::World;
 use crate::domain::{NormalizedEmail, Role};
 use crate::error::{ApiError, FieldError};
 use crate::http::body::JsonBody;
-use crate::plugins::World;
-use crate::routing::{RoutingRules, Strategy};
+use crate::routing::RoutingRules;
 use crate::storage::{NewTeam, StoreError, TenantStore};
 
 #[derive(Deserialize)]
@@ -190,9 +191,7 @@ pub async fn replace_rules(
             problems.push(FieldError::new(at("rep"), message));
         }
         if let Some(plugin) = &rule.assign.plugin
-            && !routers
-                .iter()
-                .any(|p| &p.name == plugin && p.world == World::Router.as_str())
+            && !routers.iter().any(|p| &p.name == plugin && p.world == World::Router)
         {
             problems.push(FieldError::new(
                 at("plugin"),
@@ -204,6 +203,6 @@ pub async fn replace_rules(
         return Err(invalid(problems));
     }
     let version = store.save_routing_rules(&body, caller.user_id.as_deref()).await?;
-    state.routing_rules.remember(tenant_id, rules);
+    state.routing_rules.remember(tenant_id.to_owned(), Some(rules));
     Ok(Json(json!({"version": version, "rules": body})))
 }

@@ -11,7 +11,7 @@ use crate::error::ApiError;
 use crate::http::body::JsonBody;
 use crate::jobs;
 use crate::scoring::ScoreModel;
-use crate::storage::{RESCORE_TENANT, StartedRescore, StoreError};
+use crate::storage::{StartedRescore, StoreError};
 
 /// `GET /api/v1/scoring/model`: the current model (version 0: the default,
 /// until an admin sets one).
@@ -36,9 +36,9 @@ pub async fn replace_model(
         .map_err(|problems| ApiError::validation("the scoring model is not valid", problems))?;
     let store = state.store.tenant(tenant_id);
     let started = store.save_scoring_model(&body, caller.user_id.as_deref()).await?;
-    state.score_models.remember(tenant_id, model);
+    state.score_models.remember(tenant_id.to_owned(), model);
     let version = started.run.model_version;
-    let run = start(&state, tenant_id, started);
+    let run = start(&state, started);
     Ok((StatusCode::ACCEPTED, Json(json!({"version": version, "rescore": run}))))
 }
 
@@ -50,13 +50,12 @@ pub async fn start_rescore(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let tenant_id = caller.tenant_id()?;
     let started = state.store.tenant(tenant_id).start_rescore().await?;
-    let run = start(&state, tenant_id, started);
+    let run = start(&state, started);
     Ok((StatusCode::ACCEPTED, Json(run)))
 }
 
-fn start(state: &AppState, tenant_id: &str, started: StartedRescore) -> Value {
-    let payload = json!({"run_id": started.run.id});
-    jobs::spawn(state, jobs::held(&started.job_id, tenant_id, RESCORE_TENANT, payload));
+fn start(state: &AppState, started: StartedRescore) -> Value {
+    jobs::spawn(state, started.job);
     json!(started.run)
 }
 
