@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use leadhost::plugins::World;
+use leadhost::domain::World;
 use leadhost::plugins::bindings::{Lead, Rep};
 use leadhost::plugins::component::ComponentCache;
 use leadhost::plugins::contract::{LeadInput, RepInput};

@@ -168,6 +168,7 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound => ApiError::NotFound("not found".into()),
             StoreError::Conflict(msg) => ApiError::Conflict(msg),
             StoreError::Invalid(msg) => ApiError::BadRequest(msg),
+            StoreError::Raced => ApiError::Conflict("the write kept racing with concurrent ones; retry it".into()),
             StoreError::Database(sqlx::Error::PoolTimedOut) => ApiError::Unavailable,
             other => ApiError::Internal(other.into()),
         }

@@ -20,6 +20,7 @@ pub mod jobs;
 pub mod leads;
 pub mod metrics;
 
+pub mod pipeline;
 pub mod plugins;
 pub mod recent;
 pub mod routing;

@@ -32,6 +32,10 @@ word_enum!(
     }
 );
 
+/// How long a claimed job is held before another worker may take it; long
+/// work renews it as it goes.
+pub const CLAIM_LEASE: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// A job with its typed payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Job {

@@ -6,6 +6,7 @@
 mod activity;
 mod email;
 mod idempotency;
+mod identity;
 mod job;
 mod phone;
 mod role;
@@ -14,6 +15,7 @@ mod stage;
 mod status;
 mod strategy;
 mod tier;
+mod webhook;
 mod words;
 mod world;
 mod writes;
@@ -21,7 +23,8 @@ mod writes;
 pub use activity::ActivityKind;
 pub use email::NormalizedEmail;
 pub use idempotency::IdempotencyKey;
-pub use job::{DeadlineJob, DeliveryJob, Job, JobKind, JobRecord, LeadJob, RescoreJob, RescoreRunJob};
+pub use identity::IdentityKind;
+pub use job::{CLAIM_LEASE, DeadlineJob, DeliveryJob, Job, JobKind, JobRecord, LeadJob, RescoreJob, RescoreRunJob};
 pub use phone::{NormalizedPhone, Region};
 pub use role::Role;
 pub use slug::{FormSlug, PluginName, TenantSlug};
@@ -29,8 +32,12 @@ pub use stage::Stage;
 pub use status::{DeliveryStatus, RunStatus};
 pub use strategy::Strategy;
 pub use tier::Tier;
+pub use webhook::WebhookEvent;
 pub use world::World;
-pub use writes::{PluginCall, PluginOutcome, ProcessedLead, RouteStep, RouteTo, ScoreWrite, StageEntry};
+pub use writes::{
+    IntakeOutcome, NewSubmission, PluginCall, PluginOutcome, ProcessedLead, RouteStep, RouteTo, ScoreWrite, StageEntry,
+    TouchContext,
+};
 
 /// A value that failed to parse, with a message a person can act on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::{Stage, Tier};
+use super::{IdempotencyKey, JobRecord, NormalizedEmail, NormalizedPhone, Stage, Tier};
 use crate::clock::Timestamp;
 
 /// A stage the lead enters with this write.
@@ -97,4 +97,44 @@ pub struct PluginCall {
     pub stderr: String,
     pub fuel_used: u64,
     pub duration_us: u64,
+}
+
+/// Where a touch came from.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct TouchContext {
+    /// `form_page`, `api`, `import` or `webhook`.
+    pub channel: &'static str,
+    pub source: String,
+    pub utm_source: Option<String>,
+    pub utm_medium: Option<String>,
+    pub utm_campaign: Option<String>,
+    pub utm_term: Option<String>,
+    pub utm_content: Option<String>,
+    pub referrer: Option<String>,
+    #[serde(skip)]
+    pub idempotency_key: Option<IdempotencyKey>,
+}
+
+/// A validated, normalised submission ready to be stored.
+#[derive(Debug, Clone)]
+pub struct NewSubmission {
+    pub form_id: String,
+    pub form_version: i32,
+    pub fields: serde_json::Map<String, Value>,
+    pub email: Option<NormalizedEmail>,
+    pub phone: Option<NormalizedPhone>,
+    pub name: Option<String>,
+    pub company: Option<String>,
+    pub context: TouchContext,
+}
+
+/// Where a stored submission landed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntakeOutcome {
+    pub lead_id: String,
+    /// The existing lead the submission was merged into; `None` for a new lead.
+    pub duplicate_of: Option<String>,
+    /// The job written with the submission, to run at once: "score and
+    /// route" for a new lead, "re-score" for a touch that filled fields.
+    pub job: Option<JobRecord>,
 }

@@ -7,6 +7,10 @@
 //! job returns the lead to the public pool. A job whose deadline has moved
 //! (the lead was touched or changed hands) does nothing.
 
+pub mod activity;
+pub mod deadlines;
+pub mod sla;
+
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};

@@ -8,11 +8,12 @@ use axum::http::{HeaderMap, header};
 
 use crate::app::AppState;
 use crate::domain::IdempotencyKey;
+use crate::domain::IntakeOutcome;
 use crate::error::ApiError;
 use crate::forms::{CompiledForm, UrlEncoded};
 use crate::http::body::SubmissionBody;
 use crate::leads::{ContextParams, IntakeRequest, submit};
-use crate::storage::{FormRecord, IntakeOutcome, StoreError, TenantRecord};
+use crate::storage::{FormRecord, StoreError, TenantRecord};
 
 /// A submission that was not stored, with what a page needs to show it again.
 pub struct Rejected {
@@ -95,7 +96,15 @@ pub async fn receive(
         fields,
         context,
     };
-    submit(state, request).await.map_err(|error| Rejected { error, typed })
+    let outcome = submit(state, request)
+        .await
+        .map_err(|error| Rejected { error, typed })?;
+    if let Some(job) = &outcome.job {
+        // The job is committed with the submission; run it now rather than
+        // at the next sweep.
+        crate::jobs::spawn(state, job.clone());
+    }
+    Ok(outcome)
 }
 
 fn header_str(headers: &HeaderMap, name: impl header::AsHeaderName) -> Option<&str> {

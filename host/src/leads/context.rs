@@ -2,8 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::domain::IdempotencyKey;
-use crate::storage::TouchContext;
+use crate::domain::{IdempotencyKey, TouchContext};
 
 /// Context values are free text from the outside; keep them short.
 const MAX_CONTEXT_LEN: usize = 512;

@@ -1,8 +1,14 @@
-//! Leads: the one intake path every channel goes through, and reading leads.
+//! Leads: the one intake path every channel goes through (validate,
+//! normalise, dedup, store), who owns a lead, and moving it through its
+//! stages by hand.
 
 pub mod behaviour;
 mod context;
 mod intake;
+pub mod ownership;
+mod stage;
 
 pub use context::ContextParams;
-pub use intake::{IntakeRequest, submit};
+pub use intake::{IntakeRequest, RecordSubmission, record, submit};
+pub use ownership::{OwnerCause, OwnerChange, change_owner};
+pub use stage::StageRequest;

@@ -3,11 +3,14 @@
 //! fresh sandboxed store per call.
 
 pub mod bindings;
+pub mod calls;
 pub mod component;
 pub mod contract;
+pub mod failures;
 pub mod host;
 pub mod offline;
 mod output;
 pub mod sandbox;
 
+pub use calls::{Prepared, StepCalls, plugin_lead, prepare};
 pub use host::PluginHost;

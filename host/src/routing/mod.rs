@@ -5,6 +5,8 @@
 //! enabled router plugin decides. Whatever no rule or plugin places goes to
 //! the public pool. Every decision records who or what made it and why.
 
+pub mod placement;
+pub mod pool;
 pub mod rules;
 pub mod strategy;
 
@@ -13,12 +15,11 @@ use std::sync::Arc;
 
 pub use rules::{RoutedLead, RoutingRules};
 
-use crate::domain::World;
-use crate::domain::{RouteStep, RouteTo};
-use crate::jobs::{Prepared, StepContext};
+use crate::domain::{RouteStep, RouteTo, World};
 use crate::plugins::bindings::{Lead, Rep, RouteDecision};
 use crate::plugins::contract::{TeamRef, check_route, route_json};
 use crate::plugins::sandbox::{CallRecord, Limits, Sandbox};
+use crate::plugins::{PluginHost, Prepared, StepCalls, prepare};
 use crate::recent::Recent;
 use crate::storage::{RepRecord, StoreError, StoreResult, TenantStore};
 
@@ -67,15 +68,13 @@ impl Router {
         }
     }
 
-    pub async fn prepare(step: &StepContext<'_>) -> StoreResult<Self> {
-        let state = step.state;
-        let store = state.store.tenant(&step.tenant_id);
-        let rules = current_rules(&state.routing_rules, &store).await?;
-        let routers = state.plugins.enabled(&store, World::Router).await?;
+    pub async fn prepare(host: &PluginHost, rules: &RoutingRulesCache, store: &TenantStore<'_>) -> StoreResult<Self> {
+        let rules = current_rules(rules, store).await?;
+        let routers = host.enabled(store, World::Router).await?;
         let mut router = Self::none();
         match rules.as_ref() {
             None if routers.is_empty() => return Ok(router),
-            None => router.first = step.prepare(routers.into_iter().take(1).collect()).await.pop(),
+            None => router.first = prepare(host, store, routers.into_iter().take(1).collect()).await.pop(),
             Some(rules) => {
                 let named: Vec<_> = routers
                     .into_iter()
@@ -86,14 +85,14 @@ impl Router {
                             .any(|r| r.assign.plugin.as_deref() == Some(p.name.as_str()))
                     })
                     .collect();
-                for prepared in step.prepare(named).await {
+                for prepared in prepare(host, store, named).await {
                     router.plugins.insert(prepared.plugin.name.clone(), Arc::new(prepared));
                 }
             }
         }
         router.rules = rules;
         router.reps = store.reps().await?;
-        router.candidates = Arc::new(router.reps.iter().map(RepRecord::as_candidate).collect());
+        router.candidates = Arc::new(router.reps.iter().map(candidate).collect());
         router.teams = Arc::new(
             store
                 .teams()
@@ -126,7 +125,7 @@ impl Router {
     /// Decides where the lead goes; `first` is the result of [`Router::call`].
     pub async fn decide(
         self,
-        step: &mut StepContext<'_>,
+        step: &mut StepCalls<'_>,
         first: Option<CallRecord<RouteDecision>>,
         lead: &RoutedLead<'_>,
     ) -> RouteStep {
@@ -221,11 +220,10 @@ impl Router {
 
     /// One router plugin call in a trip of its own (rules reach plugins only
     /// after scoring).
-    async fn run_plugin(&self, step: &StepContext<'_>, router: Arc<Prepared>) -> CallRecord<RouteDecision> {
+    async fn run_plugin(&self, step: &StepCalls<'_>, router: Arc<Prepared>) -> CallRecord<RouteDecision> {
         let (lead, limits) = (step.lead.clone(), step.limits);
         let (candidates, teams) = (self.candidates.clone(), self.teams.clone());
-        step.state
-            .plugins
+        step.host
             .run(&step.tenant_id, move |sandbox| {
                 call_router(&router, sandbox, &lead, &limits, &candidates, &teams)
             })
@@ -256,5 +254,18 @@ fn pool(by: &str, rule: Option<String>, reason: String) -> RouteStep {
         by: by.to_owned(),
         rule,
         reason,
+    }
+}
+
+/// A rep as a router plugin is handed them.
+fn candidate(rep: &RepRecord) -> Rep {
+    Rep {
+        id: rep.id.clone(),
+        name: rep.name.clone(),
+        regions: rep.regions.clone(),
+        specialties: rep.specialties.clone(),
+        capacity: rep.capacity.max(0) as u32,
+        open_leads: rep.open_leads.clamp(0, u32::MAX as i64) as u32,
+        available: rep.available,
     }
 }

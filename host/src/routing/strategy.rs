@@ -5,10 +5,12 @@
 use std::cmp::Ordering;
 
 pub use crate::domain::Strategy;
+/// A team member as a strategy sees them (their load as stored).
+pub use crate::storage::MemberLoad as Member;
 
 /// The member to give the next lead, or `None` when nobody can take it.
 pub fn pick(strategy: Strategy, members: &[Member]) -> Option<&Member> {
-    let eligible = members.iter().filter(|m| m.can_take());
+    let eligible = members.iter().filter(|m| can_take(m));
     match strategy {
         Strategy::RoundRobin => eligible.min_by(|a, b| {
             a.assigned
@@ -34,24 +36,9 @@ pub fn pick(strategy: Strategy, members: &[Member]) -> Option<&Member> {
     }
 }
 
-/// A team member as a strategy sees them.
-#[derive(Debug, Clone)]
-pub struct Member {
-    pub user_id: String,
-    pub weight: i64,
-    pub assigned: i64,
-    /// `None` sorts first: a member never given a lead goes before others.
-    pub last_assigned_at: Option<i64>,
-    pub open_leads: i64,
-    /// 0: no limit.
-    pub capacity: i64,
-    pub available: bool,
-}
-
-impl Member {
-    fn can_take(&self) -> bool {
-        self.available && (self.capacity == 0 || self.open_leads < self.capacity)
-    }
+/// Available and under capacity (0: no limit).
+fn can_take(member: &Member) -> bool {
+    member.available && (member.capacity == 0 || member.open_leads < member.capacity)
 }
 
 #[cfg(test)]

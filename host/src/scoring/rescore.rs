@@ -12,8 +12,8 @@ use serde_json::json;
 use super::{Behaviour, ScoreModel, Scorers, changes, rescored};
 use crate::app::AppState;
 use crate::clock::Timestamp;
-use crate::domain::{JobRecord, RunStatus, ScoreWrite};
-use crate::jobs::{LEASE, plugin_lead};
+use crate::domain::{CLAIM_LEASE, JobRecord, RunStatus, ScoreWrite};
+use crate::plugins::plugin_lead;
 use crate::plugins::sandbox::CallRecord;
 use crate::storage::{LeadRecord, StoreError, StoreResult, TenantStore};
 
@@ -44,7 +44,7 @@ pub async fn run_with_progress(
         return store.finish_rescore(&job.id, run_id).await;
     }
     let model = super::current_model(&state.score_models, &store).await?;
-    let scorers = Arc::new(Scorers::prepare(state, tenant_id).await?);
+    let scorers = Arc::new(Scorers::prepare(&state.plugins, &store).await?);
     let limits = state.plugins.limits(&store).await?;
     let next_chunk = |after: Option<String>| {
         let (model, scorers, store) = (&model, &scorers, &store);
@@ -81,7 +81,7 @@ pub async fn run_with_progress(
             tokio::spawn(async move {
                 store
                     .tenant(&tenant)
-                    .write_rescore_chunk(&job_id, &run_id, writes, seen, &last_id, LEASE)
+                    .write_rescore_chunk(&job_id, &run_id, writes, seen, &last_id, CLAIM_LEASE)
                     .await
             })
         };

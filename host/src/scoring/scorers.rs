@@ -2,13 +2,12 @@
 //! workers, each call recorded on its plugin, each failure on the lead's
 //! timeline. Their parts add to the model's.
 
-use crate::app::AppState;
 use crate::domain::World;
-use crate::jobs::{Prepared, StepContext};
 use crate::plugins::bindings::{Lead, ScorePart};
 use crate::plugins::contract::{check_score, score_json};
 use crate::plugins::sandbox::{CallRecord, Limits, Sandbox};
-use crate::storage::StoreResult;
+use crate::plugins::{PluginHost, Prepared, StepCalls, prepare};
+use crate::storage::{StoreResult, TenantStore};
 
 use super::Contribution;
 
@@ -16,10 +15,9 @@ use super::Contribution;
 pub struct Scorers(Vec<Prepared>);
 
 impl Scorers {
-    pub async fn prepare(state: &AppState, tenant_id: &str) -> StoreResult<Self> {
-        let store = state.store.tenant(tenant_id);
-        let plugins = state.plugins.enabled(&store, World::Scorer).await?;
-        Ok(Self(crate::jobs::prepare(state, tenant_id, plugins).await))
+    pub async fn prepare(host: &PluginHost, store: &TenantStore<'_>) -> StoreResult<Self> {
+        let plugins = host.enabled(store, World::Scorer).await?;
+        Ok(Self(prepare(host, store, plugins).await))
     }
 
     pub fn len(&self) -> usize {
@@ -69,7 +67,7 @@ impl Scorers {
     }
 
     /// Records the calls on the step; returns the parts of those that worked.
-    pub fn apply(&self, step: &mut StepContext<'_>, records: Vec<CallRecord<Vec<ScorePart>>>) -> Vec<Contribution> {
+    pub fn apply(&self, step: &mut StepCalls<'_>, records: Vec<CallRecord<Vec<ScorePart>>>) -> Vec<Contribution> {
         let mut parts = Vec::new();
         for (prepared, record) in self.0.iter().zip(records) {
             let name = &prepared.plugin.name;

@@ -1,18 +1,15 @@
 //! Statements built at run time and run as a batch.
 //!
-//! sqlx's SQLite driver runs each statement on the connection's worker
-//! thread, so every statement costs a round trip (two context switches);
-//! under load those, not SQLite, bound intake. On SQLite a batch is therefore
-//! sent as one multi-statement query (its `$N` parameters renumbered to be
-//! absolute, as the driver binds them). PostgreSQL's extended protocol takes
-//! one statement at a time, so there a batch becomes one statement of
-//! data-modifying CTEs.
+//! Every statement is a round trip to the database (on SQLite, to sqlx's
+//! worker thread for the connection); under load those, not the database,
+//! bound intake. So writes are held ([`PendingWrites`]) and sent as one
+//! batch, in the shape each backend takes (`sqlite.rs`, `postgres.rs`).
 
 use std::collections::HashSet;
 
 use sqlx::any::AnyArguments;
 use sqlx::query::Query;
-use sqlx::{Any, Transaction};
+use sqlx::{Any, AnyConnection};
 
 use super::{Backend, StoreError, StoreResult};
 
@@ -104,88 +101,122 @@ pub(crate) fn bind_all<'q>(
     query
 }
 
-/// Runs the statements in order; returns the rows they changed, in total.
+/// Runs the statements in order, in the backend's batch shape (see
+/// `sqlite::execute_batch`, `postgres::execute_batch`); returns the rows
+/// they changed, in total.
 pub(crate) async fn execute_all(
     backend: Backend,
-    tx: &mut Transaction<'_, Any>,
+    conn: &mut AnyConnection,
     statements: &[Statement],
 ) -> StoreResult<u64> {
     match backend {
-        Backend::Sqlite => {
-            // The driver numbers bare `?` parameters from the count of bare
-            // ones before them, so those statements must come before any with
-            // `$N` ones.
-            debug_assert!(
-                !statements
-                    .iter()
-                    .skip_while(|s| !s.sql.contains('$'))
-                    .any(|s| s.sql.contains('?')),
-                "a statement with `?` parameters follows one with `$N` ones"
-            );
-            let mut sql = String::new();
-            let mut binds = Vec::new();
-            for statement in statements {
-                sql.push_str(&shift_parameters(&statement.sql, binds.len()));
-                sql.push_str(";\n");
-                binds.extend(statement.binds.iter().cloned());
-            }
-            Ok(bind_all(sqlx::query(&sql), binds)
-                .execute(&mut **tx)
-                .await?
-                .rows_affected())
+        Backend::Sqlite => super::sqlite::execute_batch(conn, statements).await,
+        Backend::Postgres => super::postgres::execute_batch(conn, statements).await,
+    }
+}
+
+/// A statement's placeholders and their values, in the order they appear,
+/// in the backend's style (see `Backend::placeholder`).
+pub(crate) struct Params {
+    backend: Backend,
+    pub binds: Vec<Bind>,
+}
+
+impl Params {
+    pub fn new(backend: Backend) -> Self {
+        Self {
+            backend,
+            binds: Vec::new(),
         }
-        Backend::Postgres if statements.len() > 1 => {
-            // One round trip: each statement becomes a data-modifying CTE
-            // (all share one snapshot; foreign keys are checked at the end
-            // of the statement), and the rows they changed are counted.
-            let mut sql = String::from("WITH ");
-            let mut binds = Vec::new();
-            for (i, statement) in statements.iter().enumerate() {
-                if i > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push_str(&format!(
-                    "s{i} AS ({} RETURNING 1)",
-                    shift_parameters(&statement.sql, binds.len())
-                ));
-                binds.extend(statement.binds.iter().cloned());
-            }
-            let counts: Vec<String> = (0..statements.len())
-                .map(|i| format!("(SELECT COUNT(*) FROM s{i})"))
-                .collect();
-            sql.push_str(&format!(" SELECT {} AS changed", counts.join(" + ")));
-            let row = bind_all(sqlx::query(&sql), binds).fetch_one(&mut **tx).await?;
-            Ok(sqlx::Row::try_get::<i64, _>(&row, "changed")?.max(0) as u64)
+    }
+
+    /// Adds a value; returns its placeholder.
+    pub fn push(&mut self, value: impl Into<Bind>) -> String {
+        self.binds.push(value.into());
+        self.backend.placeholder(self.binds.len())
+    }
+}
+
+/// `INSERT ... VALUES (...), (...)` over `rows`, or `None` for no rows.
+pub(crate) fn multi_row_insert(
+    backend: Backend,
+    head: &str,
+    rows: impl Iterator<Item = Vec<Bind>>,
+    tail: &str,
+) -> Option<Statement> {
+    let mut sql = String::from(head);
+    let mut p = Params::new(backend);
+    for (i, row) in rows.enumerate() {
+        if i > 0 {
+            sql.push_str(", ");
         }
-        Backend::Postgres => {
-            let mut changed = 0;
-            for statement in statements {
-                changed += statement.query().execute(&mut **tx).await?.rows_affected();
-            }
-            Ok(changed)
+        let placeholders: Vec<String> = row.into_iter().map(|bind| p.push(bind)).collect();
+        sql.push('(');
+        sql.push_str(&placeholders.join(", "));
+        sql.push(')');
+    }
+    if p.binds.is_empty() {
+        return None;
+    }
+    sql.push_str(tail);
+    Some(Statement { sql, binds: p.binds })
+}
+
+/// The columns a unit sets on one lead's row, gathered into one update: on
+/// PostgreSQL a batch is one statement, in which a row may change only once.
+#[derive(Default)]
+struct LeadSets(Vec<(&'static str, Bind)>);
+
+impl LeadSets {
+    fn set(&mut self, column: &'static str, value: Bind) {
+        match self.0.iter_mut().find(|(c, _)| *c == column) {
+            Some(slot) => slot.1 = value,
+            None => self.0.push((column, value)),
         }
+    }
+
+    fn update(self, tenant_id: &str, lead_id: &str) -> Statement {
+        let sets: Vec<String> = self
+            .0
+            .iter()
+            .enumerate()
+            .map(|(i, (column, _))| format!("{column} = ${}", i + 3))
+            .collect();
+        let mut statement = Statement::new(format!(
+            "UPDATE leads SET {} WHERE tenant_id = $1 AND id = $2",
+            sets.join(", ")
+        ))
+        .bind(tenant_id)
+        .bind(lead_id);
+        for (_, value) in self.0 {
+            statement = statement.bind(value);
+        }
+        statement
     }
 }
 
 /// Writes decided on in a transaction but not sent yet.
 ///
 /// Every statement is a round trip to SQLite's worker thread and back, and
-/// the writer's round trips, not SQLite, set the pace of intake. So the group
-/// commit collects the writes of its whole batch here and sends them in two
-/// batches at its end (see `group_commit`). A read inside the transaction
-/// that could see one of them must [`settle`](Self::settle) first: the
-/// caller checks [`holds_lead`](Self::holds_lead) and friends. Outside the
-/// group commit each write flushes its own at once.
+/// the writer's round trips, not SQLite, set the pace of intake. So a unit
+/// of work's writes are held here and sent in two batches at its end (in the
+/// group commit: at the end of the whole batch of units). A read inside the
+/// transaction that could see one of them must [`settle`](Self::settle)
+/// first; the unit's reads check [`holds_lead`](Self::holds_lead) and friends
+/// themselves.
 #[derive(Default)]
 pub(crate) struct PendingWrites {
-    /// Intake's statements, each of which must change exactly one row
-    /// (fewer means a concurrent transaction took an identity or a key).
-    intake: Vec<Statement>,
-    /// Finished steps' statements with bare `?` parameters, then the rest:
-    /// the order `execute_all` needs. A step's statements are already in
-    /// that order, and steps of different leads do not depend on each other.
-    steps_first: Vec<Statement>,
-    steps_rest: Vec<Statement>,
+    /// Statements each of which must change exactly one row (fewer means a
+    /// concurrent transaction took an identity or a key first).
+    exact: Vec<Statement>,
+    /// The rest: those with bare `?` parameters, then those with `$N` ones,
+    /// the order `sqlite::execute_batch` needs.
+    first: Vec<Statement>,
+    rest: Vec<Statement>,
+    /// Timeline rows (`lead_events`), sent as one insert.
+    timeline: Vec<Vec<Bind>>,
+    /// Column changes of leads' own rows, one update per lead.
+    lead_sets: Vec<((String, String), LeadSets)>,
     /// (tenant, lead) of every lead written.
     leads: HashSet<(String, String)>,
     /// (tenant, kind, value) of every identity claimed.
@@ -196,7 +227,11 @@ pub(crate) struct PendingWrites {
 
 impl PendingWrites {
     pub fn is_empty(&self) -> bool {
-        self.intake.is_empty() && self.steps_first.is_empty() && self.steps_rest.is_empty()
+        self.exact.is_empty()
+            && self.first.is_empty()
+            && self.rest.is_empty()
+            && self.timeline.is_empty()
+            && self.lead_sets.is_empty()
     }
 
     pub fn holds_lead(&self, tenant_id: &str, lead_id: &str) -> bool {
@@ -212,68 +247,93 @@ impl PendingWrites {
         self.keys.contains(&(tenant_id.to_owned(), key.to_owned()))
     }
 
-    /// A submission's writes: its lead's, the identities it claims and its
-    /// idempotency key.
-    pub fn add_intake<'a>(
-        &mut self,
-        tenant_id: &str,
-        lead_id: &str,
-        statements: Vec<Statement>,
-        identities: impl IntoIterator<Item = (&'a str, &'a str)>,
-        key: Option<&str>,
-    ) {
+    pub fn hold_lead(&mut self, tenant_id: &str, lead_id: &str) {
         self.leads.insert((tenant_id.to_owned(), lead_id.to_owned()));
-        for (kind, value) in identities {
-            self.identities
-                .insert((tenant_id.to_owned(), kind.to_owned(), value.to_owned()));
-        }
-        if let Some(key) = key {
-            self.keys.insert((tenant_id.to_owned(), key.to_owned()));
-        }
-        self.intake.extend(statements);
     }
 
-    /// A finished step's writes, `?`-numbered statements first.
-    pub fn add_step(&mut self, tenant_id: &str, lead_id: &str, statements: Vec<Statement>) {
-        self.leads.insert((tenant_id.to_owned(), lead_id.to_owned()));
-        for statement in statements {
-            match statement.sql.contains('?') {
-                true => self.steps_first.push(statement),
-                false => self.steps_rest.push(statement),
+    pub fn hold_identity(&mut self, tenant_id: &str, kind: &str, value: &str) {
+        self.identities
+            .insert((tenant_id.to_owned(), kind.to_owned(), value.to_owned()));
+    }
+
+    pub fn hold_key(&mut self, tenant_id: &str, key: &str) {
+        self.keys.insert((tenant_id.to_owned(), key.to_owned()));
+    }
+
+    pub fn add_exact(&mut self, statement: Statement) {
+        self.exact.push(statement);
+    }
+
+    pub fn add(&mut self, statement: Statement) {
+        match statement.sql.contains('?') {
+            true => self.first.push(statement),
+            false => self.rest.push(statement),
+        }
+    }
+
+    /// A `lead_events` row: id, tenant_id, lead_id, kind, detail, created_at.
+    pub fn add_timeline_row(&mut self, row: Vec<Bind>) {
+        self.timeline.push(row);
+    }
+
+    /// Sets a column of a lead's own row (a later set of the same column wins).
+    pub fn set_lead(&mut self, tenant_id: &str, lead_id: &str, column: &'static str, value: Bind) {
+        let key = (tenant_id.to_owned(), lead_id.to_owned());
+        match self.lead_sets.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, sets)) => sets.set(column, value),
+            None => {
+                let mut sets = LeadSets::default();
+                sets.set(column, value);
+                self.lead_sets.push((key, sets));
             }
         }
+        self.hold_lead(tenant_id, lead_id);
     }
 
-    /// Sends everything held; `false` when an intake statement changed no
-    /// row (a concurrent transaction won a race: roll back and retry).
-    pub async fn flush(&mut self, backend: Backend, tx: &mut Transaction<'_, Any>) -> StoreResult<bool> {
-        let intake = std::mem::take(&mut self.intake);
-        let mut steps = std::mem::take(&mut self.steps_first);
-        steps.append(&mut self.steps_rest);
+    /// Sends everything held; `false` when a statement that had to change
+    /// one row changed none (a concurrent transaction won a race: roll back
+    /// and retry).
+    pub async fn flush(&mut self, backend: Backend, conn: &mut AnyConnection) -> StoreResult<bool> {
+        let exact = std::mem::take(&mut self.exact);
+        let timeline = multi_row_insert(
+            backend,
+            "INSERT INTO lead_events (id, tenant_id, lead_id, kind, detail, created_at) VALUES ",
+            std::mem::take(&mut self.timeline).into_iter(),
+            "",
+        );
+        let mut statements: Vec<Statement> = timeline.into_iter().collect();
+        statements.append(&mut self.first);
+        statements.append(&mut self.rest);
+        statements.extend(
+            std::mem::take(&mut self.lead_sets)
+                .into_iter()
+                .map(|((tenant, lead), sets)| sets.update(&tenant, &lead)),
+        );
         self.leads.clear();
         self.identities.clear();
         self.keys.clear();
-        if !intake.is_empty() && execute_all(backend, tx, &intake).await? < intake.len() as u64 {
+        if !exact.is_empty() && execute_all(backend, conn, &exact).await? < exact.len() as u64 {
             return Ok(false);
         }
-        if !steps.is_empty() {
-            execute_all(backend, tx, &steps).await?;
+        if !statements.is_empty() {
+            execute_all(backend, conn, &statements).await?;
         }
         Ok(true)
     }
 
     /// Sends everything held where no other writer can race (SQLite's one
-    /// writer): a lost race would mean the data changed under us.
-    pub async fn settle(&mut self, backend: Backend, tx: &mut Transaction<'_, Any>) -> StoreResult<()> {
-        match self.is_empty() || self.flush(backend, tx).await? {
+    /// writer, or rows this transaction holds locked): a lost race would
+    /// mean the data changed under us.
+    pub async fn settle(&mut self, backend: Backend, conn: &mut AnyConnection) -> StoreResult<()> {
+        match self.is_empty() || self.flush(backend, conn).await? {
             true => Ok(()),
-            false => Err(StoreError::Conflict("a write batch raced another writer".into())),
+            false => Err(StoreError::Raced),
         }
     }
 }
 
 /// `$1` becomes `$(1 + offset)`.
-fn shift_parameters(sql: &str, offset: usize) -> String {
+pub(crate) fn shift_parameters(sql: &str, offset: usize) -> String {
     let mut out = String::with_capacity(sql.len() + 8);
     let mut chars = sql.chars().peekable();
     while let Some(c) = chars.next() {

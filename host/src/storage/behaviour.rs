@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use serde_json::Value;
 use sqlx::Row;
 
-use super::pipeline::{WRITER_LEASE, job_statement};
+use super::jobs::{WRITER_LEASE, job_statement};
 use super::{StoreResult, TenantStore, new_id};
 use crate::clock::Timestamp;
 use crate::domain::{Job, JobRecord, RescoreJob};

@@ -1,57 +1,14 @@
 //! Leads, their dedup identities and touches: the durable end of intake.
 
 use serde_json::{Map, Value};
+use sqlx::Row;
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
 
-use super::batch::{Bind, PendingWrites, Statement, bind_all};
-use super::group_commit::{Write, Written};
-use super::pipeline::{WRITER_LEASE, job_statement};
+use super::batch::{Bind, Statement, bind_all};
+use super::unit::Unit;
 use super::{StoreError, StoreResult, TenantStore, new_id, word};
 use crate::clock::Timestamp;
-use crate::domain::{
-    IdempotencyKey, Job, JobRecord, LeadJob, NormalizedEmail, NormalizedPhone, RescoreJob, Stage, Tier,
-};
-
-/// Where a touch came from.
-#[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct TouchContext {
-    /// `form_page`, `api`, `import` or `webhook`.
-    pub channel: &'static str,
-    pub source: String,
-    pub utm_source: Option<String>,
-    pub utm_medium: Option<String>,
-    pub utm_campaign: Option<String>,
-    pub utm_term: Option<String>,
-    pub utm_content: Option<String>,
-    pub referrer: Option<String>,
-    #[serde(skip)]
-    pub idempotency_key: Option<IdempotencyKey>,
-}
-
-/// A validated, normalised submission ready to be stored.
-#[derive(Debug, Clone)]
-pub struct NewSubmission {
-    pub form_id: String,
-    pub form_version: i32,
-    pub fields: Map<String, Value>,
-    pub email: Option<NormalizedEmail>,
-    pub phone: Option<NormalizedPhone>,
-    pub name: Option<String>,
-    pub company: Option<String>,
-    pub context: TouchContext,
-}
-
-/// Where a stored submission landed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IntakeOutcome {
-    pub lead_id: String,
-    /// The existing lead the submission was merged into; `None` for a new lead.
-    pub duplicate_of: Option<String>,
-    /// The job written with the submission, to run at once: "score and
-    /// route" for a new lead, "re-score" for a touch that filled fields.
-    pub job: Option<JobRecord>,
-}
+use crate::domain::{IdempotencyKey, IdentityKind, NewSubmission, NormalizedEmail, NormalizedPhone, Stage, Tier};
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct LeadRecord {
@@ -187,186 +144,113 @@ pub struct LeadPage {
     pub next: Option<String>,
 }
 
-/// How often a submission is retried when a concurrent one took its identity
-/// first (PostgreSQL); the retry then finds that lead and merges into it.
-const INTAKE_ATTEMPTS: usize = 5;
+/// The lead that owns each of a submission's identities, if any.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IdentityOwners {
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
 
-impl TenantStore<'_> {
-    /// Stores a submission: a new lead, or a touch on the lead that already
-    /// owns its email (first) or phone. Identical concurrent submissions make
-    /// one lead.
-    pub async fn record_submission(&self, sub: &NewSubmission) -> StoreResult<IntakeOutcome> {
-        match &self.store.write_queue {
-            Some(queue) => match queue
-                .write(&self.tenant_id, Write::Submission(Box::new(sub.clone())))
-                .await?
-            {
-                Written::Submission(outcome) => Ok(outcome),
-                Written::Finish(_) => unreachable!("a submission yields an intake outcome"),
-            },
-            None => self.record_one(sub).await,
-        }
+/// What a merge reads of a lead and writes back: its form fields and the
+/// columns lifted from them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LeadContact {
+    pub fields: Map<String, Value>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub name: Option<String>,
+    pub company: Option<String>,
+}
+
+/// Intake's reads and writes: dedup identities, touches and the lead rows
+/// they land on.
+impl Unit<'_> {
+    /// The lead a touch with this idempotency key landed on, if any.
+    pub async fn lead_by_touch_key(&mut self, key: &IdempotencyKey) -> StoreResult<Option<String>> {
+        let tenant = self.tenant_id;
+        self.settle_if(|held| held.holds_key(tenant, key.as_str())).await?;
+        let seen = sqlx::query("SELECT lead_id FROM touches WHERE tenant_id = $1 AND idempotency_key = $2")
+            .bind(self.tenant_id)
+            .bind(key.as_str())
+            .fetch_optional(&mut *self.conn)
+            .await?;
+        Ok(seen.map(|row| row.try_get("lead_id")).transpose()?)
     }
 
-    /// Records one submission in a transaction of its own.
-    pub(super) async fn record_one(&self, sub: &NewSubmission) -> StoreResult<IntakeOutcome> {
-        for _ in 0..INTAKE_ATTEMPTS {
-            let mut tx = self.store.begin_write().await?;
-            let mut pending = PendingWrites::default();
-            let outcome = self.try_record(&mut tx, &mut pending, sub).await?;
-            if pending.flush(self.store.backend, &mut tx).await? {
-                tx.commit().await?;
-                return Ok(outcome);
-            }
-            tx.rollback().await?;
-        }
-        Err(StoreError::Conflict(
-            "the submission kept racing with concurrent ones; retry it".into(),
-        ))
-    }
-
-    /// Decides what the submission writes and adds it to `pending`; a
-    /// concurrent transaction winning a race shows when that is flushed.
-    pub(super) async fn try_record(
-        &self,
-        tx: &mut Transaction<'_, Any>,
-        pending: &mut PendingWrites,
-        sub: &NewSubmission,
-    ) -> StoreResult<IntakeOutcome> {
-        let now = Timestamp::now();
-        let email = sub.email.as_ref().map(|e| e.as_str());
-        let phone = sub.phone.as_ref().map(|p| p.as_str());
-        let identities = [("email", email), ("phone", phone)];
-        let key = sub.context.idempotency_key.as_ref().map(IdempotencyKey::as_str);
-        // Reads below must see the batch's earlier submissions of the same
-        // person (a double-clicked submit).
-        let seen_in_batch = key.is_some_and(|k| pending.holds_key(&self.tenant_id, k))
-            || identities
-                .iter()
-                .any(|(kind, value)| value.is_some_and(|v| pending.holds_identity(&self.tenant_id, kind, v)));
-        if seen_in_batch {
-            pending.settle(self.store.backend, tx).await?;
-        }
-        if let Some(key) = key {
-            let seen = sqlx::query("SELECT lead_id FROM touches WHERE tenant_id = $1 AND idempotency_key = $2")
-                .bind(&self.tenant_id)
-                .bind(key)
-                .fetch_optional(&mut **tx)
-                .await?;
-            if let Some(row) = seen {
-                let lead_id: String = row.try_get("lead_id")?;
-                return Ok(IntakeOutcome {
-                    duplicate_of: Some(lead_id.clone()),
-                    lead_id,
-                    job: None,
-                });
-            }
-        }
-
-        let owners = sqlx::query(
+    /// The leads owning the email and the phone (a unique identity each).
+    pub async fn identity_owners(
+        &mut self,
+        email: Option<&NormalizedEmail>,
+        phone: Option<&NormalizedPhone>,
+    ) -> StoreResult<IdentityOwners> {
+        let (email, phone) = (email.map(|e| e.as_str()), phone.map(|p| p.as_str()));
+        let tenant = self.tenant_id;
+        self.settle_if(|held| {
+            email.is_some_and(|v| held.holds_identity(tenant, IdentityKind::Email.as_str(), v))
+                || phone.is_some_and(|v| held.holds_identity(tenant, IdentityKind::Phone.as_str(), v))
+        })
+        .await?;
+        let rows = sqlx::query(
             "SELECT kind, lead_id FROM lead_identities WHERE tenant_id = $1 \
              AND ((kind = 'email' AND value = $2) OR (kind = 'phone' AND value = $3))",
         )
-        .bind(&self.tenant_id)
+        .bind(self.tenant_id)
         .bind(email)
         .bind(phone)
-        .fetch_all(&mut **tx)
+        .fetch_all(&mut *self.conn)
         .await?;
-        let owner_of = |kind: &str| {
-            owners
-                .iter()
-                .find(|r| r.try_get::<String, _>("kind").is_ok_and(|k| k == kind))
-                .and_then(|r| r.try_get::<String, _>("lead_id").ok())
-        };
-        let email_owner = owner_of("email");
-        let phone_owner = owner_of("phone");
-
-        // Every statement below changes exactly one row; fewer means a
-        // concurrent submission took an identity or the idempotency key first.
-        let mut statements = Vec::new();
-        let mut notes = Vec::new();
-        let mut job = None;
-        let (lead_id, duplicate_of) = match email_owner.clone().or(phone_owner.clone()) {
-            Some(lead_id) => {
-                if pending.holds_lead(&self.tenant_id, &lead_id) {
-                    pending.settle(self.store.backend, tx).await?;
-                }
-                let (merge, filled) = self.merge_statement(tx, &lead_id, sub, now).await?;
-                statements.push(merge);
-                if filled {
-                    // New answers can change the score: re-score on the event.
-                    let rescore = Job::Rescore(RescoreJob {
-                        lead_id: lead_id.clone(),
-                        cause: "a touch filled empty fields".into(),
-                    });
-                    let held = JobRecord::held(new_id(), &self.tenant_id, rescore);
-                    statements.push(job_statement(&held, now, Some(WRITER_LEASE)));
-                    job = Some(held);
-                }
-                // Claim the identities nobody owns yet; never move one.
-                for (kind, value, owner) in [("email", email, &email_owner), ("phone", phone, &phone_owner)] {
-                    let Some(value) = value else { continue };
-                    match owner {
-                        None => statements.push(self.claim_identity(kind, value, &lead_id)),
-                        Some(other) if *other != lead_id => {
-                            notes.push(format!("{kind} {value} belongs to lead {other}; it was not moved"))
-                        }
-                        Some(_) => {}
-                    }
-                }
-                (lead_id.clone(), Some(lead_id))
+        let mut owners = IdentityOwners::default();
+        for row in rows {
+            let lead_id: String = row.try_get("lead_id")?;
+            match word::<IdentityKind>(&row, "kind")? {
+                IdentityKind::Email => owners.email = Some(lead_id),
+                IdentityKind::Phone => owners.phone = Some(lead_id),
             }
-            None => {
-                let lead_id = new_id();
-                statements.push(self.insert_lead(&lead_id, sub, now));
-                for (kind, value) in [("email", email), ("phone", phone)] {
-                    if let Some(value) = value {
-                        statements.push(self.claim_identity(kind, value, &lead_id));
-                    }
-                }
-                let step = Job::ScoreAndRoute(LeadJob {
-                    lead_id: lead_id.clone(),
-                });
-                let held = JobRecord::held(new_id(), &self.tenant_id, step);
-                statements.push(job_statement(&held, now, Some(WRITER_LEASE)));
-                job = Some(held);
-                (lead_id, None)
-            }
-        };
-        let note = (!notes.is_empty()).then(|| notes.join("; "));
-        statements.push(self.insert_touch(&lead_id, sub, note, now));
+        }
+        Ok(owners)
+    }
 
-        let claimed = identities.iter().filter_map(|(kind, value)| Some((*kind, (*value)?)));
-        pending.add_intake(&self.tenant_id, &lead_id, statements, claimed, key);
-        Ok(IntakeOutcome {
-            lead_id,
-            duplicate_of,
-            job,
+    /// The lead's contact as it stands, held until the unit commits: a
+    /// concurrent merge into the same lead waits, then reads what this one
+    /// wrote (so no filled field is lost).
+    pub async fn contact_for_merge(&mut self, lead_id: &str) -> StoreResult<LeadContact> {
+        let tenant = self.tenant_id;
+        self.settle_if(|held| held.holds_lead(tenant, lead_id)).await?;
+        let sql = format!(
+            "SELECT fields, email, phone, name, company FROM leads WHERE tenant_id = $1 AND id = $2{}",
+            self.backend.lock_rows()
+        );
+        let row = sqlx::query(&sql)
+            .bind(self.tenant_id)
+            .bind(lead_id)
+            .fetch_optional(&mut *self.conn)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let fields = match parse_json(row.try_get("fields")?)? {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        };
+        Ok(LeadContact {
+            fields,
+            email: row.try_get("email")?,
+            phone: row.try_get("phone")?,
+            name: row.try_get("name")?,
+            company: row.try_get("company")?,
         })
     }
 
-    fn claim_identity(&self, kind: &str, value: &str, lead_id: &str) -> Statement {
-        Statement::new(
-            "INSERT INTO lead_identities (tenant_id, kind, value, lead_id) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (tenant_id, kind, value) DO NOTHING",
-        )
-        .bind(&self.tenant_id)
-        .bind(kind)
-        .bind(value)
-        .bind(lead_id)
-    }
-
-    fn insert_lead(&self, lead_id: &str, sub: &NewSubmission, now: Timestamp) -> Statement {
+    /// A new lead from a submission: stage new, cold, in no one's hands.
+    pub fn insert_lead(&mut self, lead_id: &str, sub: &NewSubmission, now: Timestamp) {
         let email = sub.email.as_ref().map(|e| e.as_str().to_owned());
         let phone = sub.phone.as_ref().map(|p| p.as_str().to_owned());
         let search = search_text(sub.name.as_deref(), email.as_deref(), sub.company.as_deref());
-        Statement::new(
+        let statement = Statement::new(
             "INSERT INTO leads (id, tenant_id, form_id, form_version, email, phone, name, company, fields, \
              channel, source, stage, owner_id, score, tier, search_text, created_at, updated_at, stage_entered_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'new', NULL, 0, 'cold', $12, $13, $13, $13)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, 0, $13, $14, $15, $15, $15)",
         )
         .bind(lead_id)
-        .bind(&self.tenant_id)
+        .bind(self.tenant())
         .bind(&sub.form_id)
         .bind(sub.form_version)
         .bind(email)
@@ -376,70 +260,66 @@ impl TenantStore<'_> {
         .bind(Value::Object(sub.fields.clone()).to_string())
         .bind(sub.context.channel)
         .bind(&sub.context.source)
+        .bind(Stage::New.as_str())
+        .bind(Tier::Cold.as_str())
         .bind(search)
-        .bind(now.micros())
+        .bind(now.micros());
+        self.write_one(statement);
+        self.pending.hold_lead(self.tenant_id, lead_id);
     }
 
-    /// Fills the lead's empty fields from the submission; never overwrites.
-    /// Also says whether any form field was filled.
-    async fn merge_statement(
-        &self,
-        tx: &mut Transaction<'_, Any>,
-        lead_id: &str,
-        sub: &NewSubmission,
-        now: Timestamp,
-    ) -> StoreResult<(Statement, bool)> {
-        let row = sqlx::query("SELECT fields, email, phone, name, company FROM leads WHERE tenant_id = $1 AND id = $2")
-            .bind(&self.tenant_id)
-            .bind(lead_id)
-            .fetch_one(&mut **tx)
-            .await?;
-        let mut fields = match parse_json(row.try_get("fields")?)? {
-            Value::Object(map) => map,
-            _ => Map::new(),
-        };
-        let mut filled = false;
-        for (key, value) in &sub.fields {
-            if fields.get(key).is_none_or(is_empty) && !is_empty(value) {
-                fields.insert(key.clone(), value.clone());
-                filled = true;
-            }
-        }
-        let keep = |column: &str, new: Option<&str>| -> StoreResult<Option<String>> {
-            let old: Option<String> = row.try_get(column)?;
-            Ok(old.filter(|s| !s.is_empty()).or(new.map(str::to_owned)))
-        };
-        let email = keep("email", sub.email.as_ref().map(|e| e.as_str()))?;
-        let phone = keep("phone", sub.phone.as_ref().map(|p| p.as_str()))?;
-        let name = keep("name", sub.name.as_deref())?;
-        let company = keep("company", sub.company.as_deref())?;
-        let search = search_text(name.as_deref(), email.as_deref(), company.as_deref());
+    /// Writes a merged contact back to its lead.
+    pub fn merge_lead(&mut self, lead_id: &str, contact: &LeadContact, now: Timestamp) {
+        let search = search_text(
+            contact.name.as_deref(),
+            contact.email.as_deref(),
+            contact.company.as_deref(),
+        );
         let statement = Statement::new(
             "UPDATE leads SET fields = $3, email = $4, phone = $5, name = $6, company = $7, \
              search_text = $8, updated_at = $9 WHERE tenant_id = $1 AND id = $2",
         )
-        .bind(&self.tenant_id)
+        .bind(self.tenant())
         .bind(lead_id)
-        .bind(Value::Object(fields).to_string())
-        .bind(email)
-        .bind(phone)
-        .bind(name)
-        .bind(company)
+        .bind(Value::Object(contact.fields.clone()).to_string())
+        .bind(contact.email.clone())
+        .bind(contact.phone.clone())
+        .bind(contact.name.clone())
+        .bind(contact.company.clone())
         .bind(search)
         .bind(now.micros());
-        Ok((statement, filled))
+        self.write_one(statement);
+        self.pending.hold_lead(self.tenant_id, lead_id);
     }
 
-    fn insert_touch(&self, lead_id: &str, sub: &NewSubmission, note: Option<String>, now: Timestamp) -> Statement {
+    /// Gives an identity nobody owns to the lead; a concurrent unit that
+    /// took it first makes this unit run again.
+    pub fn claim_identity(&mut self, kind: IdentityKind, value: &str, lead_id: &str) {
+        let statement = Statement::new(
+            "INSERT INTO lead_identities (tenant_id, kind, value, lead_id) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (tenant_id, kind, value) DO NOTHING",
+        )
+        .bind(self.tenant())
+        .bind(kind.as_str())
+        .bind(value)
+        .bind(lead_id);
+        self.write_one(statement);
+        self.pending.hold_identity(self.tenant_id, kind.as_str(), value);
+    }
+
+    /// The submission as a touch on `lead_id`; a concurrent unit with the
+    /// same idempotency key makes this unit run again.
+    pub fn insert_touch(&mut self, lead_id: &str, sub: &NewSubmission, note: Option<String>, now: Timestamp) {
         let ctx = &sub.context;
-        Statement::new(
+        let key = ctx.idempotency_key.as_ref().map(|k| k.as_str().to_owned());
+        let statement = Statement::new(
             "INSERT INTO touches (id, tenant_id, lead_id, form_id, form_version, channel, source, utm_source, \
              utm_medium, utm_campaign, utm_term, utm_content, referrer, fields, note, idempotency_key, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
              ON CONFLICT (tenant_id, idempotency_key) DO NOTHING",
         )
         .bind(new_id())
-        .bind(&self.tenant_id)
+        .bind(self.tenant())
         .bind(lead_id)
         .bind(&sub.form_id)
         .bind(sub.form_version)
@@ -453,10 +333,16 @@ impl TenantStore<'_> {
         .bind(ctx.referrer.clone())
         .bind(Value::Object(sub.fields.clone()).to_string())
         .bind(note)
-        .bind(ctx.idempotency_key.as_ref().map(|k| k.as_str().to_owned()))
-        .bind(now.micros())
+        .bind(key.clone())
+        .bind(now.micros());
+        self.write_one(statement);
+        if let Some(key) = key {
+            self.pending.hold_key(self.tenant_id, &key);
+        }
     }
+}
 
+impl TenantStore<'_> {
     pub async fn lead(&self, id: &str, visibility: &LeadVisibility) -> StoreResult<LeadRecord> {
         let mut sql = String::from(
             "SELECT l.*, f.slug AS form_slug FROM leads l JOIN forms f ON f.id = l.form_id \
@@ -607,16 +493,6 @@ fn search_text(name: Option<&str>, email: Option<&str>, company: Option<&str>) -
 
 fn escape_like(text: &str) -> String {
     text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
-}
-
-fn is_empty(value: &Value) -> bool {
-    match value {
-        Value::Null => true,
-        Value::String(s) => s.is_empty(),
-        Value::Array(a) => a.is_empty(),
-        Value::Object(o) => o.is_empty(),
-        _ => false,
-    }
 }
 
 fn parse_json(text: String) -> StoreResult<Value> {

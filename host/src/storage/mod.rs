@@ -1,51 +1,77 @@
-//! The data layer: one `Store` over SQLite or PostgreSQL.
+//! The data layer: one `Store` over SQLite or PostgreSQL. Data access only:
+//! it reads and writes the records domain modules hand it, and decides
+//! nothing (the rules live in the domain modules, which make their
+//! decisions inside a [`Unit`] of work).
 //!
 //! The SQL is portable runtime SQL on sqlx's `Any` driver (the checked macros
-//! do not work with `AnyPool`); where the backends really differ, the arm for
-//! each sits next to the shared body. Every tenant-owned row is reached
-//! through [`TenantStore`], which binds the tenant id itself, so no call site
-//! can forget the scope.
+//! do not work with `AnyPool`); where the backends really differ (pools,
+//! placeholders, row locks, the batch shape, SQLite's group commit), the
+//! difference lives in `sqlite.rs` and `postgres.rs`. Every tenant-owned row
+//! is reached through [`TenantStore`] or a [`Unit`], which bind the tenant id
+//! themselves, so no call site can forget the scope.
 
 mod batch;
 mod behaviour;
 mod clock;
 mod followup;
 mod forms;
-mod group_commit;
+mod jobs;
 mod leads;
 mod pipeline;
 mod plugins;
+mod postgres;
 mod routing;
 mod scoring;
+mod sqlite;
 mod stages;
 mod tenants;
+mod timeline;
+mod unit;
 mod webhooks;
 
-use std::time::Duration;
-
-use sqlx::any::{AnyPoolOptions, install_default_drivers};
-use sqlx::{Any, AnyPool, Executor, Transaction};
+use sqlx::any::install_default_drivers;
+use sqlx::{Any, AnyPool, Transaction};
 
 pub use behaviour::{BehaviourEventRecord, NewBehaviourEvent, RecordedEvent};
 pub use followup::{ActivityRecord, Agenda, AgendaLead, NewActivity, TaskRecord};
 pub use forms::{FormRecord, FormVersionRecord, NewFormVersion};
+pub use jobs::WRITER_LEASE;
 pub use leads::{
-    IntakeOutcome, LeadFilter, LeadOrder, LeadPage, LeadRecord, LeadVisibility, NewSubmission, POOL, TouchContext,
-    TouchRecord,
+    IdentityOwners, LeadContact, LeadFilter, LeadOrder, LeadPage, LeadRecord, LeadVisibility, POOL, TouchRecord,
 };
-pub use pipeline::{EventRecord, Finished, RepRecord};
+pub use pipeline::{RepRecord, StepLead};
 pub use plugins::{NewPlugin, PluginRecord};
-pub use routing::{NewTeam, PoolSettings, StoredRules, TeamMemberRecord, TeamRecord};
+pub use routing::{MemberLoad, NewTeam, OwnedLead, PoolSettings, StoredRules, TeamMemberRecord, TeamRecord};
 pub use scoring::{PreparedScores, RescoreRun, StartedRescore, StoredModel, decay_job_id};
-pub use stages::{StageChange, StageRecord};
+pub use stages::StageRecord;
 pub use tenants::{Authenticated, NewUser, RepAttributes, TenantRecord, UserRecord};
-pub use webhooks::{DeliveryRecord, WEBHOOK_EVENTS, WebhookRecord};
+pub use timeline::EventRecord;
+pub use unit::{Unit, UnitOfWork, UnitTx};
+pub use webhooks::{DeliveryRecord, WebhookRecord};
 
 /// Which database engine is behind the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
     Postgres,
+}
+
+impl Backend {
+    /// The `n`th (1-based) parameter of a statement built at run time.
+    pub(crate) fn placeholder(self, n: usize) -> String {
+        match self {
+            Backend::Sqlite => sqlite::placeholder(n),
+            Backend::Postgres => postgres::placeholder(n),
+        }
+    }
+
+    /// Appended to a read a decision depends on (see `Unit`).
+    pub(crate) fn lock_rows(self) -> &'static str {
+        match self {
+            Backend::Sqlite => sqlite::LOCK_ROWS,
+            Backend::Postgres => postgres::LOCK_ROWS,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +89,10 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// A concurrent transaction took a row this one had to create first;
+    /// the work runs again and then sees it (see `Unit`).
+    #[error("a concurrent write won a race; retry")]
+    Raced,
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -86,8 +116,9 @@ pub struct Store {
     /// pool as `read`.
     write: AnyPool,
     backend: Backend,
-    /// SQLite only: the group-commit writer that intake and pipeline writes go through.
-    write_queue: Option<group_commit::WriteQueue>,
+    /// SQLite only: the group-commit writer that the hot path's units of
+    /// work (intake, pipeline steps) go through.
+    write_queue: Option<sqlite::WriteQueue>,
 }
 
 impl Store {
@@ -95,11 +126,7 @@ impl Store {
     pub async fn open(url: &str, sqlite_sync: SqliteSync) -> StoreResult<Self> {
         install_default_drivers();
         let store = if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            let pool = AnyPoolOptions::new()
-                .max_connections(16)
-                .acquire_timeout(Duration::from_secs(10))
-                .connect(url)
-                .await?;
+            let pool = postgres::connect(url).await?;
             Store {
                 read: pool.clone(),
                 write: pool,
@@ -107,37 +134,7 @@ impl Store {
                 write_queue: None,
             }
         } else if url.starts_with("sqlite:") {
-            let sync = match sqlite_sync {
-                SqliteSync::Normal => "NORMAL",
-                SqliteSync::Full => "FULL",
-            };
-            let pragmas = format!(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; \
-                 PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;"
-            );
-            // Page cache per connection (SQLite's default is 2 MB): the
-            // writer's is large because updating scores moves entries in
-            // indexes spread over the whole leads table; at 1M leads a re-score
-            // with 2 MB re-read the same index pages from the OS again and again.
-            let pool_with = |max: u32, cache_mib: u32| {
-                let pragmas = format!("{pragmas} PRAGMA cache_size = -{};", cache_mib * 1024);
-                AnyPoolOptions::new()
-                    .max_connections(max)
-                    .acquire_timeout(Duration::from_secs(30))
-                    // A file in this process does not drop like a network
-                    // connection: a ping per checkout is a round trip to the
-                    // connection's thread for nothing.
-                    .test_before_acquire(false)
-                    .after_connect(move |conn, _meta| {
-                        let pragmas = pragmas.clone();
-                        Box::pin(async move {
-                            conn.execute(pragmas.as_str()).await?;
-                            Ok(())
-                        })
-                    })
-            };
-            let write = pool_with(1, 64).connect(&with_create_mode(url)).await?;
-            let read = pool_with(4, 16).connect(url).await?;
+            let (write, read) = sqlite::connect(url, sqlite_sync).await?;
             Store {
                 read,
                 write,
@@ -152,7 +149,7 @@ impl Store {
         store.migrate().await?;
         Ok(match store.backend {
             Backend::Sqlite => {
-                let queue = group_commit::WriteQueue::start(store.clone());
+                let queue = sqlite::WriteQueue::start(store.clone());
                 Store {
                     write_queue: Some(queue),
                     ..store
@@ -201,17 +198,6 @@ impl Store {
             store: self,
             tenant_id: tenant_id.to_owned(),
         }
-    }
-}
-
-/// `sqlite://data/x.db` creates the file if missing.
-fn with_create_mode(url: &str) -> String {
-    if url.contains("mode=") || url.contains(":memory:") {
-        url.to_owned()
-    } else if url.contains('?') {
-        format!("{url}&mode=rwc")
-    } else {
-        format!("{url}?mode=rwc")
     }
 }
 

@@ -5,6 +5,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::batch::Statement;
+use super::unit::Unit;
 use super::{StoreError, StoreResult, TenantStore, is_unique_violation, new_id, word};
 use crate::clock::Timestamp;
 use crate::domain::World;
@@ -269,28 +270,30 @@ impl TenantStore<'_> {
 
     /// Writes successful calls counted in memory (`PluginHost::count_success`).
     pub async fn count_successes(&self, plugin_id: &str, calls: i64, last_at: Timestamp) -> StoreResult<()> {
-        self.successes_statement(plugin_id, calls, last_at)
+        successes_statement(&self.tenant_id, plugin_id, calls, last_at)
             .query()
             .execute(&self.store.write)
             .await?;
         Ok(())
     }
+}
 
-    /// Adds successful calls to a plugin's counters; a success ends a run of
-    /// failures.
-    pub(super) fn successes_statement(&self, plugin_id: &str, calls: i64, last_at: Timestamp) -> Statement {
-        Statement::new(
-            "UPDATE plugins SET calls = calls + $3, consecutive_failures = 0, \
+/// Adds successful calls to a plugin's counters; a success ends a run of
+/// failures.
+fn successes_statement(tenant_id: &str, plugin_id: &str, calls: i64, last_at: Timestamp) -> Statement {
+    Statement::new(
+        "UPDATE plugins SET calls = calls + $3, consecutive_failures = 0, \
                last_called_at = CASE WHEN last_called_at IS NULL OR last_called_at < $4 THEN $4 \
                                      ELSE last_called_at END \
              WHERE tenant_id = $1 AND id = $2",
-        )
-        .bind(&self.tenant_id)
-        .bind(plugin_id)
-        .bind(calls)
-        .bind(last_at.micros())
-    }
+    )
+    .bind(tenant_id)
+    .bind(plugin_id)
+    .bind(calls)
+    .bind(last_at.micros())
+}
 
+impl TenantStore<'_> {
     /// Counts calls made in bulk (a tenant-wide re-score), which keeps the
     /// counters and the last error rather than a record of every call.
     pub async fn count_plugin_calls(
@@ -313,5 +316,81 @@ impl TenantStore<'_> {
         .execute(&self.store.write)
         .await?;
         Ok(())
+    }
+}
+
+/// A plugin's counters in a unit: a step's failures are counted with the
+/// lead they failed on.
+impl Unit<'_> {
+    /// Holds the plugins' rows, in id order, before any other shared row (a
+    /// team's, reps'): on PostgreSQL a batch is one statement, whose parts
+    /// lock rows in no set order, and two steps deadlocked when each held a
+    /// row the other wanted. (SQLite's one writer needs no lock.)
+    pub async fn hold_plugins(&mut self, plugin_ids: &[&str]) -> StoreResult<()> {
+        let lock = self.backend.lock_rows();
+        if plugin_ids.is_empty() || lock.is_empty() {
+            return Ok(());
+        }
+        let mut ids = plugin_ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        let placeholders: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!(
+            "SELECT id FROM plugins WHERE tenant_id = $1 AND id IN ({}) ORDER BY id{lock}",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(&sql).bind(self.tenant_id);
+        for id in ids {
+            query = query.bind(id);
+        }
+        query.fetch_all(&mut *self.conn).await?;
+        Ok(())
+    }
+
+    /// The plugin's failures in a row, and whether it is on; `None` for a
+    /// plugin that is gone.
+    pub async fn plugin_streak(&mut self, plugin_id: &str) -> StoreResult<Option<(i32, bool)>> {
+        // Earlier failures of this batch move the count: see them.
+        self.settle().await?;
+        let row = sqlx::query("SELECT consecutive_failures, enabled FROM plugins WHERE tenant_id = $1 AND id = $2")
+            .bind(self.tenant_id)
+            .bind(plugin_id)
+            .fetch_optional(&mut *self.conn)
+            .await?;
+        row.map(|row| {
+            Ok((
+                row.try_get("consecutive_failures")?,
+                row.try_get::<i64, _>("enabled")? != 0,
+            ))
+        })
+        .transpose()
+    }
+
+    /// Adds successful calls counted in memory (see `PluginHost::count_success`).
+    pub fn plugin_successes(&mut self, plugin_id: &str, calls: i64, last_at: Timestamp) {
+        let statement = successes_statement(self.tenant_id, plugin_id, calls, last_at);
+        self.write(statement);
+    }
+
+    /// Counts one failed call; `switch_off` turns the plugin off with that
+    /// reason.
+    pub fn plugin_failed(&mut self, plugin_id: &str, error: &str, switch_off: Option<&str>, now: Timestamp) {
+        let off = match switch_off {
+            Some(_) => ", enabled = 0, disabled_reason = $5",
+            None => "",
+        };
+        let mut statement = Statement::new(format!(
+            "UPDATE plugins SET calls = calls + 1, last_called_at = $3, failures = failures + 1, \
+               consecutive_failures = consecutive_failures + 1, last_error = $4{off} \
+             WHERE tenant_id = $1 AND id = $2"
+        ))
+        .bind(self.tenant())
+        .bind(plugin_id)
+        .bind(now.micros())
+        .bind(error);
+        if let Some(reason) = switch_off {
+            statement = statement.bind(reason);
+        }
+        self.write(statement);
     }
 }

@@ -1,17 +1,16 @@
 //! The durable side of routing: teams and their members, the tenant's
-//! assignment rules, a team's pick made inside the assigning transaction,
-//! and the public pool (claims, releases, bars, manual reassignment).
+//! assignment rules, what a team's pick reads and counts, a lead's owner,
+//! and the public pool's claims, bars and settings.
 
-use serde_json::{Value, json};
-use sqlx::{Any, Row, Transaction};
+use serde_json::Value;
+use sqlx::Row;
+use sqlx::any::AnyRow;
 
-use super::batch::{Statement, execute_all};
-use super::followup::stored_policy;
-use super::{Backend, StoreError, StoreResult, TenantStore, new_id, word};
+use super::batch::{Bind, Statement};
+use super::unit::Unit;
+use super::{StoreError, StoreResult, TenantStore, new_id, word};
 use crate::clock::Timestamp;
-use crate::domain::{RouteStep, RouteTo, Stage, Strategy, Tier};
-use crate::followup::SlaPolicy;
-use crate::routing::strategy::{Member, pick};
+use crate::domain::{Stage, Strategy, Tier};
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct TeamRecord {
@@ -211,198 +210,12 @@ impl TenantStore<'_> {
         Ok(version)
     }
 
-    /// Picks the member of a team who gets the next lead and counts it,
-    /// inside the transaction that assigns the lead: on SQLite the single
-    /// writer makes it exact, on PostgreSQL the team's row is locked first.
-    pub(super) async fn pick_team_member(
-        &self,
-        tx: &mut Transaction<'_, Any>,
-        team_id: &str,
-        now: Timestamp,
-    ) -> StoreResult<Option<(String, Strategy)>> {
-        let team = match self.store.backend {
-            Backend::Postgres => "SELECT strategy FROM teams WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
-            Backend::Sqlite => "SELECT strategy FROM teams WHERE tenant_id = $1 AND id = $2",
-        };
-        let Some(row) = sqlx::query(team)
-            .bind(&self.tenant_id)
-            .bind(team_id)
-            .fetch_optional(&mut **tx)
-            .await?
-        else {
-            return Ok(None);
-        };
-        let strategy: Strategy = word(&row, "strategy")?;
-        let members = sqlx::query(
-            "SELECT m.user_id, m.weight, m.assigned, m.last_assigned_at, u.open_leads, u.capacity, u.available \
-             FROM team_members m JOIN users u ON u.id = m.user_id WHERE m.tenant_id = $1 AND m.team_id = $2",
-        )
-        .bind(&self.tenant_id)
-        .bind(team_id)
-        .fetch_all(&mut **tx)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(Member {
-                user_id: r.try_get("user_id")?,
-                weight: r.try_get("weight")?,
-                assigned: r.try_get("assigned")?,
-                last_assigned_at: r.try_get("last_assigned_at")?,
-                open_leads: r.try_get("open_leads")?,
-                capacity: r.try_get("capacity")?,
-                available: r.try_get::<i64, _>("available")? != 0,
-            })
-        })
-        .collect::<StoreResult<Vec<_>>>()?;
-        let Some(chosen) = pick(strategy, &members) else {
-            return Ok(None);
-        };
-        sqlx::query(
-            "UPDATE team_members SET assigned = assigned + 1, last_assigned_at = $3 WHERE team_id = $1 AND user_id = $2",
-        )
-        .bind(team_id)
-        .bind(&chosen.user_id)
-        .bind(now.micros())
-        .execute(&mut **tx)
-        .await?;
-        Ok(Some((chosen.user_id.clone(), strategy)))
-    }
-
-    /// Where a routing step puts the lead (a rep, or `None`: the pool) and
-    /// the `routed` timeline entry saying who or what decided and why. A
-    /// team's strategy picks the rep here, bumping its counters in `tx`.
-    pub(super) async fn resolve_route(
-        &self,
-        tx: &mut Transaction<'_, Any>,
-        step: &RouteStep,
-        now: Timestamp,
-    ) -> StoreResult<(Option<String>, Value)> {
-        let mut detail = json!({"by": step.by, "rule": step.rule, "reason": step.reason});
-        let owner = match &step.to {
-            RouteTo::Rep(id) => Some(id.clone()),
-            RouteTo::Team { id, name } => {
-                detail["team"] = json!(name);
-                match self.pick_team_member(tx, id, now).await? {
-                    Some((user, strategy)) => {
-                        detail["strategy"] = json!(strategy.as_str());
-                        Some(user)
-                    }
-                    None => {
-                        detail["reason"] = json!(format!(
-                            "{}; nobody in team {name} can take it (away or at capacity)",
-                            step.reason
-                        ));
-                        None
-                    }
-                }
-            }
-            RouteTo::Pool => None,
-        };
-        match &owner {
-            Some(rep) => {
-                detail["to"] = json!("rep");
-                detail["rep"] = json!(rep);
-            }
-            None => detail["to"] = json!("public_pool"),
-        }
-        Ok((owner, detail))
-    }
-
-    /// Sets the lead's owner and returns the statements that go with it, for
-    /// the caller's batch. One round trip here; the tenant's SLA policy
-    /// comes back with the update.
-    async fn set_owner(
-        &self,
-        tx: &mut Transaction<'_, Any>,
-        lead_id: &str,
-        previous: Option<&str>,
-        owner: Option<&str>,
-        now: Timestamp,
-    ) -> StoreResult<Vec<Statement>> {
-        let row = sqlx::query(
-            "UPDATE leads SET owner_id = $3, assigned_at = $4, touched_at = NULL, follow_up_due_at = NULL, \
-               updated_at = $5 \
-             WHERE tenant_id = $1 AND id = $2 \
-             RETURNING stage, tier, (SELECT sla_policy FROM tenants WHERE id = $1) AS sla_policy",
-        )
-        .bind(&self.tenant_id)
-        .bind(lead_id)
-        .bind(owner)
-        .bind(owner.map(|_| now.micros()))
-        .bind(now.micros())
-        .fetch_optional(&mut **tx)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-        let stage: Stage = word(&row, "stage")?;
-        let tier: Tier = word(&row, "tier")?;
-        let policy = stored_policy(row.try_get("sla_policy")?);
-        let change = OwnerChange {
-            lead_id,
-            previous,
-            owner,
-            tier,
-            stage,
-        };
-        let (due, mut statements) = self.owner_changed(&change, policy.as_ref(), true, now);
-        if due.is_some() {
-            statements.push(self.deadline_on_lead(lead_id, due));
-        }
-        Ok(statements)
-    }
-
-    /// What goes with a lead changing owner, besides its own row: the new
-    /// owner's first-touch deadline (returned, for the lead row) and its
-    /// jobs, the announcement (when the tenant has `webhooks`), and both
-    /// reps' open-lead counts (an open lead counts against its owner's
-    /// capacity).
-    pub(super) fn owner_changed(
-        &self,
-        change: &OwnerChange<'_>,
-        policy: Option<&SlaPolicy>,
-        webhooks: bool,
-        now: Timestamp,
-    ) -> (Option<Timestamp>, Vec<Statement>) {
-        let OwnerChange {
-            lead_id,
-            previous,
-            owner,
-            tier,
-            stage,
-        } = *change;
-        let (due, mut statements) = self.first_touch(lead_id, owner, tier, policy, now);
-        if let Some(owner) = owner
-            && previous != Some(owner)
-            && webhooks
-        {
-            let data = json!({"lead_id": lead_id, "owner": owner, "previous_owner": previous, "tier": tier});
-            statements.extend(self.emit_statements("lead.assigned", &data, now));
-        }
-        if previous != owner && stage.is_open() {
-            for (user, change) in [(previous, -1), (owner, 1)] {
-                if let Some(user) = user {
-                    statements.push(
-                        Statement::new(
-                            "UPDATE users SET open_leads = open_leads + $3 WHERE tenant_id = $1 AND id = $2",
-                        )
-                        .bind(&self.tenant_id)
-                        .bind(user)
-                        .bind(change),
-                    );
-                }
-            }
-        }
-        (due, statements)
-    }
-
     pub async fn pool_settings(&self) -> StoreResult<PoolSettings> {
         let row = sqlx::query("SELECT pool_claim_limit, pool_bar_hours FROM tenants WHERE id = $1")
             .bind(&self.tenant_id)
             .fetch_one(&self.store.read)
             .await?;
-        Ok(PoolSettings {
-            claim_limit: row.try_get::<Option<i64>, _>("pool_claim_limit")?,
-            bar_hours: row.try_get::<Option<i64>, _>("pool_bar_hours")?,
-        })
+        pool_settings_from(&row)
     }
 
     pub async fn set_pool_settings(&self, settings: PoolSettings) -> StoreResult<()> {
@@ -414,156 +227,214 @@ impl TenantStore<'_> {
             .await?;
         Ok(())
     }
+}
 
-    /// A rep takes a pool lead. Two reps racing: one wins, the other gets a
-    /// conflict. Also refused past the rep's daily claim limit, and to a
-    /// previous owner while barred.
-    pub async fn claim(&self, lead_id: &str, user_id: &str, limit: Option<i64>) -> StoreResult<()> {
-        let now = Timestamp::now();
-        let mut tx = self.store.begin_write().await?;
-        let bar = sqlx::query(
+/// A team member as a strategy sees them.
+#[derive(Debug, Clone)]
+pub struct MemberLoad {
+    pub user_id: String,
+    pub weight: i64,
+    /// Leads this team has given the member.
+    pub assigned: i64,
+    /// `None` sorts first: a member never given a lead goes before others.
+    pub last_assigned_at: Option<i64>,
+    pub open_leads: i64,
+    /// 0: no limit.
+    pub capacity: i64,
+    pub available: bool,
+}
+
+/// A lead about to change hands, as it stands, held until the unit commits.
+#[derive(Debug, Clone)]
+pub struct OwnedLead {
+    pub owner: Option<String>,
+    pub stage: Stage,
+    pub tier: Tier,
+    /// The tenant's SLA policy as stored.
+    pub sla_policy: Option<String>,
+}
+
+/// Routing's reads and writes in a unit: a team's pick, the public pool,
+/// and a lead's owner.
+impl Unit<'_> {
+    /// A team's strategy and its members' loads, with the team's row held
+    /// until the unit commits (so two picks of one team take turns and
+    /// round robin stays exact across processes); `None` for no such team.
+    pub async fn team_for_pick(&mut self, team_id: &str) -> StoreResult<Option<(Strategy, Vec<MemberLoad>)>> {
+        // Loads move with every owner change: see the held ones.
+        self.settle().await?;
+        let sql = format!(
+            "SELECT strategy FROM teams WHERE tenant_id = $1 AND id = $2{}",
+            self.backend.lock_rows()
+        );
+        let Some(row) = sqlx::query(&sql)
+            .bind(self.tenant_id)
+            .bind(team_id)
+            .fetch_optional(&mut *self.conn)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let strategy: Strategy = word(&row, "strategy")?;
+        let members = sqlx::query(
+            "SELECT m.user_id, m.weight, m.assigned, m.last_assigned_at, u.open_leads, u.capacity, u.available \
+             FROM team_members m JOIN users u ON u.id = m.user_id WHERE m.tenant_id = $1 AND m.team_id = $2",
+        )
+        .bind(self.tenant_id)
+        .bind(team_id)
+        .fetch_all(&mut *self.conn)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(MemberLoad {
+                user_id: r.try_get("user_id")?,
+                weight: r.try_get("weight")?,
+                assigned: r.try_get("assigned")?,
+                last_assigned_at: r.try_get("last_assigned_at")?,
+                open_leads: r.try_get("open_leads")?,
+                capacity: r.try_get("capacity")?,
+                available: r.try_get::<i64, _>("available")? != 0,
+            })
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+        Ok(Some((strategy, members)))
+    }
+
+    /// Counts a lead the team gave a member.
+    pub fn count_pick(&mut self, team_id: &str, user_id: &str, now: Timestamp) {
+        self.write(
+            Statement::new(
+                "UPDATE team_members SET assigned = assigned + 1, last_assigned_at = $3 \
+                 WHERE team_id = $1 AND user_id = $2",
+            )
+            .bind(team_id)
+            .bind(user_id)
+            .bind(now.micros()),
+        );
+    }
+
+    /// The lead's owner, stage and tier, held until the unit commits (a
+    /// concurrent owner change waits, then sees this one's).
+    pub async fn lead_for_owner_change(&mut self, lead_id: &str) -> StoreResult<Option<OwnedLead>> {
+        let tenant = self.tenant_id;
+        self.settle_if(|held| held.holds_lead(tenant, lead_id)).await?;
+        let sql = format!(
+            "SELECT owner_id, stage, tier, (SELECT sla_policy FROM tenants WHERE id = $1) AS sla_policy \
+             FROM leads WHERE tenant_id = $1 AND id = $2{}",
+            self.backend.lock_rows()
+        );
+        let row = sqlx::query(&sql)
+            .bind(self.tenant_id)
+            .bind(lead_id)
+            .fetch_optional(&mut *self.conn)
+            .await?;
+        row.map(|row| {
+            Ok(OwnedLead {
+                owner: row.try_get("owner_id")?,
+                stage: word(&row, "stage")?,
+                tier: word(&row, "tier")?,
+                sla_policy: row.try_get("sla_policy")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Sets the lead's owner (`None`: the public pool), when they got it and
+    /// the deadline of their first touch; the lead counts as not touched.
+    pub fn set_owner(&mut self, lead_id: &str, owner: Option<&str>, due: Option<Timestamp>, now: Timestamp) {
+        let tenant = self.tenant_id;
+        let assigned = owner.map(|_| now.micros());
+        self.pending.set_lead(tenant, lead_id, "owner_id", Bind::from(owner));
+        self.pending
+            .set_lead(tenant, lead_id, "assigned_at", Bind::from(assigned));
+        self.pending.set_lead(tenant, lead_id, "touched_at", Bind::OptInt(None));
+        self.pending.set_lead(
+            tenant,
+            lead_id,
+            "follow_up_due_at",
+            Bind::from(due.map(Timestamp::micros)),
+        );
+        self.pending
+            .set_lead(tenant, lead_id, "updated_at", Bind::Int(now.micros()));
+    }
+
+    /// Moves a user's count of open leads (an open lead counts against its
+    /// owner's capacity).
+    pub fn add_open_leads(&mut self, user_id: &str, delta: i64) {
+        self.write(
+            Statement::new("UPDATE users SET open_leads = open_leads + $3 WHERE tenant_id = $1 AND id = $2")
+                .bind(self.tenant())
+                .bind(user_id)
+                .bind(delta),
+        );
+    }
+
+    /// Until when `user_id` may not claim the lead back, if they are barred now.
+    pub async fn pool_bar(&mut self, lead_id: &str, user_id: &str, now: Timestamp) -> StoreResult<Option<Timestamp>> {
+        let row = sqlx::query(
             "SELECT until FROM pool_bars WHERE tenant_id = $1 AND lead_id = $2 AND user_id = $3 AND until > $4",
         )
-        .bind(&self.tenant_id)
+        .bind(self.tenant_id)
         .bind(lead_id)
         .bind(user_id)
         .bind(now.micros())
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut *self.conn)
         .await?;
-        if let Some(bar) = bar {
-            let until = Timestamp(bar.try_get("until")?);
-            return Err(StoreError::Conflict(format!(
-                "this lead left you recently; you may claim it back after {until}"
-            )));
-        }
-        if let Some(limit) = limit {
-            let claimed: i64 = sqlx::query(
-                "SELECT COUNT(*) AS n FROM pool_claims WHERE tenant_id = $1 AND user_id = $2 AND claimed_at > $3",
+        Ok(row.map(|r| r.try_get("until")).transpose()?.map(Timestamp))
+    }
+
+    /// Bars a lead's previous owner from claiming it back until `until`.
+    pub fn bar_from_pool(&mut self, lead_id: &str, user_id: &str, until: Timestamp) {
+        self.write(
+            Statement::new(
+                "INSERT INTO pool_bars (tenant_id, lead_id, user_id, until) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (tenant_id, lead_id, user_id) DO UPDATE SET until = excluded.until",
             )
-            .bind(&self.tenant_id)
+            .bind(self.tenant())
+            .bind(lead_id)
             .bind(user_id)
-            .bind(now.micros() - 86_400_000_000)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("n")?;
-            if claimed >= limit {
-                return Err(StoreError::Conflict(format!(
-                    "you have claimed {claimed} pool leads in the last 24 hours; the limit is {limit}"
-                )));
-            }
-        }
-        let taken = sqlx::query(
-            "UPDATE leads SET owner_id = $3, assigned_at = $4, touched_at = NULL, follow_up_due_at = NULL, \
-               updated_at = $4 \
-             WHERE tenant_id = $1 AND id = $2 AND owner_id IS NULL \
-             RETURNING stage, tier, (SELECT sla_policy FROM tenants WHERE id = $1) AS sla_policy",
+            .bind(until.micros()),
+        );
+    }
+
+    /// Pool leads the user claimed since `since`.
+    pub async fn claims_since(&mut self, user_id: &str, since: Timestamp) -> StoreResult<i64> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM pool_claims WHERE tenant_id = $1 AND user_id = $2 AND claimed_at > $3",
         )
-        .bind(&self.tenant_id)
-        .bind(lead_id)
+        .bind(self.tenant_id)
         .bind(user_id)
-        .bind(now.micros())
-        .fetch_optional(&mut *tx)
+        .bind(since.micros())
+        .fetch_one(&mut *self.conn)
         .await?;
-        let Some(row) = taken else {
-            return Err(StoreError::Conflict(
-                "another rep has claimed this lead; it is no longer in the pool".into(),
-            ));
-        };
-        let stage: Stage = word(&row, "stage")?;
-        let tier: Tier = word(&row, "tier")?;
-        let policy = stored_policy(row.try_get("sla_policy")?);
-        let (due, mut statements) = self.first_touch(lead_id, Some(user_id), tier, policy.as_ref(), now);
-        if due.is_some() {
-            statements.push(self.deadline_on_lead(lead_id, due));
-        }
-        let data = json!({"lead_id": lead_id, "owner": user_id, "tier": tier});
-        statements.extend(self.emit_statements("lead.claimed", &data, now));
-        statements.extend([
+        Ok(row.try_get("n")?)
+    }
+
+    pub fn record_pool_claim(&mut self, user_id: &str, lead_id: &str, now: Timestamp) {
+        self.write(
             Statement::new(
                 "INSERT INTO pool_claims (id, tenant_id, user_id, lead_id, claimed_at) VALUES ($1, $2, $3, $4, $5)",
             )
             .bind(new_id())
-            .bind(&self.tenant_id)
+            .bind(self.tenant())
             .bind(user_id)
             .bind(lead_id)
             .bind(now.micros()),
-            self.event_statement(lead_id, "claimed", &json!({"rep": user_id}), now),
-        ]);
-        if stage.is_open() {
-            statements.push(
-                Statement::new("UPDATE users SET open_leads = open_leads + 1 WHERE tenant_id = $1 AND id = $2")
-                    .bind(&self.tenant_id)
-                    .bind(user_id),
-            );
-        }
-        execute_all(self.store.backend, &mut tx, &statements).await?;
-        tx.commit().await?;
-        Ok(())
+        );
     }
 
-    /// Moves a lead to another owner, or to the pool (`to: None`), by hand;
-    /// `bar_hours` keeps the previous owner from claiming it back for a while.
-    pub async fn reassign(
-        &self,
-        lead_id: &str,
-        to: Option<&str>,
-        kind: &str,
-        detail: Value,
-        bar_hours: Option<i64>,
-    ) -> StoreResult<()> {
-        let now = Timestamp::now();
-        let mut tx = self.store.begin_write().await?;
-        self.reassign_in(&mut tx, lead_id, to, kind, detail, bar_hours, now)
+    pub async fn pool_settings(&mut self) -> StoreResult<PoolSettings> {
+        let row = sqlx::query("SELECT pool_claim_limit, pool_bar_hours FROM tenants WHERE id = $1")
+            .bind(self.tenant_id)
+            .fetch_one(&mut *self.conn)
             .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    pub(super) async fn reassign_in(
-        &self,
-        tx: &mut Transaction<'_, Any>,
-        lead_id: &str,
-        to: Option<&str>,
-        kind: &str,
-        detail: Value,
-        bar_hours: Option<i64>,
-        now: Timestamp,
-    ) -> StoreResult<()> {
-        let previous: Option<String> = sqlx::query("SELECT owner_id FROM leads WHERE tenant_id = $1 AND id = $2")
-            .bind(&self.tenant_id)
-            .bind(lead_id)
-            .fetch_optional(&mut **tx)
-            .await?
-            .ok_or(StoreError::NotFound)?
-            .try_get("owner_id")?;
-        let mut statements = self.set_owner(tx, lead_id, previous.as_deref(), to, now).await?;
-        statements.push(self.event_statement(lead_id, kind, &detail, now));
-        execute_all(self.store.backend, tx, &statements).await?;
-        if let (Some(previous), Some(hours)) = (previous.as_deref(), bar_hours)
-            && to != Some(previous)
-        {
-            sqlx::query(
-                "INSERT INTO pool_bars (tenant_id, lead_id, user_id, until) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (tenant_id, lead_id, user_id) DO UPDATE SET until = excluded.until",
-            )
-            .bind(&self.tenant_id)
-            .bind(lead_id)
-            .bind(previous)
-            .bind(now.micros() + hours * 3_600_000_000)
-            .execute(&mut **tx)
-            .await?;
-        }
-        Ok(())
+        pool_settings_from(&row)
     }
 }
 
-/// A lead changing hands, as its row has it after the change.
-#[derive(Clone, Copy)]
-pub(super) struct OwnerChange<'a> {
-    pub lead_id: &'a str,
-    pub previous: Option<&'a str>,
-    pub owner: Option<&'a str>,
-    pub tier: Tier,
-    pub stage: Stage,
+fn pool_settings_from(row: &AnyRow) -> StoreResult<PoolSettings> {
+    Ok(PoolSettings {
+        claim_limit: row.try_get::<Option<i64>, _>("pool_claim_limit")?,
+        bar_hours: row.try_get::<Option<i64>, _>("pool_bar_hours")?,
+    })
 }

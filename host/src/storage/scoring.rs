@@ -10,10 +10,11 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use serde_json::Value;
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, AnyConnection, Row, Transaction};
 
-use super::batch::{Bind, Statement, bind_all, execute_all};
-use super::pipeline::{WRITER_LEASE, job_statement};
+use super::batch::{Bind, Params, Statement, bind_all, execute_all, multi_row_insert};
+use super::jobs::{WRITER_LEASE, job_statement};
+use super::unit::Unit;
 use super::{Backend, StoreError, StoreResult, TenantStore, new_id, word};
 use crate::clock::Timestamp;
 use crate::domain::{Job, JobKind, JobRecord, LeadJob, RescoreRunJob, RunStatus, ScoreWrite};
@@ -243,93 +244,138 @@ impl TenantStore<'_> {
         Ok(())
     }
 
-    /// The rows that go with one lead's score (stage entry, decay job), for
-    /// a batch whose caller holds the lead at `write.expected_rev`, updates
-    /// the lead's own row and writes `write.events` itself. Their
-    /// placeholders are `?`, so they go first in a batch.
-    pub(super) fn score_rows(&self, write: &ScoreWrite, now: Timestamp) -> Vec<Statement> {
-        let mut prepared = self.prepare_scores(std::slice::from_ref(write)).0;
-        let mut statements = Vec::new();
-        statements.extend(self.stage_statements(&mut prepared, now));
-        statements.extend(self.decay_statements(&mut prepared, now));
-        statements
-    }
-
     /// Turns score writes into rows ready to send, outside any transaction.
     pub fn prepare_scores(&self, writes: &[ScoreWrite]) -> PreparedScores {
-        PreparedScores(
-            writes
-                .iter()
-                .map(|w| PreparedScore {
-                    lead_id: w.lead_id.clone(),
-                    update: vec![
-                        Bind::from(&w.lead_id),
-                        Bind::Int(w.expected_rev),
-                        Bind::from(w.score),
-                        Bind::from(w.tier.as_str()),
-                        Bind::from(w.parts.to_string()),
-                        Bind::from(w.stage.as_ref().map(|s| s.stage.as_str())),
-                    ],
-                    events: w
-                        .events
-                        .iter()
-                        .map(|(kind, detail)| self.timeline_row(&w.lead_id, kind, detail.to_string()))
-                        .collect(),
-                    stage: w.stage.as_ref().map(|entry| {
+        prepare(&self.tenant_id, writes)
+    }
+}
+
+/// The one path of a score write: the score's rows (the timeline entries,
+/// a stage entry, the decay job) for a whole chunk of a re-score, or for one
+/// lead's step. They differ only in how the lead's own row is updated: a
+/// chunk checks each lead's revision in one update (and skips the stale); a
+/// step's guard already holds its lead at the revision, so its columns join
+/// the step's one update of that row.
+impl Unit<'_> {
+    pub fn write_score(&mut self, write: &ScoreWrite, now: Timestamp) {
+        let mut prepared = prepare(self.tenant_id, std::slice::from_ref(write)).0;
+        for row in prepared.iter_mut().flat_map(|w| std::mem::take(&mut w.events)) {
+            self.pending.add_timeline_row(at(row, now));
+        }
+        for statement in stage_statements(self.backend, &mut prepared, now)
+            .into_iter()
+            .chain(decay_statements(self.backend, self.tenant_id, &mut prepared, now))
+        {
+            self.write(statement);
+        }
+        let tenant = self.tenant_id;
+        let now = Bind::Int(now.micros());
+        let mut set = |column, value| self.pending.set_lead(tenant, &write.lead_id, column, value);
+        set("score", Bind::Int(write.score.into()));
+        set("tier", Bind::from(write.tier.as_str()));
+        set("score_parts", Bind::from(write.parts.to_string()));
+        set("score_rev", Bind::Int(write.expected_rev + 1));
+        set("scored_at", now.clone());
+        if let Some(entry) = &write.stage {
+            set("stage", Bind::from(entry.stage.as_str()));
+            set("stage_entered_at", now);
+        }
+    }
+}
+
+/// Turns score writes into rows ready to send.
+fn prepare(tenant_id: &str, writes: &[ScoreWrite]) -> PreparedScores {
+    PreparedScores(
+        writes
+            .iter()
+            .map(|w| PreparedScore {
+                lead_id: w.lead_id.clone(),
+                update: vec![
+                    Bind::from(&w.lead_id),
+                    Bind::Int(w.expected_rev),
+                    Bind::from(w.score),
+                    Bind::from(w.tier.as_str()),
+                    Bind::from(w.parts.to_string()),
+                    Bind::from(w.stage.as_ref().map(|s| s.stage.as_str())),
+                ],
+                events: w
+                    .events
+                    .iter()
+                    .map(|(kind, detail)| {
                         vec![
                             Bind::from(new_id()),
-                            Bind::from(&self.tenant_id),
+                            Bind::from(tenant_id),
                             Bind::from(&w.lead_id),
-                            Bind::from(entry.stage.as_str()),
-                            Bind::from(entry.from.as_str()),
-                            Bind::from(&entry.reason),
-                            Bind::from(&entry.by),
+                            Bind::from(kind.as_str()),
+                            Bind::from(detail.to_string()),
                         ]
-                    }),
-                    decay: match w.next_check {
-                        Some(at) => Decay::Due(vec![
-                            Bind::from(decay_job_id(&w.lead_id)),
-                            Bind::from(&self.tenant_id),
-                            Bind::from(JobKind::Decay.as_str()),
-                            Bind::from(
-                                Job::Decay(LeadJob {
-                                    lead_id: w.lead_id.clone(),
-                                })
-                                .payload()
-                                .to_string(),
-                            ),
-                            Bind::Int(at.micros()),
-                            Bind::Int(0),
-                        ]),
-                        None => Decay::Clear(decay_job_id(&w.lead_id)),
-                    },
-                })
-                .collect(),
-        )
-    }
+                    })
+                    .collect(),
+                stage: w.stage.as_ref().map(|entry| {
+                    vec![
+                        Bind::from(new_id()),
+                        Bind::from(tenant_id),
+                        Bind::from(&w.lead_id),
+                        Bind::from(entry.stage.as_str()),
+                        Bind::from(entry.from.as_str()),
+                        Bind::from(&entry.reason),
+                        Bind::from(&entry.by),
+                    ]
+                }),
+                decay: match w.next_check {
+                    Some(at) => Decay::Due(vec![
+                        Bind::from(decay_job_id(&w.lead_id)),
+                        Bind::from(tenant_id),
+                        Bind::from(JobKind::Decay.as_str()),
+                        Bind::from(
+                            Job::Decay(LeadJob {
+                                lead_id: w.lead_id.clone(),
+                            })
+                            .payload()
+                            .to_string(),
+                        ),
+                        Bind::Int(at.micros()),
+                        Bind::Int(0),
+                    ]),
+                    None => Decay::Clear(decay_job_id(&w.lead_id)),
+                },
+            })
+            .collect(),
+    )
+}
 
+impl TenantStore<'_> {
     /// Writes the scores whose lead is still at the expected revision, with
     /// their timeline entries, stage entries and decay jobs; returns the ids
     /// of the leads written. The rest are stale and left as they are.
-    pub(super) async fn write_scores(
+    async fn write_scores(
         &self,
-        tx: &mut Transaction<'_, Any>,
+        conn: &mut AnyConnection,
         mut writes: PreparedScores,
         now: Timestamp,
     ) -> StoreResult<HashSet<String>> {
+        let backend = self.store.backend;
         let mut written = HashSet::with_capacity(writes.0.len());
         for chunk in writes.0.chunks_mut(ROWS_PER_STATEMENT) {
-            written.extend(self.update_scores(tx, chunk, now).await?);
+            written.extend(self.update_scores(conn, chunk, now).await?);
         }
         let mut landed: Vec<PreparedScore> = writes.0.into_iter().filter(|w| written.contains(&w.lead_id)).collect();
         // One batch per chunk keeps each batch's parameters under the limit.
         for chunk in landed.chunks_mut(ROWS_PER_STATEMENT) {
-            let mut statements = Vec::new();
-            statements.extend(self.timeline_statements(chunk, now));
-            statements.extend(self.stage_statements(chunk, now));
-            statements.extend(self.decay_statements(chunk, now));
+            let timeline = multi_row_insert(
+                backend,
+                "INSERT INTO lead_events (id, tenant_id, lead_id, kind, detail, created_at) VALUES ",
+                chunk
+                    .iter_mut()
+                    .flat_map(|w| std::mem::take(&mut w.events))
+                    .map(|row| at(row, now)),
+                "",
+            );
+            let mut statements: Vec<Statement> = timeline.into_iter().collect();
+            statements.extend(stage_statements(backend, chunk, now));
+            statements.extend(decay_statements(backend, &self.tenant_id, chunk, now));
             if !statements.is_empty() {
-                execute_all(self.store.backend, tx, &statements).await?;
+                execute_all(backend, conn, &statements).await?;
             }
         }
         Ok(written)
@@ -337,7 +383,7 @@ impl TenantStore<'_> {
 
     async fn update_scores(
         &self,
-        tx: &mut Transaction<'_, Any>,
+        conn: &mut AnyConnection,
         writes: &mut [PreparedScore],
         now: Timestamp,
     ) -> StoreResult<Vec<String>> {
@@ -372,80 +418,55 @@ impl TenantStore<'_> {
              FROM v WHERE leads.tenant_id = {tenant} AND leads.id = v.id AND leads.score_rev = +v.rev \
              RETURNING leads.id AS id"
         );
-        let rows = bind_all(sqlx::query(&sql), p.binds).fetch_all(&mut **tx).await?;
+        let rows = bind_all(sqlx::query(&sql), p.binds).fetch_all(&mut *conn).await?;
         rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
     }
+}
 
-    fn timeline_statements(&self, writes: &mut [PreparedScore], now: Timestamp) -> Option<Statement> {
-        self.timeline_insert(writes.iter_mut().flat_map(|w| std::mem::take(&mut w.events)), now)
-    }
+fn stage_statements(backend: Backend, writes: &mut [PreparedScore], now: Timestamp) -> Option<Statement> {
+    multi_row_insert(
+        backend,
+        "INSERT INTO lead_stages (id, tenant_id, lead_id, stage, from_stage, reason, changed_by, entered_at) VALUES ",
+        writes.iter_mut().filter_map(|w| w.stage.take()).map(|row| at(row, now)),
+        "",
+    )
+}
 
-    /// A `lead_events` row without its time (`timeline_insert` adds it).
-    pub(super) fn timeline_row(&self, lead_id: &str, kind: &str, detail: String) -> Vec<Bind> {
-        vec![
-            Bind::from(new_id()),
-            Bind::from(&self.tenant_id),
-            Bind::from(lead_id),
-            Bind::from(kind),
-            Bind::from(detail),
-        ]
-    }
-
-    /// Timeline rows as one statement, or `None` for none.
-    pub(super) fn timeline_insert(&self, rows: impl Iterator<Item = Vec<Bind>>, now: Timestamp) -> Option<Statement> {
-        multi_row_insert(
-            self.store.backend,
-            "INSERT INTO lead_events (id, tenant_id, lead_id, kind, detail, created_at) VALUES ",
-            rows.map(|row| at(row, now)),
-            "",
-        )
-    }
-
-    fn stage_statements(&self, writes: &mut [PreparedScore], now: Timestamp) -> Option<Statement> {
-        multi_row_insert(
-            self.store.backend,
-            "INSERT INTO lead_stages (id, tenant_id, lead_id, stage, from_stage, reason, changed_by, entered_at) VALUES ",
-            writes.iter_mut().filter_map(|w| w.stage.take()).map(|row| at(row, now)),
-            "",
-        )
-    }
-
-    /// Keeps one decay job per lead (its id derives from the lead's), due
-    /// when the score next changes by itself; removes it when there is none.
-    fn decay_statements(&self, writes: &mut [PreparedScore], now: Timestamp) -> Vec<Statement> {
-        let mut due = Vec::new();
-        let mut cleared = Vec::new();
-        for w in writes {
-            match std::mem::replace(&mut w.decay, Decay::Clear(String::new())) {
-                Decay::Due(row) => due.push(at(row, now)),
-                Decay::Clear(id) => cleared.push(id),
-            }
+/// Keeps one decay job per lead (its id derives from the lead's), due when
+/// the score next changes by itself; removes it when there is none.
+fn decay_statements(backend: Backend, tenant_id: &str, writes: &mut [PreparedScore], now: Timestamp) -> Vec<Statement> {
+    let mut due = Vec::new();
+    let mut cleared = Vec::new();
+    for w in writes {
+        match std::mem::replace(&mut w.decay, Decay::Clear(String::new())) {
+            Decay::Due(row) => due.push(at(row, now)),
+            Decay::Clear(id) => cleared.push(id),
         }
-        let scheduled = multi_row_insert(
-            self.store.backend,
-            "INSERT INTO jobs (id, tenant_id, kind, payload, run_at, attempts, created_at) VALUES ",
-            due.into_iter(),
-            " ON CONFLICT (id) DO UPDATE SET run_at = excluded.run_at, locked_until = NULL, attempts = 0",
-        );
-        let clear = (!cleared.is_empty()).then(|| {
-            let mut p = Params::new(self.store.backend);
-            let tenant = p.push(&self.tenant_id);
-            let ids: Vec<String> = cleared.into_iter().map(|id| p.push(id)).collect();
-            // By id (the primary key). `|| ''` keeps both planners off
-            // `jobs_kind` (tenant, kind), which they pick when statistics
-            // were taken with few jobs, and which then filters every job of
-            // the tenant for each statement (24 ms instead of 0.6 ms per 500
-            // ids at 80,000 decay jobs on PostgreSQL).
-            Statement {
-                sql: format!(
-                    "DELETE FROM jobs WHERE tenant_id || '' = {tenant} AND id IN ({})",
-                    ids.join(", ")
-                ),
-                binds: p.binds,
-            }
-        });
-        scheduled.into_iter().chain(clear).collect()
     }
+    let scheduled = multi_row_insert(
+        backend,
+        "INSERT INTO jobs (id, tenant_id, kind, payload, run_at, attempts, created_at) VALUES ",
+        due.into_iter(),
+        " ON CONFLICT (id) DO UPDATE SET run_at = excluded.run_at, locked_until = NULL, attempts = 0",
+    );
+    let clear = (!cleared.is_empty()).then(|| {
+        let mut p = Params::new(backend);
+        let tenant = p.push(tenant_id);
+        let ids: Vec<String> = cleared.into_iter().map(|id| p.push(id)).collect();
+        // By id (the primary key). `|| ''` keeps both planners off
+        // `jobs_kind` (tenant, kind), which they pick when statistics were
+        // taken with few jobs, and which then filters every job of the
+        // tenant for each statement (24 ms instead of 0.6 ms per 500 ids at
+        // 80,000 decay jobs on PostgreSQL).
+        Statement {
+            sql: format!(
+                "DELETE FROM jobs WHERE tenant_id || '' = {tenant} AND id IN ({})",
+                ids.join(", ")
+            ),
+            binds: p.binds,
+        }
+    });
+    scheduled.into_iter().chain(clear).collect()
 }
 
 /// Score writes made ready to send ahead of the transaction: JSON
@@ -488,65 +509,9 @@ fn at(mut row: Vec<Bind>, now: Timestamp) -> Vec<Bind> {
     row
 }
 
-/// A statement's placeholders and their values, in the order they appear:
-/// `$1, $2, …` on PostgreSQL, plain `?` on SQLite. SQLite keeps named
-/// parameters (`$N`) in a list it searches once per parameter when it parses
-/// the statement, and sqlx asks each one's name back when it binds, so a
-/// statement with P of them costs O(P²): at the thousands of parameters of
-/// a bulk score write that was most of the time. `?` costs O(1) each. (A
-/// batch of `?` statements binds in order across statements, see
-/// `batch::execute_all`.)
-struct Params {
-    backend: Backend,
-    binds: Vec<Bind>,
-}
-
-impl Params {
-    fn new(backend: Backend) -> Self {
-        Self {
-            backend,
-            binds: Vec::new(),
-        }
-    }
-
-    /// Adds a value; returns its placeholder.
-    fn push(&mut self, value: impl Into<Bind>) -> String {
-        self.binds.push(value.into());
-        match self.backend {
-            Backend::Sqlite => "?".to_owned(),
-            Backend::Postgres => format!("${}", self.binds.len()),
-        }
-    }
-}
-
 /// The id of a lead's decay job: one per lead, rescheduled in place.
 pub fn decay_job_id(lead_id: &str) -> String {
     format!("decay-{lead_id}")
-}
-
-/// `INSERT ... VALUES (...), (...)` over `rows`, or `None` for no rows.
-pub(super) fn multi_row_insert(
-    backend: Backend,
-    head: &str,
-    rows: impl Iterator<Item = Vec<Bind>>,
-    tail: &str,
-) -> Option<Statement> {
-    let mut sql = String::from(head);
-    let mut p = Params::new(backend);
-    for (i, row) in rows.enumerate() {
-        if i > 0 {
-            sql.push_str(", ");
-        }
-        let placeholders: Vec<String> = row.into_iter().map(|bind| p.push(bind)).collect();
-        sql.push('(');
-        sql.push_str(&placeholders.join(", "));
-        sql.push(')');
-    }
-    if p.binds.is_empty() {
-        return None;
-    }
-    sql.push_str(tail);
-    Some(Statement { sql, binds: p.binds })
 }
 
 fn run_from_row(row: &sqlx::any::AnyRow) -> StoreResult<RescoreRun> {

@@ -4,23 +4,13 @@
 //! one without the other.
 
 use serde_json::{Value, json};
-use sqlx::{Any, Row, Transaction};
+use sqlx::Row;
 
-use super::batch::{Statement, execute_all};
+use super::batch::Statement;
+use super::unit::Unit;
 use super::{StoreError, StoreResult, TenantStore, new_id, word};
 use crate::clock::Timestamp;
-use crate::domain::{DeliveryStatus, JobKind};
-
-/// The events a webhook may subscribe to.
-pub const WEBHOOK_EVENTS: [&str; 7] = [
-    "lead.created",
-    "lead.assigned",
-    "lead.claimed",
-    "sla.warning",
-    "sla.breached",
-    "lead.recycled",
-    "stage.changed",
-];
+use crate::domain::{DeliveryStatus, JobKind, WebhookEvent};
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct WebhookRecord {
@@ -28,7 +18,7 @@ pub struct WebhookRecord {
     pub url: String,
     #[serde(skip)]
     pub secret: String,
-    pub events: Vec<String>,
+    pub events: Vec<WebhookEvent>,
     pub enabled: bool,
     pub created_at: Timestamp,
 }
@@ -37,7 +27,7 @@ pub struct WebhookRecord {
 pub struct DeliveryRecord {
     pub id: String,
     pub webhook_id: String,
-    pub event: String,
+    pub event: WebhookEvent,
     pub payload: Value,
     pub status: DeliveryStatus,
     pub attempts: i64,
@@ -48,7 +38,7 @@ pub struct DeliveryRecord {
 }
 
 impl TenantStore<'_> {
-    pub async fn create_webhook(&self, url: &str, secret: &str, events: &[String]) -> StoreResult<WebhookRecord> {
+    pub async fn create_webhook(&self, url: &str, secret: &str, events: &[WebhookEvent]) -> StoreResult<WebhookRecord> {
         let record = WebhookRecord {
             id: new_id(),
             url: url.to_owned(),
@@ -124,56 +114,6 @@ impl TenantStore<'_> {
         delivery_from_row(&row)
     }
 
-    /// Queues `event` for every enabled webhook subscribed to it, in the
-    /// caller's transaction.
-    pub(super) async fn emit(
-        &self,
-        tx: &mut Transaction<'_, Any>,
-        event: &str,
-        data: Value,
-        now: Timestamp,
-    ) -> StoreResult<()> {
-        execute_all(self.store.backend, tx, &self.emit_statements(event, &data, now)).await?;
-        Ok(())
-    }
-
-    /// The statements that queue `event`: a delivery and its job for every
-    /// enabled webhook subscribed to it, chosen by the database, so they can
-    /// join the caller's batch without a read first. A delivery's id is the
-    /// event's id and the webhook's; the body gets it as `id` when it is read.
-    pub(super) fn emit_statements(&self, event: &str, data: &Value, now: Timestamp) -> Vec<Statement> {
-        debug_assert!(WEBHOOK_EVENTS.contains(&event), "unknown webhook event {event}");
-        // `events` holds a JSON array of names; event names have no LIKE
-        // wildcards, and the quotes make the match whole.
-        let subscribed = format!("%\"{event}\"%");
-        let event_id = new_id();
-        let payload = json!({"event": event, "occurred_at": now, "data": data});
-        vec![
-            Statement::new(
-                "INSERT INTO webhook_deliveries (id, tenant_id, webhook_id, event, payload, status, created_at) \
-                 SELECT $1 || '.' || id, tenant_id, id, $2, $3, 'pending', $4 FROM webhooks \
-                 WHERE tenant_id = $5 AND enabled = 1 AND events LIKE $6",
-            )
-            .bind(&event_id)
-            .bind(event)
-            .bind(payload.to_string())
-            .bind(now.micros())
-            .bind(&self.tenant_id)
-            .bind(&subscribed),
-            Statement::new(
-                "INSERT INTO jobs (id, tenant_id, kind, payload, run_at, attempts, locked_until, created_at) \
-                 SELECT 'webhook-' || $1 || '.' || id, tenant_id, $2, \
-                   '{\"delivery_id\": \"' || $1 || '.' || id || '\"}', $3, 0, NULL, $3 FROM webhooks \
-                 WHERE tenant_id = $4 AND enabled = 1 AND events LIKE $5",
-            )
-            .bind(&event_id)
-            .bind(JobKind::Webhook.as_str())
-            .bind(now.micros())
-            .bind(&self.tenant_id)
-            .bind(subscribed),
-        ]
-    }
-
     /// Records one delivery attempt. Delivered or given up: the job is
     /// removed; otherwise it is due again at `retry_at`.
     pub async fn record_attempt(
@@ -223,6 +163,48 @@ impl TenantStore<'_> {
     }
 }
 
+/// Announcements in a unit of work.
+impl Unit<'_> {
+    /// Queues `event` for every enabled webhook subscribed to it: a delivery
+    /// and its job, chosen by the database, so they join the unit's writes
+    /// without a read first. A delivery's id is the event's id and the
+    /// webhook's; the body gets it as `id` when it is read.
+    pub fn announce(&mut self, event: WebhookEvent, data: &Value, now: Timestamp) {
+        // `events` holds a JSON array of names; event names have no LIKE
+        // wildcards, and the quotes make the match whole.
+        let subscribed = format!("%\"{event}\"%");
+        let event_id = new_id();
+        let payload = json!({"event": event, "occurred_at": now, "data": data});
+        self.write(
+            Statement::new(
+                "INSERT INTO webhook_deliveries (id, tenant_id, webhook_id, event, payload, status, created_at) \
+                 SELECT $1 || '.' || id, tenant_id, id, $2, $3, $4, $5 FROM webhooks \
+                 WHERE tenant_id = $6 AND enabled = 1 AND events LIKE $7",
+            )
+            .bind(&event_id)
+            .bind(event.as_str())
+            .bind(payload.to_string())
+            .bind(DeliveryStatus::Pending.as_str())
+            .bind(now.micros())
+            .bind(self.tenant())
+            .bind(&subscribed),
+        );
+        self.write(
+            Statement::new(
+                "INSERT INTO jobs (id, tenant_id, kind, payload, run_at, attempts, locked_until, created_at) \
+                 SELECT 'webhook-' || $1 || '.' || id, tenant_id, $2, \
+                   '{\"delivery_id\": \"' || $1 || '.' || id || '\"}', $3, 0, NULL, $3 FROM webhooks \
+                 WHERE tenant_id = $4 AND enabled = 1 AND events LIKE $5",
+            )
+            .bind(&event_id)
+            .bind(JobKind::Webhook.as_str())
+            .bind(now.micros())
+            .bind(self.tenant())
+            .bind(subscribed),
+        );
+    }
+}
+
 fn webhook_from_row(row: &sqlx::any::AnyRow) -> StoreResult<WebhookRecord> {
     let events: String = row.try_get("events")?;
     Ok(WebhookRecord {
@@ -246,7 +228,7 @@ fn delivery_from_row(row: &sqlx::any::AnyRow) -> StoreResult<DeliveryRecord> {
     Ok(DeliveryRecord {
         id,
         webhook_id: row.try_get("webhook_id")?,
-        event: row.try_get("event")?,
+        event: word(row, "event")?,
         payload,
         status: word(row, "status")?,
         attempts: row.try_get("attempts")?,

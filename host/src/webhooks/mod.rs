@@ -52,7 +52,7 @@ pub async fn deliver(state: &AppState, job: &JobRecord, delivery_id: &str) -> St
             .post(&hook.url)
             .timeout(TIMEOUT)
             .header("content-type", "application/json")
-            .header("leadhost-event", &delivery.event)
+            .header("leadhost-event", delivery.event.as_str())
             .header("leadhost-delivery", &delivery.id)
             .header(
                 "leadhost-signature",

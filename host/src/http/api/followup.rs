@@ -15,6 +15,7 @@ use crate::domain::ActivityKind;
 use crate::domain::Role;
 use crate::error::{ApiError, FieldError};
 use crate::followup::SlaPolicy;
+use crate::followup::activity::LogActivity;
 use crate::http::body::JsonBody;
 use crate::http::submission::query_params;
 use crate::storage::{NewActivity, StoreError};
@@ -100,7 +101,12 @@ pub async fn record_activity(
         note: body.note,
         next_follow_up_at: next,
     };
-    let record = store.record_activity(&lead.id, &user_id, &activity).await?;
+    let log = LogActivity {
+        lead_id: lead.id.clone(),
+        user_id,
+        activity,
+    };
+    let record = store.run(log).await?;
     Ok((StatusCode::CREATED, Json(json!(record))))
 }
 

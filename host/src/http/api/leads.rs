@@ -12,9 +12,8 @@ use crate::domain::{Stage, Tier};
 use crate::error::{ApiError, FieldError};
 use crate::http::body::JsonBody;
 use crate::http::submission::{Target, query_params, receive};
-use crate::storage::{
-    LeadFilter, LeadOrder, LeadRecord, LeadVisibility, StageChange, StageRecord, StoreError, TenantStore,
-};
+use crate::leads;
+use crate::storage::{LeadFilter, LeadOrder, LeadRecord, LeadVisibility, StageRecord, StoreError, TenantStore};
 
 /// `POST /api/v1/forms/{slug}/leads`: the authenticated intake route. The
 /// body is the form fields; `?source=` and `utm_*` in the query give context.
@@ -137,7 +136,7 @@ pub async fn show(
     let events = store.lead_events(&lead.id).await?;
     let behaviour = store.behaviour_events(&lead.id).await?;
     let mut stages = vec![StageRecord {
-        stage: Stage::New.as_str().into(),
+        stage: Stage::New,
         from: None,
         reason: "captured".into(),
         by: lead.channel.clone(),
@@ -154,7 +153,7 @@ pub async fn show(
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct StageRequest {
+pub struct StageBody {
     stage: String,
     #[serde(default)]
     reason: Option<String>,
@@ -166,55 +165,33 @@ pub async fn change_stage(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    JsonBody(request): JsonBody<StageRequest>,
+    JsonBody(request): JsonBody<StageBody>,
 ) -> Result<Json<Value>, ApiError> {
     let store = state.store.tenant(caller.tenant_id()?);
     let lead = visible(&store, &caller, &id).await?;
-    let from = lead.stage;
-    let mut problems = Vec::new();
-    let to = Stage::parse(&request.stage);
-    match to {
-        None => problems.push(FieldError::new(
+    let reason = request.reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
+    let Some(to) = Stage::parse(&request.stage) else {
+        let mut problems = vec![FieldError::new(
             "/stage",
             format!("{:?} is not a stage: {}", request.stage, stage_names()),
-        )),
-        Some(to) if !from.next_by_hand().contains(&to) => {
-            let allowed: Vec<&str> = from.next_by_hand().iter().map(|s| s.as_str()).collect();
-            let allowed = if allowed.is_empty() {
-                "none: it is final".to_owned()
-            } else {
-                allowed.join(", ")
-            };
-            problems.push(FieldError::new(
-                "/stage",
-                format!("a lead in {from} cannot move to {to}; allowed: {allowed}"),
-            ));
+        )];
+        if reason.is_some_and(|r| r.chars().count() > 500) {
+            problems.push(FieldError::new("/reason", "at most 500 characters"));
         }
-        Some(_) => {}
-    }
-    let reason = request.reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
-    match (to, reason) {
-        (Some(to), None) if to.needs_reason() => problems.push(FieldError::new(
-            "/reason",
-            format!("moving a lead to {to} needs a reason"),
-        )),
-        (_, Some(reason)) if reason.chars().count() > 500 => {
-            problems.push(FieldError::new("/reason", "at most 500 characters"))
-        }
-        _ => {}
-    }
-    let (Some(to), true) = (to, problems.is_empty()) else {
         return Err(ApiError::validation("the stage change is not allowed", problems));
     };
-    let change = StageChange {
-        from: from.as_str().into(),
-        to: to.as_str().into(),
-        reason: reason.unwrap_or("changed by hand").to_owned(),
+    let change = leads::StageRequest {
+        lead_id: lead.id.clone(),
+        from: lead.stage,
+        to,
+        reason: reason.map(str::to_owned),
         by: caller.user_id.clone().unwrap_or_default(),
-        was_open: from.is_open(),
-        is_open: to.is_open(),
     };
-    store.change_stage(&lead.id, &change).await?;
+    let problems = change.problems();
+    if !problems.is_empty() {
+        return Err(ApiError::validation("the stage change is not allowed", problems));
+    }
+    store.run(change).await?;
     Ok(Json(json!(store.lead(&lead.id, &LeadVisibility::All).await?)))
 }
 

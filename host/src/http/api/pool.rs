@@ -12,6 +12,7 @@ use crate::auth::Caller;
 use crate::domain::{NormalizedEmail, Role};
 use crate::error::{ApiError, FieldError};
 use crate::http::body::JsonBody;
+use crate::routing::pool::{Claim, Reassign};
 use crate::storage::{LeadVisibility, PoolSettings, StoreError};
 
 /// `POST /api/v1/leads/{id}/claim`: a rep takes a pool lead. Of two reps
@@ -38,8 +39,12 @@ pub async fn claim(
         }
         None => {}
     }
-    let limit = store.pool_settings().await?.claim_limit;
-    store.claim(&lead.id, &user_id, limit).await?;
+    store
+        .run(Claim {
+            lead_id: lead.id.clone(),
+            user_id,
+        })
+        .await?;
     Ok(Json(json!(store.lead(&lead.id, &LeadVisibility::All).await?)))
 }
 
@@ -68,8 +73,12 @@ pub async fn release(
     }
     let reason = body.reason.unwrap_or_else(|| "released by hand".into());
     let detail = json!({"from": owner, "by": caller.user_id, "reason": reason});
-    let bar = store.pool_settings().await?.bar_hours;
-    store.reassign(&lead.id, None, "released", detail, bar).await?;
+    let release = Reassign {
+        lead_id: lead.id.clone(),
+        to: None,
+        detail,
+    };
+    store.run(release).await?;
     Ok(Json(json!(store.lead(&lead.id, &LeadVisibility::All).await?)))
 }
 
@@ -102,9 +111,12 @@ pub async fn assign(
     };
     let detail = json!({"from": lead.owner_id, "to": rep.id, "by": caller.user_id,
                         "reason": body.reason.unwrap_or_else(|| "reassigned by hand".into())});
-    store
-        .reassign(&lead.id, Some(&rep.id), "reassigned", detail, None)
-        .await?;
+    let assign = Reassign {
+        lead_id: lead.id.clone(),
+        to: Some(rep.id),
+        detail,
+    };
+    store.run(assign).await?;
     Ok(Json(json!(store.lead(&lead.id, &LeadVisibility::All).await?)))
 }
 

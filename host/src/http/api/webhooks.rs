@@ -9,9 +9,10 @@ use serde_json::{Value, json};
 
 use crate::app::AppState;
 use crate::auth::Caller;
+use crate::domain::WebhookEvent;
 use crate::error::{ApiError, FieldError};
 use crate::http::body::JsonBody;
-use crate::storage::{StoreError, WEBHOOK_EVENTS};
+use crate::storage::StoreError;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -35,12 +36,17 @@ pub async fn create(
     if body.events.is_empty() {
         problems.push(FieldError::new("/events", "subscribe to at least one event"));
     }
+    let mut events = Vec::with_capacity(body.events.len());
     for (i, event) in body.events.iter().enumerate() {
-        if !WEBHOOK_EVENTS.contains(&event.as_str()) {
-            problems.push(FieldError::new(
-                format!("/events/{i}"),
-                format!("{event:?} is not an event: {}", WEBHOOK_EVENTS.join(", ")),
-            ));
+        match WebhookEvent::parse(event) {
+            Some(event) => events.push(event),
+            None => {
+                let names: Vec<&str> = WebhookEvent::ALL.iter().map(|e| e.as_str()).collect();
+                problems.push(FieldError::new(
+                    format!("/events/{i}"),
+                    format!("{event:?} is not an event: {}", names.join(", ")),
+                ));
+            }
         }
     }
     if body.secret.as_ref().is_some_and(|s| s.len() < 16) {
@@ -54,7 +60,7 @@ pub async fn create(
         bytes.iter().map(|b| format!("{b:02x}")).collect()
     });
     let store = state.store.tenant(caller.tenant_id()?);
-    let hook = store.create_webhook(&body.url, &secret, &body.events).await?;
+    let hook = store.create_webhook(&body.url, &secret, &events).await?;
     let mut answer = json!(hook);
     answer["secret"] = json!(secret);
     Ok((StatusCode::CREATED, Json(answer)))

@@ -1,27 +1,20 @@
-//! What one lead step (score, and route a new lead) works with: the lead as plugins see it,
-//! the tenant's limits, and what the step will write. Plugin calls are
-//! prepared (components resolved) on the async side, run together in one
-//! trip off the async workers, and recorded here: each call on its plugin,
-//! each failure on the lead's timeline.
+//! The plugin calls one lead's step makes: the lead as plugins see it, the
+//! tenant's limits, and each call's record. Plugins are prepared (their
+//! components resolved) on the async side, run together in one trip off the
+//! async workers, and recorded here: each call counted on its plugin, each
+//! failure on the lead's timeline.
 
 use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use crate::app::AppState;
-use crate::domain::{PluginCall, PluginOutcome, ProcessedLead};
-use crate::plugins::bindings::{BehaviourCount, Lead};
-use crate::plugins::component::PluginComponent;
-use crate::plugins::sandbox::{CallRecord, Failure, Limits};
-use crate::storage::{LeadRecord, PluginRecord};
-
-pub struct StepContext<'a> {
-    pub state: &'a AppState,
-    pub tenant_id: String,
-    pub lead: Arc<Lead>,
-    pub limits: Limits,
-    pub done: ProcessedLead,
-}
+use super::PluginHost;
+use super::bindings::{BehaviourCount, Lead};
+use super::component::PluginComponent;
+use super::sandbox::{CallRecord, Failure, Limits};
+use crate::clock::Timestamp;
+use crate::domain::{PluginCall, PluginOutcome};
+use crate::storage::{LeadRecord, PluginRecord, TenantStore};
 
 /// A plugin ready to call: its record and its compiled component (or why
 /// there is none).
@@ -40,33 +33,47 @@ impl Prepared {
     }
 }
 
-impl<'a> StepContext<'a> {
+/// Resolves each plugin's compiled component.
+pub async fn prepare(host: &PluginHost, store: &TenantStore<'_>, plugins: Vec<PluginRecord>) -> Vec<Prepared> {
+    let mut prepared = Vec::with_capacity(plugins.len());
+    for plugin in plugins {
+        let component = host.component(store, &plugin).await;
+        prepared.push(Prepared { plugin, component });
+    }
+    prepared
+}
+
+/// One step's plugin calls as they are made.
+pub struct StepCalls<'a> {
+    pub host: &'a PluginHost,
+    pub tenant_id: String,
+    pub lead: Arc<Lead>,
+    pub limits: Limits,
+    /// The records kept (every failure; successes sampled).
+    pub calls: Vec<PluginCall>,
+    /// How each call went, for the plugins' counters.
+    pub outcomes: Vec<PluginOutcome>,
+    /// Timeline entries: each failure.
+    pub events: Vec<(String, Value)>,
+}
+
+impl<'a> StepCalls<'a> {
     pub fn new(
-        state: &'a AppState,
+        host: &'a PluginHost,
         tenant_id: &str,
         lead: &LeadRecord,
         behaviour: Vec<BehaviourCount>,
         limits: Limits,
     ) -> Self {
         Self {
-            state,
+            host,
             tenant_id: tenant_id.to_owned(),
             lead: Arc::new(plugin_lead(lead, behaviour)),
             limits,
-            done: ProcessedLead {
-                lead_id: lead.id.clone(),
-                ..Default::default()
-            },
+            calls: Vec::new(),
+            outcomes: Vec::new(),
+            events: Vec::new(),
         }
-    }
-
-    pub fn event(&mut self, kind: &str, detail: Value) {
-        self.done.events.push((kind.to_owned(), detail));
-    }
-
-    /// Resolves each plugin's compiled component.
-    pub async fn prepare(&self, plugins: Vec<PluginRecord>) -> Vec<Prepared> {
-        prepare(self.state, &self.tenant_id, plugins).await
     }
 
     /// Records one call; returns its value when it succeeded.
@@ -77,22 +84,20 @@ impl<'a> StepContext<'a> {
         render: impl FnOnce(&T) -> Value,
     ) -> Option<T> {
         let error = record.outcome.as_ref().err().map(|f| f.to_string());
-        if let Some(error) = &error {
-            tracing::info!(tenant = %self.tenant_id, plugin = %plugin.name, lead = %self.lead.id, %error, "plugin call failed");
-            self.event(
-                "plugin_failed",
-                json!({"plugin": plugin.name, "world": plugin.world, "error": error}),
-            );
-        }
-        if error.is_none() {
-            self.state
-                .plugins
-                .count_success(&self.tenant_id, &plugin.id, crate::clock::Timestamp::now());
+        match &error {
+            Some(error) => {
+                tracing::info!(tenant = %self.tenant_id, plugin = %plugin.name, lead = %self.lead.id, %error, "plugin call failed");
+                self.events.push((
+                    "plugin_failed".to_owned(),
+                    json!({"plugin": plugin.name, "world": plugin.world, "error": error}),
+                ));
+            }
+            None => self.host.count_success(&self.tenant_id, &plugin.id, Timestamp::now()),
         }
         // Every failure keeps its record; successes are sampled (see
         // `PluginHost::keep_success`). Counters count every call.
-        if error.is_some() || self.state.plugins.keep_success(&plugin.id) {
-            self.done.calls.push(PluginCall {
+        if error.is_some() || self.host.keep_success(&plugin.id) {
+            self.calls.push(PluginCall {
                 plugin_id: plugin.id.clone(),
                 lead_id: Some(self.lead.id.clone()),
                 error: error.clone(),
@@ -104,24 +109,13 @@ impl<'a> StepContext<'a> {
                 duration_us: record.duration.as_micros() as u64,
             });
         }
-        self.done.outcomes.push(PluginOutcome {
+        self.outcomes.push(PluginOutcome {
             plugin_id: plugin.id.clone(),
             plugin_name: plugin.name.clone(),
             error,
         });
         record.outcome.ok()
     }
-}
-
-/// Resolves each plugin's compiled component.
-pub async fn prepare(state: &AppState, tenant_id: &str, plugins: Vec<PluginRecord>) -> Vec<Prepared> {
-    let store = state.store.tenant(tenant_id);
-    let mut prepared = Vec::with_capacity(plugins.len());
-    for plugin in plugins {
-        let component = state.plugins.component(&store, &plugin).await;
-        prepared.push(Prepared { plugin, component });
-    }
-    prepared
 }
 
 /// The lead as plugins see it.

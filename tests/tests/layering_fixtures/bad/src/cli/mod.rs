@@ -1,0 +1,1 @@
+//! Exists so that `cli` is a module of this tree.

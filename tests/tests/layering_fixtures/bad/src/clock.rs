@@ -1,0 +1,1 @@
+//! The clock: anyone may read it.

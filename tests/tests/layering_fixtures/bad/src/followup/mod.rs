@@ -1,0 +1,1 @@
+//! Exists so that `followup` is a module of this tree.

@@ -1,0 +1,1 @@
+//! Exists so that `leads` is a module of this tree.

@@ -1,0 +1,1 @@
+//! Exists so that `plugins` is a module of this tree.

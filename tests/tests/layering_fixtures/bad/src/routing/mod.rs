@@ -1,0 +1,2 @@
+//! routing -> jobs, and jobs -> routing: a cycle.
+use crate::jobs::Step;

@@ -1,0 +1,1 @@
+//! Exists so that `scoring` is a module of this tree.

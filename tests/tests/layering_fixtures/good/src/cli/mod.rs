@@ -1,0 +1,1 @@
+use crate::{app::App, http::serve, storage::Store};

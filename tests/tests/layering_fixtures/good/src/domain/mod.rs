@@ -1,0 +1,2 @@
+use crate::clock::Timestamp;
+use crate::{self as root};

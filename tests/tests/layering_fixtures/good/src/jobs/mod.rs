@@ -1,0 +1,2 @@
+use crate::routing::Router;
+use crate::storage::Store;

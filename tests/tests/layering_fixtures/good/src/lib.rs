@@ -1,0 +1,2 @@
+//! Skipped by the check.
+pub mod app;
