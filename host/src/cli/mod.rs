@@ -434,6 +434,35 @@ fn plugin_command(command: PluginCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A password given on standard input (one line), at least 10 characters.
+fn read_password() -> anyhow::Result<String> {
+    let mut text = String::new();
+    std::io::stdin().read_to_string(&mut text)?;
+    let text = text.trim_end_matches(['\n', '\r']).to_owned();
+    if text.chars().count() < 10 {
+        bail!("the password must be at least 10 characters");
+    }
+    Ok(text)
+}
+
+/// `tenant create`'s arguments, parsed.
+fn new_tenant(
+    slug: String,
+    name: Option<String>,
+    region: String,
+    admin_email: Option<String>,
+) -> anyhow::Result<NewTenant> {
+    let parse_err = |e: crate::domain::ParseError| anyhow::anyhow!(e.0);
+    let slug = TenantSlug::parse(&slug).map_err(parse_err)?;
+    let admin_email = admin_email.unwrap_or_else(|| format!("admin@{slug}.invalid"));
+    Ok(NewTenant {
+        name: name.unwrap_or_else(|| slug.to_string()),
+        region: Region::parse(&region).map_err(parse_err)?,
+        admin_email: NormalizedEmail::parse(&admin_email).map_err(parse_err)?,
+        slug,
+    })
+}
+
 async fn admin_command(store: &Store, command: Command) -> anyhow::Result<()> {
     let parse_err = |e: crate::domain::ParseError| anyhow::anyhow!(e.0);
     match command {
@@ -444,15 +473,7 @@ async fn admin_command(store: &Store, command: Command) -> anyhow::Result<()> {
             region,
             admin_email,
         }) => {
-            let slug = TenantSlug::parse(&slug).map_err(parse_err)?;
-            let admin_email = admin_email.unwrap_or_else(|| format!("admin@{slug}.invalid"));
-            let new = NewTenant {
-                name: name.unwrap_or_else(|| slug.to_string()),
-                region: Region::parse(&region).map_err(parse_err)?,
-                admin_email: NormalizedEmail::parse(&admin_email).map_err(parse_err)?,
-                slug,
-            };
-            let created = create_tenant(store, new).await?;
+            let created = create_tenant(store, new_tenant(slug, name, region, admin_email)?).await?;
             println!(
                 "created tenant {} with admin {}",
                 created.tenant.slug, created.admin.email
@@ -481,17 +502,7 @@ async fn admin_command(store: &Store, command: Command) -> anyhow::Result<()> {
                 .with_context(|| format!("tenant {tenant:?}"))?;
             let email = NormalizedEmail::parse(&email).map_err(parse_err)?;
             let role = Role::parse_tenant_role(&role).map_err(parse_err)?;
-            let password = if password_stdin {
-                let mut text = String::new();
-                std::io::stdin().read_to_string(&mut text)?;
-                let text = text.trim_end_matches(['\n', '\r']).to_owned();
-                if text.chars().count() < 10 {
-                    bail!("the password must be at least 10 characters");
-                }
-                Some(text)
-            } else {
-                None
-            };
+            let password = password_stdin.then(read_password).transpose()?;
             let attributes = crate::storage::RepAttributes {
                 regions,
                 specialties,

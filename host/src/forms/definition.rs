@@ -240,7 +240,32 @@ pub fn check_definition(title: &str, schema: &Value, ui_schema: &Value) -> Resul
         _ => return Err(vec![FieldError::new("/ui_schema", "must be a JSON object")]),
     };
     let mut errors = Vec::new();
-    let order = field_order(properties, &ui, &mut errors);
+    let fields = field_specs(schema, properties, &ui, &mut errors);
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let by_name = fields.iter().enumerate().map(|(i, f)| (f.name.clone(), i)).collect();
+    let text = |key: &str| ui.get(key).and_then(Value::as_str).map(str::to_owned);
+    Ok(CompiledForm {
+        validator,
+        title: title.to_owned(),
+        description: text("ui:description")
+            .or_else(|| schema.get("description").and_then(Value::as_str).map(str::to_owned)),
+        submit_label: text("ui:submit").unwrap_or_else(|| "Submit / 提交".to_owned()),
+        lead_fields: lead_field_names(properties),
+        fields,
+        by_name,
+    })
+}
+
+/// Each field's spec, in display order; problems are added to `errors`.
+fn field_specs(
+    schema: &Value,
+    properties: &Map<String, Value>,
+    ui: &Map<String, Value>,
+    errors: &mut Vec<FieldError>,
+) -> Vec<FieldSpec> {
+    let order = field_order(properties, ui, errors);
     for key in ui.keys() {
         if !key.starts_with("ui:") && !properties.contains_key(key) {
             errors.push(FieldError::new(
@@ -269,21 +294,7 @@ pub fn check_definition(title: &str, schema: &Value, ui_schema: &Value) -> Resul
             Err(e) => errors.push(e),
         }
     }
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-    let by_name = fields.iter().enumerate().map(|(i, f)| (f.name.clone(), i)).collect();
-    let text = |key: &str| ui.get(key).and_then(Value::as_str).map(str::to_owned);
-    Ok(CompiledForm {
-        validator,
-        title: title.to_owned(),
-        description: text("ui:description")
-            .or_else(|| schema.get("description").and_then(Value::as_str).map(str::to_owned)),
-        submit_label: text("ui:submit").unwrap_or_else(|| "Submit / 提交".to_owned()),
-        lead_fields: lead_field_names(properties),
-        fields,
-        by_name,
-    })
+    fields
 }
 
 /// `ui:order` first (it must name known fields), then any field it left out,

@@ -113,17 +113,54 @@ fn render_field(form: &CompiledForm, field: &FieldSpec, state: &PageState<'_>) -
         Some(values) => values.get(&field.name).cloned().unwrap_or_default(),
         None => field.default.iter().flat_map(default_strings).collect(),
     };
-    let first = typed.first().map(String::as_str).unwrap_or("");
     let id = format!("f-{}", field.name);
-    let described = format!("{id}-help {id}-error");
     if field.widget == Widget::Hidden {
+        let first = typed.first().map(String::as_str).unwrap_or("");
         return html! { input type="hidden" name=(field.name) value=(first); };
     }
     let label = html! {
         (field.label)
         @if field.required { " " span.required aria-hidden="true" { "*" } }
     };
-    let control = match field.widget {
+    let control = control(field, &typed, !errors.is_empty());
+    let grouped = matches!(field.widget, Widget::Radio | Widget::Checkboxes);
+    html! {
+        div.field.invalid[!errors.is_empty()] {
+            @if grouped {
+                fieldset {
+                    legend { (label) }
+                    (control)
+                }
+            } @else {
+                label.title for=(id) { (label) }
+                (control)
+            }
+            @if let Some(help) = field.help.as_ref().filter(|_| field.widget != Widget::Checkbox) {
+                p.help id=(format!("{id}-help")) { (help) }
+            }
+            @for condition in &field.required_when {
+                @let on = form.field(&condition.field);
+                p.condition {
+                    "当「" (on.map(|f| f.label.as_str()).unwrap_or(&condition.field)) "」为「"
+                    (on.map(|f| f.option_label(&condition.value)).unwrap_or_else(|| condition.value.to_string()))
+                    "」时必填 / Required when "
+                    (on.map(|f| f.label.as_str()).unwrap_or(&condition.field)) " is "
+                    (on.map(|f| f.option_label(&condition.value)).unwrap_or_else(|| condition.value.to_string()))
+                }
+            }
+            @for error in &errors {
+                p.error id=(format!("{id}-error")) { (error.message) }
+            }
+        }
+    }
+}
+
+/// The field's input (or inputs, for choices), with what it was typed as.
+fn control(field: &FieldSpec, typed: &[String], invalid: bool) -> Markup {
+    let first = typed.first().map(String::as_str).unwrap_or("");
+    let id = format!("f-{}", field.name);
+    let described = format!("{id}-help {id}-error");
+    match field.widget {
         Widget::Textarea => html! {
             textarea id=(id) name=(field.name) placeholder=[&field.placeholder] required[field.required]
                 maxlength=[field.max_length] aria-describedby=(described) { (first) }
@@ -175,37 +212,7 @@ fn render_field(form: &CompiledForm, field: &FieldSpec, state: &PageState<'_>) -
             html! {
                 input id=(id) type=(input_type) name=(field.name) value=(first) placeholder=[&field.placeholder]
                     required[field.required] maxlength=[field.max_length] min=[field.minimum] max=[field.maximum]
-                    step=[step] aria-invalid=[(!errors.is_empty()).then_some("true")] aria-describedby=(described);
-            }
-        }
-    };
-    let grouped = matches!(field.widget, Widget::Radio | Widget::Checkboxes);
-    html! {
-        div.field.invalid[!errors.is_empty()] {
-            @if grouped {
-                fieldset {
-                    legend { (label) }
-                    (control)
-                }
-            } @else {
-                label.title for=(id) { (label) }
-                (control)
-            }
-            @if let Some(help) = field.help.as_ref().filter(|_| field.widget != Widget::Checkbox) {
-                p.help id=(format!("{id}-help")) { (help) }
-            }
-            @for condition in &field.required_when {
-                @let on = form.field(&condition.field);
-                p.condition {
-                    "当「" (on.map(|f| f.label.as_str()).unwrap_or(&condition.field)) "」为「"
-                    (on.map(|f| f.option_label(&condition.value)).unwrap_or_else(|| condition.value.to_string()))
-                    "」时必填 / Required when "
-                    (on.map(|f| f.label.as_str()).unwrap_or(&condition.field)) " is "
-                    (on.map(|f| f.option_label(&condition.value)).unwrap_or_else(|| condition.value.to_string()))
-                }
-            }
-            @for error in &errors {
-                p.error id=(format!("{id}-error")) { (error.message) }
+                    step=[step] aria-invalid=[invalid.then_some("true")] aria-describedby=(described);
             }
         }
     }

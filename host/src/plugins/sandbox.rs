@@ -1,7 +1,7 @@
 //! The sandbox: the engine configured in one place, and one call of a plugin
 //! in a fresh `Store` with its CPU, memory, stack and output bounded.
 //!
-//! Sizing (see DESIGN.md): the pooling allocator reserves address space per
+//! Sizing (see docs/ARCHITECTURE.md, "Plugins"): the pooling allocator reserves address space per
 //! slot, and a Rust wasm32-wasip2 component uses several core instances (its
 //! module plus the adapter and shim modules). So slots are counted in
 //! instances: `CONCURRENT_CALLS` components at once, each with up to

@@ -198,6 +198,69 @@ pub struct Evaluation {
     pub window_change: Option<Timestamp>,
 }
 
+/// The problems of rule `i` beyond its shape.
+fn rule_problems(i: usize, rule: &Rule) -> Vec<FieldError> {
+    let mut problems = Vec::new();
+    let mut problem = |pointer: String, message: &str| problems.push(FieldError::new(pointer, message));
+    let at = |member: &str| format!("/rules/{i}/{member}");
+    match rule {
+        Rule::Attribute(FieldRule { field, cases, .. }) | Rule::Bant(BantRule { field, cases, .. }) => {
+            if field.is_empty() || field.len() > 100 {
+                problem(at("field"), "must name a form field (1-100 characters)");
+            }
+            if cases.is_empty() {
+                problem(at("cases"), "must have at least one case");
+            }
+            for (j, case) in cases.iter().enumerate() {
+                let at = format!("/rules/{i}/cases/{j}");
+                for (pointer, message) in case.problems(&at) {
+                    problem(pointer, &message);
+                }
+                match case.points {
+                    None => problem(format!("{at}/points"), "is required"),
+                    Some(points) if points.abs() > MAX_POINTS => problem(
+                        format!("{at}/points"),
+                        &format!("must be between -{MAX_POINTS} and {MAX_POINTS}"),
+                    ),
+                    Some(_) => {}
+                }
+            }
+        }
+        Rule::Behaviour(BehaviourRule {
+            event,
+            window_days,
+            cases,
+            ..
+        }) => {
+            if !crate::leads::behaviour::is_event_kind(event) {
+                problem(
+                    at("event"),
+                    "must be an event kind: lower-case letters, digits and '_', starting with a letter",
+                );
+            }
+            if !(1..=MAX_WINDOW_DAYS).contains(window_days) {
+                problem(at("window_days"), &format!("must be between 1 and {MAX_WINDOW_DAYS}"));
+            }
+            if cases.is_empty() {
+                problem(at("cases"), "must have at least one case");
+            }
+            for (j, case) in cases.iter().enumerate() {
+                let at = |member: &str| format!("/rules/{i}/cases/{j}/{member}");
+                if case.min_count == 0 {
+                    problem(at("min_count"), "must be at least 1 (no events earns nothing)");
+                }
+                if case.max_count.is_some_and(|max| max < case.min_count) {
+                    problem(at("max_count"), "must not be less than min_count");
+                }
+                if case.points.abs() > MAX_POINTS {
+                    problem(at("points"), &format!("must be between -{MAX_POINTS} and {MAX_POINTS}"));
+                }
+            }
+        }
+    }
+    problems
+}
+
 impl ScoreModel {
     /// Reads and checks a model; every problem is reported at its pointer.
     pub fn parse(value: Value) -> Result<Self, Vec<FieldError>> {
@@ -247,70 +310,18 @@ impl ScoreModel {
             problem("/rules".into(), &format!("at most {MAX_RULES} rules"));
         }
         let mut seen = std::collections::HashSet::new();
+        let mut per_rule = Vec::new();
         for (i, rule) in self.rules.iter().enumerate() {
             let at = |member: &str| format!("/rules/{i}/{member}");
             let id = rule.id();
             if !is_name(id) {
-                problem(at("id"), "must be 1-64 letters, digits, '-' or '_'");
+                per_rule.push(FieldError::new(at("id"), "must be 1-64 letters, digits, '-' or '_'"));
             } else if !seen.insert(id) {
-                problem(at("id"), "is already used by an earlier rule");
+                per_rule.push(FieldError::new(at("id"), "is already used by an earlier rule"));
             }
-            match rule {
-                Rule::Attribute(FieldRule { field, cases, .. }) | Rule::Bant(BantRule { field, cases, .. }) => {
-                    if field.is_empty() || field.len() > 100 {
-                        problem(at("field"), "must name a form field (1-100 characters)");
-                    }
-                    if cases.is_empty() {
-                        problem(at("cases"), "must have at least one case");
-                    }
-                    for (j, case) in cases.iter().enumerate() {
-                        let at = format!("/rules/{i}/cases/{j}");
-                        for (pointer, message) in case.problems(&at) {
-                            problem(pointer, &message);
-                        }
-                        match case.points {
-                            None => problem(format!("{at}/points"), "is required"),
-                            Some(points) if points.abs() > MAX_POINTS => problem(
-                                format!("{at}/points"),
-                                &format!("must be between -{MAX_POINTS} and {MAX_POINTS}"),
-                            ),
-                            Some(_) => {}
-                        }
-                    }
-                }
-                Rule::Behaviour(BehaviourRule {
-                    event,
-                    window_days,
-                    cases,
-                    ..
-                }) => {
-                    if !crate::leads::behaviour::is_event_kind(event) {
-                        problem(
-                            at("event"),
-                            "must be an event kind: lower-case letters, digits and '_', starting with a letter",
-                        );
-                    }
-                    if !(1..=MAX_WINDOW_DAYS).contains(window_days) {
-                        problem(at("window_days"), &format!("must be between 1 and {MAX_WINDOW_DAYS}"));
-                    }
-                    if cases.is_empty() {
-                        problem(at("cases"), "must have at least one case");
-                    }
-                    for (j, case) in cases.iter().enumerate() {
-                        let at = |member: &str| format!("/rules/{i}/cases/{j}/{member}");
-                        if case.min_count == 0 {
-                            problem(at("min_count"), "must be at least 1 (no events earns nothing)");
-                        }
-                        if case.max_count.is_some_and(|max| max < case.min_count) {
-                            problem(at("max_count"), "must not be less than min_count");
-                        }
-                        if case.points.abs() > MAX_POINTS {
-                            problem(at("points"), &format!("must be between -{MAX_POINTS} and {MAX_POINTS}"));
-                        }
-                    }
-                }
-            }
+            per_rule.extend(rule_problems(i, rule));
         }
+        problems.extend(per_rule);
         problems
     }
 
@@ -344,58 +355,65 @@ impl ScoreModel {
                         });
                     }
                 }
-                Rule::Behaviour(BehaviourRule {
-                    id,
-                    label,
-                    event,
-                    window_days,
-                    cases,
-                }) => {
-                    let window = i64::from(*window_days) * 86_400_000_000;
-                    let counted = behaviour.within(event, Timestamp(now.micros() - window), now);
-                    if let Some(oldest) = counted.first() {
-                        let leaves = Timestamp(oldest.micros() + window + 1);
-                        out.window_change = Some(out.window_change.map_or(leaves, |t| t.min(leaves)));
-                    }
-                    let count = counted.len() as u32;
-                    let Some(case) = cases
-                        .iter()
-                        .find(|c| count >= c.min_count && c.max_count.is_none_or(|max| count <= max))
-                    else {
-                        continue;
-                    };
-                    let newest = *counted.last().expect("a matching case counts at least one event");
-                    let full = f64::from(case.points);
-                    let mut reason = format!(
-                        "{}: {count} {event} in the last {window_days} days",
-                        label.as_deref().unwrap_or(id)
-                    );
-                    let points = match half_life_secs {
-                        Some(half_life_secs) => {
-                            let fading = Fading {
-                                points: full,
-                                since: newest,
-                                half_life_secs,
-                            };
-                            out.fading.push(fading);
-                            let now_points = fading.at(now);
-                            if (now_points - full).abs() >= 0.005 {
-                                reason.push_str(&format!(" ({full} faded to {now_points:.2})"));
-                            }
-                            now_points
-                        }
-                        None => full,
-                    };
-                    out.parts.push(Contribution {
-                        source: "model".into(),
-                        rule: Some(id.clone()),
-                        points: round2(points),
-                        reason,
-                    });
-                }
+                Rule::Behaviour(rule) => rule.evaluate(behaviour, half_life_secs, now, &mut out),
             }
         }
         out
+    }
+}
+
+impl BehaviourRule {
+    /// This rule's part at `now` (fading when the model sets a half-life),
+    /// and when its window next changes, added to `out`.
+    fn evaluate(&self, behaviour: &Behaviour, half_life_secs: Option<f64>, now: Timestamp, out: &mut Evaluation) {
+        let BehaviourRule {
+            id,
+            label,
+            event,
+            window_days,
+            cases,
+        } = self;
+        let window = i64::from(*window_days) * 86_400_000_000;
+        let counted = behaviour.within(event, Timestamp(now.micros() - window), now);
+        if let Some(oldest) = counted.first() {
+            let leaves = Timestamp(oldest.micros() + window + 1);
+            out.window_change = Some(out.window_change.map_or(leaves, |t| t.min(leaves)));
+        }
+        let count = counted.len() as u32;
+        let Some(case) = cases
+            .iter()
+            .find(|c| count >= c.min_count && c.max_count.is_none_or(|max| count <= max))
+        else {
+            return;
+        };
+        let newest = *counted.last().expect("a matching case counts at least one event");
+        let full = f64::from(case.points);
+        let mut reason = format!(
+            "{}: {count} {event} in the last {window_days} days",
+            label.as_deref().unwrap_or(id)
+        );
+        let points = match half_life_secs {
+            Some(half_life_secs) => {
+                let fading = Fading {
+                    points: full,
+                    since: newest,
+                    half_life_secs,
+                };
+                out.fading.push(fading);
+                let now_points = fading.at(now);
+                if (now_points - full).abs() >= 0.005 {
+                    reason.push_str(&format!(" ({full} faded to {now_points:.2})"));
+                }
+                now_points
+            }
+            None => full,
+        };
+        out.parts.push(Contribution {
+            source: "model".into(),
+            rule: Some(id.clone()),
+            points: round2(points),
+            reason,
+        });
     }
 }
 

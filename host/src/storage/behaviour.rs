@@ -8,7 +8,7 @@ use sqlx::Row;
 use super::jobs::{WRITER_LEASE, job_statement};
 use super::{StoreResult, TenantStore, new_id};
 use crate::clock::Timestamp;
-use crate::domain::{Job, JobRecord, RescoreJob};
+use crate::domain::{IdentityKind, Job, JobRecord, RescoreJob};
 
 /// A checked event ready to store.
 #[derive(Debug, Clone)]
@@ -37,10 +37,10 @@ pub struct RecordedEvent {
 
 impl TenantStore<'_> {
     /// The lead owning a normalised email or phone (`kind` is `email` or `phone`).
-    pub async fn lead_by_identity(&self, kind: &str, value: &str) -> StoreResult<Option<String>> {
+    pub async fn lead_by_identity(&self, kind: IdentityKind, value: &str) -> StoreResult<Option<String>> {
         let row = sqlx::query("SELECT lead_id FROM lead_identities WHERE tenant_id = $1 AND kind = $2 AND value = $3")
             .bind(&self.tenant_id)
-            .bind(kind)
+            .bind(kind.as_str())
             .bind(value)
             .fetch_optional(&self.store.read)
             .await?;

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::clock::Timestamp;
-use crate::domain::{NormalizedEmail, NormalizedPhone};
+use crate::domain::{IdentityKind, NormalizedEmail, NormalizedPhone};
 use crate::error::{ApiError, FieldError};
 use crate::http::body::JsonBody;
 use crate::jobs;
@@ -32,7 +32,7 @@ pub async fn record(
         LeadRef::Email(raw) => {
             let email = NormalizedEmail::parse(raw).map_err(|e| invalid("/email", e.0))?;
             store
-                .lead_by_identity("email", email.as_str())
+                .lead_by_identity(IdentityKind::Email, email.as_str())
                 .await?
                 .ok_or_else(|| ApiError::NotFound(format!("no lead has the email {}", email.as_str())))?
         }
@@ -42,7 +42,7 @@ pub async fn record(
                 .region()?;
             let phone = NormalizedPhone::parse(raw, region).map_err(|e| invalid("/phone", e.0))?;
             store
-                .lead_by_identity("phone", phone.as_str())
+                .lead_by_identity(IdentityKind::Phone, phone.as_str())
                 .await?
                 .ok_or_else(|| ApiError::NotFound(format!("no lead has the phone {}", phone.as_str())))?
         }
