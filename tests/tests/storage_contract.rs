@@ -7,8 +7,9 @@
 //! - the claim race: two reps claiming one pool lead, one wins;
 //! - a stale SLA job: a breach job written for an earlier owner does nothing;
 //! - the concurrent merge: duplicates each filling a different empty field
-//!   keep every field (and, on PostgreSQL, two transactions interleaved on
-//!   purpose so both read before either writes).
+//!   keep every field (and, on PostgreSQL, two merges interleaved on
+//!   purpose: the second reads the lead while the first holds its
+//!   transaction open, having read it and decided its writes).
 
 use std::sync::Arc;
 
@@ -25,6 +26,7 @@ use leadhost::storage::{
     FormRecord, LeadFilter, LeadVisibility, NewFormVersion, RepAttributes, SqliteSync, Store, StoreError, UserRecord,
 };
 use leadhost::tenants::{NewTenant, add_user, create_tenant};
+use leadhost_tests::{Backend, TestDatabase};
 
 /// A fresh database on one backend with a tenant, its form and three reps.
 struct Fixture {
@@ -34,77 +36,13 @@ struct Fixture {
     reps: Vec<UserRecord>,
     /// For reads the store does not offer (the jobs a test inspects).
     url: String,
-    _cleanup: Cleanup,
-}
-
-enum Cleanup {
-    Dir(std::path::PathBuf),
-    Postgres(String),
-}
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        match self {
-            Cleanup::Dir(dir) => {
-                let _ = std::fs::remove_dir_all(dir);
-            }
-            Cleanup::Postgres(name) => {
-                let name = name.clone();
-                let _ = std::thread::spawn(move || {
-                    let rt = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                        .ok()?;
-                    rt.block_on(async {
-                        let mut conn = sqlx::PgConnection::connect(&postgres_admin_url()).await.ok()?;
-                        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                            .execute(&mut conn)
-                            .await
-                            .ok()
-                    })
-                })
-                .join();
-            }
-        }
-    }
-}
-
-fn postgres_admin_url() -> String {
-    std::env::var("LEADHOST_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-#[derive(Clone, Copy)]
-enum Backend {
-    Sqlite,
-    Postgres,
+    _db: TestDatabase,
 }
 
 impl Fixture {
     async fn new(backend: Backend) -> Self {
-        let unique = uuid::Uuid::new_v4().simple().to_string();
-        let (url, cleanup) = match backend {
-            Backend::Sqlite => {
-                let dir = std::env::temp_dir().join(format!("leadhost-contract-{unique}"));
-                std::fs::create_dir_all(&dir).unwrap();
-                (
-                    format!("sqlite://{}", dir.join("leadhost.db").display()),
-                    Cleanup::Dir(dir),
-                )
-            }
-            Backend::Postgres => {
-                let admin = postgres_admin_url();
-                let name = format!("lh_contract_{unique}");
-                let mut conn = sqlx::PgConnection::connect(&admin)
-                    .await
-                    .unwrap_or_else(|e| panic!("PostgreSQL at {admin}: {e}"));
-                sqlx::query(&format!("CREATE DATABASE {name}"))
-                    .execute(&mut conn)
-                    .await
-                    .unwrap();
-                let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-                (format!("{base}/{name}"), Cleanup::Postgres(name))
-            }
-        };
+        let db = TestDatabase::create(backend).await.expect("a fresh database");
+        let url = db.url.clone();
         let store = Store::open(&url, SqliteSync::Normal).await.unwrap();
         let tenant = create_tenant(
             &store,
@@ -153,7 +91,7 @@ impl Fixture {
             form,
             reps,
             url,
-            _cleanup: cleanup,
+            _db: db,
         }
     }
 
