@@ -6,6 +6,8 @@
 //! - the dedup race: identical submissions at once make one lead;
 //! - the claim race: two reps claiming one pool lead, one wins;
 //! - a stale SLA job: a breach job written for an earlier owner does nothing;
+//! - a lost lease: a re-score chunk of a worker whose claim ran out and was
+//!   taken over writes nothing;
 //! - the concurrent merge: duplicates each filling a different empty field
 //!   keep every field (and, on PostgreSQL, two merges interleaved on
 //!   purpose: the second reads the lead while the first holds its
@@ -17,7 +19,8 @@ use serde_json::{Map, Value, json};
 use sqlx::Connection;
 
 use leadhost::domain::{
-    DeadlineJob, IdempotencyKey, NewSubmission, NormalizedEmail, Region, Role, Stage, TenantSlug, TouchContext,
+    CLAIM_LEASE, DeadlineJob, IdempotencyKey, NewSubmission, NormalizedEmail, Region, Role, ScoreWrite, Stage,
+    TenantSlug, Tier, TouchContext,
 };
 use leadhost::followup::sla::DeadlineDue;
 use leadhost::leads::RecordSubmission;
@@ -323,6 +326,69 @@ async fn concurrent_duplicates_keep_every_field(backend: Backend) {
     assert!(missing.is_empty(), "fields lost: {missing:?} of {}", lead.fields);
 }
 
+/// A tenant re-score's chunk, written by a worker whose lease ran out and
+/// whose job another worker took over, writes nothing; the new holder's does.
+async fn a_rescore_chunk_after_its_lease_was_lost_writes_nothing(backend: Backend) {
+    let f = Fixture::new(backend).await;
+    let store = f.store.tenant(&f.tenant_id);
+    let lead_id = f.pool_lead("rescore@example.com").await;
+    let started = store.start_rescore().await.unwrap();
+    // The lease runs out (shortened here) and another worker claims the job.
+    let mut conn = sqlx::AnyConnection::connect(&f.url).await.unwrap();
+    sqlx::query("UPDATE jobs SET locked_until = 0 WHERE id = $1")
+        .bind(&started.job.id)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let taken = f
+        .store
+        .claim_job(&started.job.id, CLAIM_LEASE)
+        .await
+        .unwrap()
+        .expect("a job whose lease ran out can be claimed");
+    let lead = store.lead(&lead_id, &LeadVisibility::All).await.unwrap();
+    let write = ScoreWrite {
+        lead_id: lead_id.clone(),
+        expected_rev: lead.score_rev,
+        score: 7,
+        tier: Tier::Cold,
+        parts: json!([]),
+        stage: None,
+        events: vec![("scored".into(), json!({"score": 7}))],
+        next_check: None,
+    };
+    let chunk = |job| {
+        let writes = store.prepare_scores(std::slice::from_ref(&write));
+        let store = f.store.tenant(&f.tenant_id);
+        let run_id = started.run.id.clone();
+        let last = lead_id.clone();
+        async move {
+            store
+                .write_rescore_chunk(job, &run_id, writes, 1, &last, CLAIM_LEASE)
+                .await
+        }
+    };
+    assert_eq!(
+        chunk(&started.job).await.unwrap(),
+        None,
+        "the first worker lost its claim"
+    );
+    let lead = store.lead(&lead_id, &LeadVisibility::All).await.unwrap();
+    assert_eq!(lead.score, 0, "nothing written");
+    assert_eq!(
+        store.rescore_run(&started.run.id).await.unwrap().done,
+        0,
+        "nothing counted"
+    );
+    assert_eq!(
+        chunk(&taken).await.unwrap(),
+        Some(1),
+        "the worker holding the claim writes"
+    );
+    assert_eq!(store.lead(&lead_id, &LeadVisibility::All).await.unwrap().score, 7);
+    assert_eq!(store.rescore_run(&started.run.id).await.unwrap().done, 1);
+}
+
 async fn futures_join<T>(tasks: impl IntoIterator<Item = tokio::task::JoinHandle<T>>) -> Vec<T> {
     let mut out = Vec::new();
     for task in tasks {
@@ -369,6 +435,7 @@ on_both_backends!(
     two_reps_claiming_one_lead_one_wins,
     a_breach_job_for_an_earlier_owner_does_nothing,
     concurrent_duplicates_keep_every_field,
+    a_rescore_chunk_after_its_lease_was_lost_writes_nothing,
 );
 
 async fn interleaved_merges(backend: Backend) {

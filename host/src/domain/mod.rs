@@ -35,8 +35,8 @@ pub use tier::Tier;
 pub use webhook::WebhookEvent;
 pub use world::World;
 pub use writes::{
-    IntakeOutcome, NewSubmission, PluginCall, PluginOutcome, ProcessedLead, RouteStep, RouteTo, ScoreWrite, StageEntry,
-    TouchContext,
+    IntakeOutcome, NewSubmission, PluginCall, PluginOutcome, ProcessedLead, RecentCalls, RouteStep, RouteTo,
+    ScoreWrite, StageEntry, TouchContext,
 };
 
 /// A value that failed to parse, with a message a person can act on.

@@ -57,6 +57,16 @@ pub struct PluginOutcome {
     pub plugin_id: String,
     pub plugin_name: String,
     pub error: Option<String>,
+    /// Of the plugin's latest calls seen by this process (this one
+    /// included), how many failed, and how many there were.
+    pub recent: RecentCalls,
+}
+
+/// A plugin's latest calls: how many failed, of how many.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RecentCalls {
+    pub failed: u32,
+    pub calls: u32,
 }
 
 /// Everything one score-and-route step writes.

@@ -86,6 +86,7 @@ impl<'a> StepCalls<'a> {
         let error = record.outcome.as_ref().err().map(|f| f.to_string());
         match &error {
             Some(error) => {
+                let error = super::capped::for_log(error);
                 tracing::info!(tenant = %self.tenant_id, plugin = %plugin.name, lead = %self.lead.id, %error, "plugin call failed");
                 self.events.push((
                     "plugin_failed".to_owned(),
@@ -109,10 +110,12 @@ impl<'a> StepCalls<'a> {
                 duration_us: record.duration.as_micros() as u64,
             });
         }
+        let recent = self.host.note_outcome(&plugin.id, error.is_some());
         self.outcomes.push(PluginOutcome {
             plugin_id: plugin.id.clone(),
             plugin_name: plugin.name.clone(),
             error,
+            recent,
         });
         record.outcome.ok()
     }

@@ -3,10 +3,13 @@
 //! A plugin that lies (a rep that does not exist, absurd points, a flood of
 //! reasons) gets `Failure::InvalidResult`, and the built-in rules apply.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::bindings::{Action, Assignment, BehaviourCount, Lead, Rep, RouteDecision, ScorePart};
+use super::capped::{ID_CHARS, REASON_CHARS, cut_chars};
 use super::sandbox::Failure;
 use crate::domain::{Stage, Tier};
 
@@ -135,24 +138,26 @@ impl From<RepInput> for Rep {
 /// add or take away.
 pub const MAX_SCORE_PARTS: usize = 50;
 pub const MAX_PART_POINTS: i32 = 1000;
-const MAX_REASON_CHARS: usize = 500;
 const MAX_ACTIONS: usize = 20;
 
-pub fn check_score(parts: Vec<ScorePart>) -> Result<Vec<ScorePart>, Failure> {
+/// Checks a scorer's parts; their reasons are cut to `REASON_CHARS`.
+pub fn check_score(mut parts: Vec<ScorePart>) -> Result<Vec<ScorePart>, Failure> {
     if parts.len() > MAX_SCORE_PARTS {
         return Err(Failure::InvalidResult(format!(
             "{} score parts; at most {MAX_SCORE_PARTS}",
             parts.len()
         )));
     }
-    for part in &parts {
-        if part.points.abs() > MAX_PART_POINTS {
+    for part in &mut parts {
+        // A range check: `abs` overflows on i32::MIN.
+        if !(-MAX_PART_POINTS..=MAX_PART_POINTS).contains(&part.points) {
             return Err(Failure::InvalidResult(format!(
                 "{} points for {:?}; a part adds at most ±{MAX_PART_POINTS}",
-                part.points, part.reason
+                part.points,
+                cut_chars(&part.reason, REASON_CHARS)
             )));
         }
-        check_text("a reason", &part.reason)?;
+        cut_reason(&mut part.reason);
     }
     Ok(parts)
 }
@@ -168,28 +173,30 @@ pub struct TeamRef {
 /// Checks a routing decision; `teams: None` accepts any team (a trial run,
 /// where the tenant's teams are not at hand).
 pub fn check_route(
-    decision: RouteDecision,
+    mut decision: RouteDecision,
     candidates: &[Rep],
     teams: Option<&[TeamRef]>,
 ) -> Result<RouteDecision, Failure> {
-    match &decision {
+    match &mut decision {
         RouteDecision::Rep(Assignment { id, reason }) => {
-            check_text("a reason", reason)?;
+            cut_reason(reason);
             if !candidates.iter().any(|c| &c.id == id) {
                 return Err(Failure::InvalidResult(format!(
-                    "it named rep {id:?}, who is not among the candidates"
+                    "it named rep {:?}, who is not among the candidates",
+                    cut_chars(id, ID_CHARS)
                 )));
             }
         }
         RouteDecision::Team(Assignment { id, reason }) => {
-            check_text("a reason", reason)?;
+            cut_reason(reason);
             if teams.is_some_and(|teams| !teams.iter().any(|t| &t.id == id || &t.name == id)) {
                 return Err(Failure::InvalidResult(format!(
-                    "it named team {id:?}, which does not exist"
+                    "it named team {:?}, which does not exist",
+                    cut_chars(id, ID_CHARS)
                 )));
             }
         }
-        RouteDecision::PublicPool(reason) => check_text("a reason", reason)?,
+        RouteDecision::PublicPool(reason) => cut_reason(reason),
     }
     Ok(decision)
 }
@@ -204,20 +211,16 @@ pub fn check_actions(actions: Vec<Action>) -> Result<Vec<Action>, Failure> {
     Ok(actions)
 }
 
-fn check_text(what: &str, text: &str) -> Result<(), Failure> {
-    let chars = text.chars().count();
-    if chars > MAX_REASON_CHARS {
-        return Err(Failure::InvalidResult(format!(
-            "{what} of {chars} characters; at most {MAX_REASON_CHARS}"
-        )));
+fn cut_reason(reason: &mut String) {
+    if let Cow::Owned(cut) = cut_chars(reason, REASON_CHARS) {
+        *reason = cut;
     }
-    Ok(())
 }
 
 /// Results as JSON, for `plugin run`, test runs and the timeline.
 pub fn score_json(parts: &[ScorePart]) -> Value {
     serde_json::json!({
-        "points": parts.iter().map(|p| p.points).sum::<i32>(),
+        "points": parts.iter().map(|p| i64::from(p.points)).sum::<i64>(),
         "parts": parts.iter().map(|p| serde_json::json!({"points": p.points, "reason": p.reason})).collect::<Vec<_>>(),
     })
 }
@@ -263,7 +266,12 @@ mod tests {
         assert!(check_score(vec![part(20, "Budget"), part(-5, "Student")]).is_ok());
         assert!(check_score(vec![part(5000, "x")]).is_err());
         assert!(check_score((0..51).map(|_| part(1, "x")).collect()).is_err());
-        assert!(check_score(vec![part(1, &"x".repeat(501))]).is_err());
+        let long = check_score(vec![part(1, &"x".repeat(501))]).unwrap();
+        assert!(long[0].reason.starts_with(&"x".repeat(REASON_CHARS)) && long[0].reason.ends_with("more characters]"));
+        for extreme in [i32::MIN, i32::MAX, -1001, 1001] {
+            assert!(check_score(vec![part(extreme, "x")]).is_err(), "{extreme} points");
+        }
+        assert!(check_score(vec![part(-1000, "x"), part(1000, "y")]).is_ok());
     }
 
     #[test]

@@ -1,12 +1,15 @@
 //! A plugin that keeps failing is switched off, with a visible reason: a
 //! step's failed calls are counted on their plugins with the lead they
 //! failed on, and the plugin goes off after `disable_after` failures in a
-//! row (a success ends a run of failures).
+//! row (a success ends a run of failures), or once half or more of its
+//! latest `RECENT_CALLS` calls failed (a plugin failing every other call
+//! never fails twice in a row; exactly alternating, half of any 50 fail).
 
 use serde_json::json;
 
 use crate::clock::Timestamp;
-use crate::domain::ProcessedLead;
+use crate::domain::{ProcessedLead, RecentCalls};
+use crate::plugins::host::RECENT_CALLS;
 use crate::storage::{StoreResult, Unit};
 
 /// Counts the step's failed calls (after the failing plugins' earlier
@@ -27,8 +30,20 @@ pub async fn count_failures(
         let Some((streak, enabled)) = unit.plugin_streak(&outcome.plugin_id).await? else {
             continue; // removed meanwhile
         };
-        let off = enabled && streak + 1 >= disable_after;
-        let reason = off.then(|| format!("switched off after {disable_after} failures in a row; the last: {error}"));
+        let RecentCalls { failed, calls } = outcome.recent;
+        let reason = if !enabled {
+            None
+        } else if streak + 1 >= disable_after {
+            Some(format!(
+                "switched off after {disable_after} failures in a row; the last: {error}"
+            ))
+        } else if calls as usize >= RECENT_CALLS && failed * 2 >= calls {
+            Some(format!(
+                "switched off: {failed} of its last {calls} calls failed; the last: {error}"
+            ))
+        } else {
+            None
+        };
         unit.plugin_failed(&outcome.plugin_id, error, reason.as_deref(), now);
         if let Some(reason) = reason {
             tracing::warn!(tenant = %unit.tenant_id(), plugin = %outcome.plugin_name, "plugin switched off");

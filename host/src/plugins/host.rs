@@ -13,6 +13,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 use super::component::{ComponentCache, PluginComponent, Rejection};
 use super::sandbox::{Failure, Limits, Sandbox};
 use crate::clock::Timestamp;
+use crate::domain::RecentCalls;
 use crate::domain::World;
 use crate::recent::{Recent, SETTINGS_TTL};
 use crate::storage::{PluginRecord, Store, StoreResult, TenantStore};
@@ -37,7 +38,12 @@ pub struct PluginHost {
     kept: Mutex<HashMap<String, Instant>>,
     /// Successful calls not yet written, by plugin id (see `count_success`).
     successes: Mutex<HashMap<String, Successes>>,
+    /// Each plugin's latest outcomes (true: failed), at most `RECENT_CALLS`.
+    recent: Mutex<HashMap<String, VecDeque<bool>>>,
 }
+
+/// How many of a plugin's latest calls its failure rate is taken over.
+pub const RECENT_CALLS: usize = 50;
 
 /// Successful calls of one plugin counted in memory since they were last
 /// written.
@@ -74,6 +80,7 @@ impl PluginHost {
             fuel: Recent::new(SETTINGS_TTL),
             kept: Mutex::default(),
             successes: Mutex::default(),
+            recent: Mutex::default(),
         })
     }
 
@@ -115,6 +122,22 @@ impl PluginHost {
             last_at: at,
         };
         self.restore_successes([(plugin_id.to_owned(), one)]);
+    }
+
+    /// Notes one call's outcome; returns the plugin's latest calls (this
+    /// one included). Kept per process: with several processes each judges
+    /// the calls it made.
+    pub fn note_outcome(&self, plugin_id: &str, failed: bool) -> RecentCalls {
+        let mut recent = self.recent.lock().expect("recent outcomes lock");
+        let window = recent.entry(plugin_id.to_owned()).or_default();
+        if window.len() == RECENT_CALLS {
+            window.pop_front();
+        }
+        window.push_back(failed);
+        RecentCalls {
+            failed: window.iter().filter(|f| **f).count() as u32,
+            calls: window.len() as u32,
+        }
     }
 
     /// Takes a plugin's unwritten successes, for a failure to write first

@@ -3,7 +3,9 @@
 //! fresh sandboxed store per call.
 
 pub mod bindings;
+pub mod call_env;
 pub mod calls;
+pub mod capped;
 pub mod component;
 pub mod contract;
 pub mod failures;

@@ -18,6 +18,8 @@ use wasmtime::{
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use super::bindings::{Host, LogLevel, scorer};
+use super::call_env::{CallClock, CallClocks, CallClocksView, CallEnv};
+use super::capped::{ERROR_BYTES, cut_bytes};
 use super::output::CappedOutput;
 
 /// Plugin calls that may run at once, across all tenants.
@@ -106,10 +108,16 @@ impl Sandbox {
         let engine = Engine::new(&config)?;
         start_epoch_ticker(&engine);
 
-        let mut linker = Linker::new(&engine);
+        let mut linker: Linker<CallState> = Linker::new(&engine);
         // WASI with an empty context: what Rust's std imports links, but sees
         // no files, environment, arguments or network.
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        // ... except the monotonic clock: a call's own, whose timers never
+        // start a real one (a plugin's sleep or poll cannot make it wait).
+        CallClocks::link(&mut linker, |state| CallClocksView {
+            clock: &state.clock,
+            table: &mut state.table,
+        })?;
         // The `leadhost:plugin/host` and `types` imports, shared by all worlds.
         scorer::Scorer::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |state| state)?;
         Ok(Self {
@@ -128,16 +136,19 @@ impl Sandbox {
             .expect("the sandbox semaphore is never closed")
     }
 
-    /// A fresh store for one call.
+    /// A fresh store for one call, with its own clocks and random (see
+    /// `call_env`). stdin is empty: a read returns at once.
     pub fn store(&self, limits: &Limits) -> wasmtime::Result<Store<CallState>> {
         let stdout = CappedOutput::new(limits.output_bytes);
         let stderr = CappedOutput::new(limits.output_bytes);
-        let wasi = WasiCtxBuilder::new()
-            .stdout(stdout.clone())
-            .stderr(stderr.clone())
-            .build();
+        let env = CallEnv::fresh();
+        let mut wasi = WasiCtxBuilder::new();
+        wasi.stdout(stdout.clone()).stderr(stderr.clone());
+        let clock = env.apply(&mut wasi);
         let state = CallState {
-            wasi,
+            wasi: wasi.build(),
+            env,
+            clock,
             table: ResourceTable::new(),
             memory: MemoryCeiling {
                 bytes: limits.memory_bytes,
@@ -177,6 +188,8 @@ fn start_epoch_ticker(engine: &Engine) {
 /// What one call's store holds.
 pub struct CallState {
     wasi: WasiCtx,
+    env: CallEnv,
+    clock: CallClock,
     table: ResourceTable,
     memory: MemoryCeiling,
     logs: Vec<LogLine>,
@@ -281,12 +294,17 @@ pub struct CallRecord<T> {
     pub stderr: String,
     pub fuel_used: u64,
     pub duration: Duration,
+    /// The time and seed the call's clocks and random started from (none
+    /// for a call that never ran): the same input with them gives the same
+    /// answer.
+    pub env: Option<CallEnv>,
 }
 
 impl<T> CallRecord<T> {
     /// A call that never ran.
     pub fn failed(failure: Failure) -> Self {
         CallRecord {
+            env: None,
             outcome: Err(failure),
             logs: Vec::new(),
             logs_dropped: 0,
@@ -299,6 +317,7 @@ impl<T> CallRecord<T> {
 
     pub fn map<U>(self, f: impl FnOnce(T) -> Result<U, Failure>) -> CallRecord<U> {
         CallRecord {
+            env: self.env,
             outcome: self.outcome.and_then(f),
             logs: self.logs,
             logs_dropped: self.logs_dropped,
@@ -324,11 +343,12 @@ pub(super) fn run<T>(
     let fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
     let outcome = match result {
         Ok(Ok(value)) => Ok(value),
-        Ok(Err(message)) => Err(Failure::Guest(message)),
+        Ok(Err(message)) => Err(Failure::Guest(cut_bytes(&message, ERROR_BYTES).into_owned())),
         Err(err) => Err(classify(&err, store.data(), limits)),
     };
     let state = store.into_data();
     CallRecord {
+        env: Some(state.env),
         outcome,
         logs: state.logs,
         logs_dropped: state.logs_dropped,
@@ -352,7 +372,7 @@ fn classify(err: &wasmtime::Error, state: &CallState, limits: &Limits) -> Failur
         Some(Trap::StackOverflow) => Failure::StackOverflow,
         Some(Trap::UnreachableCodeReached) => Failure::Trap("panicked or aborted (wasm `unreachable` executed)".into()),
         Some(trap) => Failure::Trap(trap.to_string()),
-        None => Failure::Instantiate(format!("{err:#}")),
+        None => Failure::Instantiate(cut_bytes(&format!("{err:#}"), ERROR_BYTES).into_owned()),
     }
 }
 
@@ -367,6 +387,10 @@ impl<T> CallRecord<T> {
             "fuel_used": self.fuel_used,
             "duration_us": self.duration.as_micros() as u64,
         });
+        if let Some(env) = &self.env {
+            out["started_at"] = serde_json::json!(env.at);
+            out["seed"] = serde_json::json!(env.seed.to_string());
+        }
         match &self.outcome {
             Ok(value) => out["result"] = render(value),
             Err(failure) => out["error"] = serde_json::Value::String(failure.to_string()),

@@ -41,7 +41,7 @@ pub async fn run_with_progress(
     let run = store.rescore_run(run_id).await?;
     let (cursor, mut done) = (run.cursor.clone(), run.done);
     if run.status != RunStatus::Running {
-        return store.finish_rescore(&job.id, run_id).await;
+        return store.finish_rescore(job, run_id).await;
     }
     let model = super::current_model(&state.score_models, &store).await?;
     let scorers = Arc::new(Scorers::prepare(&state.plugins, &store).await?);
@@ -64,24 +64,24 @@ pub async fn run_with_progress(
     loop {
         let Some((writes, seen, last_id)) = chunk else {
             progress(done, run.total.max(done));
-            return store.finish_rescore(&job.id, run_id).await;
+            return store.finish_rescore(job, run_id).await;
         };
         // The next chunk is read and scored while this one is written (on
         // its own task, so the write's statements go on while this task
         // computes): they are different leads, and each write still commits
         // in order, with the run's cursor, before the next one starts.
         let writer = {
-            let (store, tenant, job_id, run_id, last_id) = (
+            let (store, tenant, job, run_id, last_id) = (
                 state.store.clone(),
                 tenant_id.to_owned(),
-                job.id.clone(),
+                job.clone(),
                 run_id.to_owned(),
                 last_id.clone(),
             );
             tokio::spawn(async move {
                 store
                     .tenant(&tenant)
-                    .write_rescore_chunk(&job_id, &run_id, writes, seen, &last_id, CLAIM_LEASE)
+                    .write_rescore_chunk(&job, &run_id, writes, seen, &last_id, CLAIM_LEASE)
                     .await
             })
         };
@@ -94,7 +94,11 @@ pub async fn run_with_progress(
             ))))),
         };
         if written?.is_none() {
-            tracing::info!(tenant = tenant_id, run = run_id, "re-score superseded by a newer one");
+            tracing::info!(
+                tenant = tenant_id,
+                run = run_id,
+                "re-score superseded, or taken over after its lease ran out"
+            );
             return Ok(());
         }
         done += seen as i64;

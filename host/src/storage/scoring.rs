@@ -184,11 +184,14 @@ impl TenantStore<'_> {
     }
 
     /// Writes one chunk of a run: the scores, the run's progress and cursor,
-    /// and the job's renewed lease, together. `None` when the run was
-    /// superseded (its job is gone) and nothing was written.
+    /// and the job's renewed lease, together, if `job` still holds its
+    /// claim (its `attempts` is the claim's token: a worker that took the
+    /// job over after the lease ran out counted another attempt). `None`
+    /// when the run was superseded (its job is gone) or taken over, and
+    /// nothing was written.
     pub async fn write_rescore_chunk(
         &self,
-        job_id: &str,
+        job: &JobRecord,
         run_id: &str,
         writes: PreparedScores,
         seen: usize,
@@ -197,9 +200,10 @@ impl TenantStore<'_> {
     ) -> StoreResult<Option<usize>> {
         let now = Timestamp::now();
         let mut tx = self.store.begin_write().await?;
-        let held = sqlx::query("UPDATE jobs SET locked_until = $2 WHERE id = $1")
-            .bind(job_id)
+        let held = sqlx::query("UPDATE jobs SET locked_until = $2 WHERE id = $1 AND attempts = $3")
+            .bind(&job.id)
             .bind(now.plus(lease).micros())
+            .bind(job.attempts)
             .execute(&mut *tx)
             .await?;
         if held.rows_affected() == 0 {
@@ -222,11 +226,12 @@ impl TenantStore<'_> {
     }
 
     /// Marks a run done and removes its job.
-    pub async fn finish_rescore(&self, job_id: &str, run_id: &str) -> StoreResult<()> {
+    pub async fn finish_rescore(&self, job: &JobRecord, run_id: &str) -> StoreResult<()> {
         let now = Timestamp::now();
         let mut tx = self.store.begin_write().await?;
-        let removed = sqlx::query("DELETE FROM jobs WHERE id = $1")
-            .bind(job_id)
+        let removed = sqlx::query("DELETE FROM jobs WHERE id = $1 AND attempts = $2")
+            .bind(&job.id)
+            .bind(job.attempts)
             .execute(&mut *tx)
             .await?;
         if removed.rows_affected() > 0 {
