@@ -144,6 +144,18 @@ impl TestServer {
     }
 
     pub async fn start_on(db: TestDatabase, extra_args: &[&str]) -> anyhow::Result<Self> {
+        let filter = std::env::var("LEADHOST_LOG").unwrap_or_else(|_| "warn".into());
+        Self::start_logging_on(db, extra_args, &filter).await
+    }
+
+    /// A server whose log (see [`TestServer::log`]) keeps what `filter`
+    /// (a `LEADHOST_LOG` value) lets through.
+    pub async fn start_logging(backend: Backend, filter: &str) -> anyhow::Result<Self> {
+        let db = TestDatabase::create(backend).await?;
+        Self::start_logging_on(db, &[], filter).await
+    }
+
+    async fn start_logging_on(db: TestDatabase, extra_args: &[&str], filter: &str) -> anyhow::Result<Self> {
         let log = std::fs::File::create(db.dir().join("server.log"))?;
         let cache = db.dir().join("plugin-cache");
         let mut child = Command::new(leadhost_bin())
@@ -159,10 +171,7 @@ impl TestServer {
             .arg("--plugin-cache")
             .arg(&cache)
             .args(extra_args)
-            .env(
-                "LEADHOST_LOG",
-                std::env::var("LEADHOST_LOG").unwrap_or_else(|_| "warn".into()),
-            )
+            .env("LEADHOST_LOG", filter)
             .stdout(Stdio::piped())
             .stderr(log)
             .spawn()
@@ -195,6 +204,12 @@ impl TestServer {
             child,
             stdout: lines,
         })
+    }
+
+    /// What the server has logged so far (its standard error).
+    pub fn log(&self) -> String {
+        let dir = self.db.as_ref().expect("a running server has its database").dir();
+        std::fs::read_to_string(dir.join("server.log")).unwrap_or_default()
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -107,6 +107,10 @@ pub struct PluginCall {
     pub stderr: String,
     pub fuel_used: u64,
     pub duration_us: u64,
+    /// When the call's clocks started (its wall clock read this) and its
+    /// random's seed: the call runs the same again with them.
+    pub started_at: Option<Timestamp>,
+    pub seed: Option<u64>,
 }
 
 /// Where a touch came from.

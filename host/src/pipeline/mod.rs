@@ -19,7 +19,7 @@ use crate::domain::{ProcessedLead, ScoreWrite};
 use crate::plugins::StepCalls;
 use crate::plugins::bindings::{RouteDecision, ScorePart};
 use crate::plugins::host::{DISABLE_AFTER, Successes};
-use crate::plugins::sandbox::CallRecord;
+use crate::plugins::sandbox::{CallRecord, Limits};
 use crate::routing::{RoutedLead, Router};
 use crate::scoring::{Behaviour, Scorers, current_model, rescored};
 use crate::storage::{LeadRecord, LeadVisibility, StoreError, StoreResult, TenantStore};
@@ -65,8 +65,12 @@ async fn decide(
     let events = store.behaviour_events(lead_id).await?;
     let behaviour = Behaviour::from_events(events.into_iter().map(|e| (e.kind, e.occurred_at)).collect());
     let model = current_model(&state.score_models, store).await?;
-    let limits = state.plugins.limits(store).await?;
     let now = Timestamp::now();
+    let limits = Limits {
+        // A plugin's wall clock reads the step's time.
+        clock_at: Some(now),
+        ..state.plugins.limits(store).await?
+    };
     let mut calls = StepCalls::new(&state.plugins, store.tenant_id(), &lead, behaviour.counts(now), limits);
     let scorers = Arc::new(Scorers::prepare(&state.plugins, store).await?);
     let router = Arc::new(match route {

@@ -108,6 +108,8 @@ impl<'a> StepCalls<'a> {
                 stderr: record.stderr,
                 fuel_used: record.fuel_used,
                 duration_us: record.duration.as_micros() as u64,
+                started_at: record.env.map(|env| env.at),
+                seed: record.env.map(|env| env.seed),
             });
         }
         let recent = self.host.note_outcome(&plugin.id, error.is_some());

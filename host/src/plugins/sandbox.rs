@@ -44,6 +44,9 @@ pub struct Limits {
     pub output_bytes: usize,
     /// Log lines kept (each cut to `LOG_LINE_BYTES`).
     pub log_lines: usize,
+    /// What the call's wall clock reads when it starts: the step's time
+    /// (`None`: the time of the call).
+    pub clock_at: Option<crate::clock::Timestamp>,
 }
 
 impl Default for Limits {
@@ -54,6 +57,7 @@ impl Default for Limits {
             memory_bytes: 64 << 20,
             output_bytes: 16 << 10,
             log_lines: 100,
+            clock_at: None,
         }
     }
 }
@@ -141,7 +145,8 @@ impl Sandbox {
     pub fn store(&self, limits: &Limits) -> wasmtime::Result<Store<CallState>> {
         let stdout = CappedOutput::new(limits.output_bytes);
         let stderr = CappedOutput::new(limits.output_bytes);
-        let env = CallEnv::fresh();
+        let mut env = CallEnv::fresh();
+        env.at = limits.clock_at.unwrap_or(env.at);
         let mut wasi = WasiCtxBuilder::new();
         wasi.stdout(stdout.clone()).stderr(stderr.clone());
         let clock = env.apply(&mut wasi);

@@ -154,13 +154,16 @@ impl Unit<'_> {
                 Bind::from(&call.stderr),
                 Bind::Int(call.fuel_used as i64),
                 Bind::Int(call.duration_us as i64),
+                Bind::from(call.started_at.map(Timestamp::micros)),
+                // The seed's bits as a BIGINT.
+                Bind::from(call.seed.map(|seed| seed as i64)),
                 Bind::Int(now.micros()),
             ]
         });
         let insert = multi_row_insert(
             self.backend,
             "INSERT INTO plugin_calls (id, tenant_id, plugin_id, lead_id, ok, error, result, logs, stdout, \
-             stderr, fuel_used, duration_us, created_at) VALUES ",
+             stderr, fuel_used, duration_us, started_at, seed, created_at) VALUES ",
             rows,
             "",
         );

@@ -221,7 +221,8 @@ impl TenantStore<'_> {
     /// The plugin's latest calls, newest first.
     pub async fn plugin_calls(&self, plugin_id: &str, limit: i64) -> StoreResult<Vec<Value>> {
         let rows = sqlx::query(
-            "SELECT ok, error, result, logs, stdout, stderr, fuel_used, duration_us, created_at FROM plugin_calls \
+            "SELECT ok, error, result, logs, stdout, stderr, fuel_used, duration_us, started_at, seed, created_at \
+             FROM plugin_calls \
              WHERE tenant_id = $1 AND plugin_id = $2 ORDER BY created_at DESC, id DESC LIMIT $3",
         )
         .bind(&self.tenant_id)
@@ -245,6 +246,8 @@ impl TenantStore<'_> {
                     "fuel_used": row.try_get::<i64, _>("fuel_used")?,
                     "duration_us": row.try_get::<i64, _>("duration_us")?,
                     "at": Timestamp(row.try_get("created_at")?),
+                    "started_at": row.try_get::<Option<i64>, _>("started_at")?.map(Timestamp),
+                    "seed": row.try_get::<Option<i64>, _>("seed")?.map(|seed| (seed as u64).to_string()),
                 }))
             })
             .collect()

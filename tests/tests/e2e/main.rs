@@ -9,4 +9,5 @@ mod leads;
 mod page;
 mod plugins;
 mod routing;
+mod sandbox;
 mod scoring;

@@ -1,0 +1,217 @@
+//! The sandbox against plugins that wait, flood or lie (issue 13): each is
+//! uploaded over the API as an integrator would, and a lead goes through it.
+
+use leadhost_tests::{Backend, StatusCode, TestServer, on_both_backends};
+use serde_json::{Value, json};
+
+use crate::intake::{demo_lead, demo_server};
+
+on_both_backends!(
+    a_plugin_that_waits_is_never_waited_for,
+    huge_plugin_strings_are_cut_in_the_database_the_api_and_the_log,
+    extreme_points_are_an_invalid_result_and_the_lead_is_kept,
+    a_plugin_failing_every_other_call_is_switched_off,
+);
+
+async fn submit(server: &TestServer, email: &str) -> anyhow::Result<String> {
+    let (status, body) = server
+        .submit("acme", "website-demo-request", &demo_lead(email, ""))
+        .await?;
+    anyhow::ensure!(status == StatusCode::CREATED, "{status} {body}");
+    Ok(body["id"].as_str().unwrap().to_owned())
+}
+
+fn events<'a>(lead: &'a Value, kind: &str) -> Vec<&'a Value> {
+    lead["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == kind)
+        .collect()
+}
+
+/// A sleep for an hour, a poll on a timer an hour away and a read of stdin
+/// all return at once: the call's own clock moves to the timer. The lead is
+/// scored and routed.
+async fn a_plugin_that_waits_is_never_waited_for(backend: Backend) -> anyhow::Result<()> {
+    let (server, token) = demo_server(backend).await?;
+    for (i, (wait, moved)) in [("sleep", 3600), ("poll", 3600), ("stdin", 0)].into_iter().enumerate() {
+        let name = format!("sleepy-{wait}");
+        server
+            .install_plugin(&token, &name, "scorer", "sleepy_scorer", json!({ "wait": wait }))
+            .await?;
+        let started = std::time::Instant::now();
+        let id = submit(&server, &format!("waiter{i}@example.com")).await?;
+        let lead = server.processed_lead(&token, &id).await?;
+        assert!(started.elapsed().as_secs() < 10, "{wait}: {:?}", started.elapsed());
+        let reason = format!("sleepy-scorer: {wait}: the call's clock moved {moved} s");
+        let parts = lead["score_parts"].as_array().unwrap();
+        assert!(parts.iter().any(|p| p["reason"] == reason.as_str()), "{wait}: {lead}");
+        assert_eq!(events(&lead, "routed").len(), 1, "{wait}: the lead is routed: {lead}");
+        let (_, plugin) = server.get_json(&token, &format!("/api/v1/plugins/{name}")).await?;
+        let call = &plugin["recent_calls"][0];
+        assert!(call["ok"].as_bool().unwrap(), "{wait}: {call}");
+        let took = call["duration_us"].as_u64().unwrap();
+        assert!(took < 50_000, "{wait}: the call took {took} µs");
+        // What its clocks and random started from is kept with it.
+        let started_at = call["started_at"].as_str().unwrap();
+        let (created, processed) = (
+            lead["created_at"].as_str().unwrap(),
+            lead["processed_at"].as_str().unwrap(),
+        );
+        assert!(created <= started_at && started_at <= processed, "{wait}: {call}");
+        assert!(
+            call["seed"].as_str().is_some_and(|s| s.parse::<u64>().is_ok()),
+            "{call}"
+        );
+        // Switched off so the next plugin is the only scorer.
+        server
+            .http
+            .patch(server.url(&format!("/api/v1/plugins/{name}")))
+            .bearer_auth(&token)
+            .json(&json!({"enabled": false}))
+            .send()
+            .await?;
+    }
+    Ok(())
+}
+
+/// A 48 MiB error and a 48 MiB reason are cut before they are stored,
+/// shown or logged, and the lead is kept.
+async fn huge_plugin_strings_are_cut_in_the_database_the_api_and_the_log(backend: Backend) -> anyhow::Result<()> {
+    let server = TestServer::start_logging(backend, "info,sqlx=warn").await?;
+    let token = server.create_tenant("acme").await?;
+    server
+        .create_form_from_file(&token, "website-demo-request.json")
+        .await?;
+    server
+        .install_plugin(&token, "strings", "scorer", "hostile_strings", json!({"mode": "error"}))
+        .await?;
+    let id = submit(&server, "flooded@example.com").await?;
+    let res = server
+        .http
+        .get(server.url(&format!("/api/v1/leads/{id}")))
+        .bearer_auth(&token)
+        .send()
+        .await?;
+    let lead_bytes = res.bytes().await?;
+    let lead: Value = serde_json::from_slice(&lead_bytes)?;
+    let lead = match lead["processed_at"].is_null() {
+        true => server.processed_lead(&token, &id).await?,
+        false => lead,
+    };
+    let failed = events(&lead, "plugin_failed");
+    assert_eq!(failed.len(), 1, "{lead}");
+    let error = failed[0]["detail"]["error"].as_str().unwrap();
+    assert!(
+        error.len() < 4200 && error.ends_with("more bytes]"),
+        "{} bytes",
+        error.len()
+    );
+    assert!(
+        lead_bytes.len() < 64 << 10,
+        "the lead view is {} bytes",
+        lead_bytes.len()
+    );
+
+    let res = server
+        .http
+        .get(server.url("/api/v1/plugins/strings"))
+        .bearer_auth(&token)
+        .send()
+        .await?;
+    let plugin_bytes = res.bytes().await?;
+    assert!(
+        plugin_bytes.len() < 64 << 10,
+        "the plugin view is {} bytes",
+        plugin_bytes.len()
+    );
+    let plugin: Value = serde_json::from_slice(&plugin_bytes)?;
+    assert!(
+        plugin["last_error"].as_str().unwrap().ends_with("more bytes]"),
+        "stored cut"
+    );
+
+    let log = server.log();
+    let line = log
+        .lines()
+        .find(|l| l.contains("plugin call failed"))
+        .unwrap_or_else(|| panic!("the failure is logged: {log}"));
+    assert!(line.len() < 8 << 10, "the log line is {} bytes", line.len());
+    assert!(!log.contains("\nFORGED LOG LINE"), "a plugin cannot start a log line");
+    assert!(!log.contains('\u{1b}'), "nor send a terminal escape");
+
+    // A 48 MiB reason: the part counts, its reason is cut.
+    server
+        .http
+        .patch(server.url("/api/v1/plugins/strings"))
+        .bearer_auth(&token)
+        .json(&json!({"config": {"mode": "reason"}}))
+        .send()
+        .await?;
+    let id = submit(&server, "reasoned@example.com").await?;
+    let lead = server.processed_lead(&token, &id).await?;
+    let part = lead["score_parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["source"] == "strings")
+        .unwrap_or_else(|| panic!("{lead}"))
+        .clone();
+    let reason = part["reason"].as_str().unwrap();
+    assert!(
+        reason.chars().count() < 260 && reason.ends_with("more characters]"),
+        "{reason}"
+    );
+    Ok(())
+}
+
+/// `i32::MIN` and `i32::MAX` points are refused as an invalid result: the
+/// lead keeps its built-in score, and nothing overflows.
+async fn extreme_points_are_an_invalid_result_and_the_lead_is_kept(backend: Backend) -> anyhow::Result<()> {
+    let (server, token) = demo_server(backend).await?;
+    for (i, points) in ["min", "max"].into_iter().enumerate() {
+        let name = format!("extreme-{points}");
+        server
+            .install_plugin(&token, &name, "scorer", "extreme_points", json!({ "points": points }))
+            .await?;
+        let id = submit(&server, &format!("extreme{i}@example.com")).await?;
+        let lead = server.processed_lead(&token, &id).await?;
+        let failed = events(&lead, "plugin_failed");
+        assert_eq!(failed.len(), 1, "{points}: {lead}");
+        let error = failed[0]["detail"]["error"].as_str().unwrap();
+        assert!(error.contains("invalid result") && error.contains("±1000"), "{error}");
+        assert_eq!(lead["score"], 0, "{points}: the built-in score stands");
+        server
+            .http
+            .patch(server.url(&format!("/api/v1/plugins/{name}")))
+            .bearer_auth(&token)
+            .json(&json!({"enabled": false}))
+            .send()
+            .await?;
+    }
+    Ok(())
+}
+
+/// Failing every other call, a plugin never fails five times in a row; it
+/// is switched off once half of its last 50 calls failed.
+async fn a_plugin_failing_every_other_call_is_switched_off(backend: Backend) -> anyhow::Result<()> {
+    let (server, token) = demo_server(backend).await?;
+    server
+        .install_plugin(&token, "flaky", "scorer", "flaky_scorer", json!({}))
+        .await?;
+    for n in 0..49 {
+        let id = submit(&server, &format!("f{n}@example.com")).await?;
+        server.processed_lead(&token, &id).await?;
+    }
+    let (_, plugin) = server.get_json(&token, "/api/v1/plugins/flaky").await?;
+    assert_eq!(plugin["enabled"], true, "24 of 49 failed: still on: {plugin}");
+    let id = submit(&server, "f49@example.com").await?;
+    let lead = server.processed_lead(&token, &id).await?;
+    assert_eq!(events(&lead, "plugin_disabled").len(), 1, "{lead}");
+    let (_, plugin) = server.get_json(&token, "/api/v1/plugins/flaky").await?;
+    assert_eq!(plugin["enabled"], false, "{plugin}");
+    let reason = plugin["disabled_reason"].as_str().unwrap();
+    assert!(reason.contains("25 of its last 50 calls failed"), "{reason}");
+    Ok(())
+}
