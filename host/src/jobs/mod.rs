@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use crate::app::AppState;
 use crate::clock::Timestamp;
-use crate::domain::{CLAIM_LEASE, Job, JobRecord};
+use crate::domain::{CLAIM_LEASE, Job, JobKind, JobRecord};
 use crate::followup::sla::DeadlineDue;
 use crate::pipeline::run_step;
 use crate::plugins::host::WRITE_SUCCESSES_EVERY;
@@ -27,6 +27,44 @@ const SWEEP_EVERY: Duration = Duration::from_secs(1);
 const RETRY_AFTER: Duration = Duration::from_secs(30);
 /// Due jobs listed per round of a sweep.
 const SWEEP_BATCH: i64 = 200;
+/// A tenant's lead steps taken by one pass of the steps sweep: its backlog
+/// waits for later passes, and never hides another tenant's jobs.
+const STEPS_PER_TENANT: i64 = 8;
+/// The longest a swept job may run before it is given up (and retried
+/// later); well under the claim's lease, so no second worker takes it
+/// meanwhile. (A tenant-wide re-score renews its lease chunk by chunk and is
+/// not bounded.)
+const JOB_BOUND: Duration = Duration::from_secs(90);
+
+/// Due jobs in two lanes swept apart, so that a tenant's slow plugins
+/// (steps) never delay anyone's deadlines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lane {
+    /// SLA warnings, breaches and recycles, webhook deliveries.
+    Deadlines,
+    /// Plugin-bound work: lead steps (score and route, re-score, decay) and
+    /// tenant-wide re-scores.
+    Steps,
+}
+
+impl Lane {
+    fn kinds(self) -> &'static [JobKind] {
+        match self {
+            Lane::Deadlines => &[
+                JobKind::SlaWarning,
+                JobKind::SlaBreach,
+                JobKind::SlaRecycle,
+                JobKind::Webhook,
+            ],
+            Lane::Steps => &[
+                JobKind::ScoreAndRoute,
+                JobKind::Rescore,
+                JobKind::Decay,
+                JobKind::RescoreTenant,
+            ],
+        }
+    }
+}
 
 /// Runs a job in the background.
 pub fn spawn(state: &AppState, job: JobRecord) {
@@ -34,10 +72,14 @@ pub fn spawn(state: &AppState, job: JobRecord) {
     tokio::spawn(async move { execute(&state, job).await });
 }
 
-/// Sweeps every `SWEEP_EVERY`, starting at once.
+/// Sweeps each lane every `SWEEP_EVERY`, starting at once, each on its own
+/// task: a slow pass of steps does not hold up the deadlines.
 pub fn start_sweeper(state: &AppState) {
     every(state, SWEEP_EVERY, |state| async move {
-        sweep(&state).await;
+        sweep_lane(&state, Lane::Deadlines).await;
+    });
+    every(state, SWEEP_EVERY, |state| async move {
+        sweep_lane(&state, Lane::Steps).await;
     });
 }
 
@@ -57,34 +99,88 @@ where
     });
 }
 
-/// Runs every job that is due and not held, until none is left; returns how
-/// many ran. Tenant-wide re-scores go to the background so they do not hold
-/// up the rest.
+/// Runs the jobs that are due and not held: every deadline, then one pass
+/// of steps. Returns how many it started. (The manual clock's advance calls
+/// this, and answers once it is done.)
 pub async fn sweep(state: &AppState) -> usize {
+    sweep_lane(state, Lane::Deadlines).await + sweep_lane(state, Lane::Steps).await
+}
+
+/// One lane's sweep: deadlines until none is left; steps one pass, at most
+/// `STEPS_PER_TENANT` of each tenant. In a round each tenant's jobs run in
+/// order (a warning before its breach) on a task of the tenant's own, beside
+/// the other tenants'; each within `JOB_BOUND`, and a panic ends only the
+/// tenant's round.
+async fn sweep_lane(state: &AppState, lane: Lane) -> usize {
+    let per_tenant = match lane {
+        Lane::Deadlines => SWEEP_BATCH,
+        Lane::Steps => STEPS_PER_TENANT,
+    };
     let mut ran = 0;
     loop {
-        let ids = match state.store.due_jobs(SWEEP_BATCH).await {
-            Ok(ids) => ids,
+        let due = match state.store.due_jobs(lane.kinds(), per_tenant, SWEEP_BATCH).await {
+            Ok(due) => due,
             Err(err) => {
                 tracing::warn!(%err, "listing due jobs failed");
                 return ran;
             }
         };
-        if ids.is_empty() {
-            return ran;
-        }
-        for id in &ids {
-            match state.store.claim_job(id, CLAIM_LEASE).await {
+        let mut by_tenant: Vec<(String, Vec<JobRecord>)> = Vec::new();
+        for job in &due {
+            // A tenant whose plugin work already queues gets no more steps
+            // now: they would wait there, holding the sweep (and their
+            // claims); they are taken in a later pass.
+            if lane == Lane::Steps && state.plugins.is_busy(&job.tenant_id) {
+                continue;
+            }
+            match state.store.claim_job(&job.id, CLAIM_LEASE).await {
                 // Long or network-bound work must not hold up the sweep.
                 Ok(Some(job)) if matches!(job.job, Job::RescoreTenant(_) | Job::Webhook(_)) => spawn(state, job),
-                Ok(Some(job)) => execute(state, job).await,
+                Ok(Some(job)) => match by_tenant.iter_mut().find(|(tenant, _)| *tenant == job.tenant_id) {
+                    Some((_, jobs)) => jobs.push(job),
+                    None => by_tenant.push((job.tenant_id.clone(), vec![job])),
+                },
                 Ok(None) => continue, // another worker has it, or it is done
-                Err(err) => tracing::warn!(job = %id, %err, "claiming a job failed"),
+                Err(err) => {
+                    tracing::warn!(job = %job.id, %err, "claiming a job failed");
+                    continue;
+                }
             }
             ran += 1;
         }
-        if (ids.len() as i64) < SWEEP_BATCH {
+        let rounds: Vec<_> = by_tenant
+            .into_iter()
+            .map(|(tenant, jobs)| {
+                let state = state.clone();
+                let round = tokio::spawn(async move {
+                    for job in jobs {
+                        bounded(&state, job).await;
+                    }
+                });
+                (tenant, round)
+            })
+            .collect();
+        for (tenant, round) in rounds {
+            if let Err(err) = round.await {
+                tracing::error!(%tenant, %err, "a job panicked; the rest of the tenant's round waits for their leases");
+            }
+        }
+        if lane == Lane::Steps || (due.len() as i64) < SWEEP_BATCH {
             return ran;
+        }
+    }
+}
+
+/// Runs a claimed job for at most `JOB_BOUND`; past it the job is released
+/// to be tried again later.
+async fn bounded(state: &AppState, job: JobRecord) {
+    let (id, kind) = (job.id.clone(), job.kind());
+    if tokio::time::timeout(JOB_BOUND, execute(state, job)).await.is_err() {
+        tracing::warn!(job = %id, %kind, "a job ran past its bound; it will be retried");
+        let retry_at = Timestamp::now().plus(RETRY_AFTER);
+        let error = format!("stopped after {} s", JOB_BOUND.as_secs());
+        if let Err(err) = state.store.retry_job(&id, &error, retry_at).await {
+            tracing::warn!(job = %id, %err, "could not release a stopped job; its lease will expire");
         }
     }
 }

@@ -240,6 +240,15 @@ impl PluginHost {
     /// slots; queues otherwise. Queued work of a tenant is run together: a
     /// trip off the async workers costs thread hand-offs that, under load,
     /// cost more than the calls, so a trip takes everything queued by then.
+    /// Whether the tenant's plugin work is queued behind its runners: then
+    /// more of its background steps would only wait in that queue.
+    pub fn is_busy(&self, tenant_id: &str) -> bool {
+        let lanes = self.lanes.lock().expect("tenant lanes lock");
+        lanes
+            .get(tenant_id)
+            .is_some_and(|lane| !lane.queue.lock().expect("lane queue lock").is_empty())
+    }
+
     pub async fn run<T: Send + 'static>(
         &self,
         tenant_id: &str,

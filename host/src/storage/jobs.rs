@@ -9,7 +9,14 @@ use super::batch::Statement;
 use super::unit::Unit;
 use super::{Store, StoreError, StoreResult};
 use crate::clock::Timestamp;
-use crate::domain::{Job, JobRecord};
+use crate::domain::{Job, JobKind, JobRecord};
+
+/// A job that is due and not held.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueJob {
+    pub id: String,
+    pub tenant_id: String,
+}
 
 /// How long the process that writes a job holds it: it runs the job at
 /// once, and only if it dies does the job pass to a sweeper.
@@ -67,17 +74,32 @@ impl Store {
 
     /// Jobs that are due and not held: new ones nobody ran, and ones whose
     /// worker died holding them.
-    pub async fn due_jobs(&self, limit: i64) -> StoreResult<Vec<String>> {
+    /// At most `per_tenant` of each tenant (so one tenant's backlog cannot
+    /// hide another's jobs), oldest first, of the given kinds.
+    pub async fn due_jobs(&self, kinds: &[JobKind], per_tenant: i64, limit: i64) -> StoreResult<Vec<DueJob>> {
         let now = Timestamp::now().micros();
-        let rows = sqlx::query(
-            "SELECT id FROM jobs WHERE run_at <= $1 AND (locked_until IS NULL OR locked_until < $1) \
-             ORDER BY run_at LIMIT $2",
-        )
-        .bind(now)
-        .bind(limit)
-        .fetch_all(&self.read)
-        .await?;
-        rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
+        let kinds: Vec<String> = kinds.iter().map(|k| format!("'{}'", k.as_str())).collect();
+        let sql = format!(
+            "SELECT id, tenant_id FROM ( \
+               SELECT id, tenant_id, run_at, ROW_NUMBER() OVER (PARTITION BY tenant_id ORDER BY run_at, id) AS n \
+               FROM jobs WHERE run_at <= $1 AND (locked_until IS NULL OR locked_until < $1) AND kind IN ({}) \
+             ) due WHERE n <= $2 ORDER BY run_at, id LIMIT $3",
+            kinds.join(", ")
+        );
+        let rows = sqlx::query(&sql)
+            .bind(now)
+            .bind(per_tenant)
+            .bind(limit)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(DueJob {
+                    id: r.try_get("id")?,
+                    tenant_id: r.try_get("tenant_id")?,
+                })
+            })
+            .collect()
     }
 
     /// Releases a failed job to be tried again at `retry_at`.

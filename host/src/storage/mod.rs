@@ -35,7 +35,7 @@ use sqlx::{Any, AnyPool, Transaction};
 pub use behaviour::{BehaviourEventRecord, NewBehaviourEvent, RecordedEvent};
 pub use followup::{ActivityRecord, Agenda, AgendaLead, NewActivity, TaskRecord};
 pub use forms::{FormRecord, FormVersionRecord, NewFormVersion};
-pub use jobs::WRITER_LEASE;
+pub use jobs::{DueJob, WRITER_LEASE};
 pub use leads::{
     IdentityOwners, LeadContact, LeadFilter, LeadOrder, LeadPage, LeadRecord, LeadVisibility, POOL, TouchRecord,
 };

@@ -5,8 +5,10 @@
 //! between the work items queued for the writer.
 
 use std::any::Any as AnyValue;
+use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
 
+use futures_util::FutureExt;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyConnection, AnyPool, Executor};
 use tokio::sync::{mpsc, oneshot};
@@ -221,7 +223,19 @@ async fn apply_batch(store: &Store, conn: &mut AnyConnection, batch: &[Queued]) 
             conn: &mut tx,
             pending: &mut pending,
         };
-        outputs.push(queued.work.run_queued(&mut unit).await?);
+        // A unit that panics fails with an error (its batch is then run one
+        // by one, so only it fails); the writer goes on.
+        let run = AssertUnwindSafe(queued.work.run_queued(&mut unit)).catch_unwind();
+        let output = run.await.map_err(|panic| {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            tracing::error!(tenant = %queued.tenant_id, panic = %what, "a unit of work panicked");
+            StoreError::Corrupt(format!("a write failed unexpectedly: {what}"))
+        })??;
+        outputs.push(output);
     }
     // One writer holds the lock, so nothing can race this transaction.
     pending.settle(store.backend, &mut tx).await?;

@@ -32,7 +32,7 @@ async fn sla_server(backend: Backend) -> anyhow::Result<(TestServer, String, Val
     sla_tenant(server).await
 }
 
-async fn sla_tenant(server: TestServer) -> anyhow::Result<(TestServer, String, Value)> {
+pub(crate) async fn sla_tenant(server: TestServer) -> anyhow::Result<(TestServer, String, Value)> {
     let token = server.create_tenant("acme").await?;
     server
         .create_form_from_file(&token, "website-demo-request.json")
@@ -100,7 +100,7 @@ async fn sla_tenant(server: TestServer) -> anyhow::Result<(TestServer, String, V
     Ok((server, token, people))
 }
 
-async fn advance(server: &TestServer, seconds: u64) -> anyhow::Result<Value> {
+pub(crate) async fn advance(server: &TestServer, seconds: u64) -> anyhow::Result<Value> {
     let (status, body) = post(
         server,
         OPERATOR_TOKEN,
@@ -112,7 +112,7 @@ async fn advance(server: &TestServer, seconds: u64) -> anyhow::Result<Value> {
     Ok(body)
 }
 
-fn kinds(lead: &Value) -> Vec<String> {
+pub(crate) fn kinds(lead: &Value) -> Vec<String> {
     lead["events"]
         .as_array()
         .unwrap()

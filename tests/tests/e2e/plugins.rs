@@ -19,7 +19,7 @@ on_both_backends!(
     the_cli_uploads_a_plugin,
 );
 
-async fn submit_new(server: &TestServer, tenant: &str, email: &str) -> anyhow::Result<String> {
+pub(crate) async fn submit_new(server: &TestServer, tenant: &str, email: &str) -> anyhow::Result<String> {
     let (status, body) = server
         .submit(tenant, "website-demo-request", &demo_lead(email, ""))
         .await?;
@@ -27,13 +27,26 @@ async fn submit_new(server: &TestServer, tenant: &str, email: &str) -> anyhow::R
     Ok(body["id"].as_str().unwrap().to_owned())
 }
 
-fn events<'a>(lead: &'a Value, kind: &str) -> Vec<&'a Value> {
+pub(crate) fn events<'a>(lead: &'a Value, kind: &str) -> Vec<&'a Value> {
     lead["events"]
         .as_array()
         .unwrap()
         .iter()
         .filter(|e| e["kind"] == kind)
         .collect()
+}
+
+/// Switches a plugin off (so that the next one tried is the only one).
+pub(crate) async fn switch_off(server: &TestServer, token: &str, name: &str) -> anyhow::Result<()> {
+    let res = server
+        .http
+        .patch(server.url(&format!("/api/v1/plugins/{name}")))
+        .bearer_auth(token)
+        .json(&json!({"enabled": false}))
+        .send()
+        .await?;
+    anyhow::ensure!(res.status() == StatusCode::OK, "switching {name} off: {}", res.status());
+    Ok(())
 }
 
 async fn add_rep(server: &TestServer, token: &str, email: &str, regions: &[&str]) -> anyhow::Result<String> {
@@ -335,13 +348,7 @@ async fn hostile_plugins_never_lose_a_lead(backend: Backend) -> anyhow::Result<(
         assert_eq!(plugin["failures"], 1, "{plugin}");
         assert_eq!(plugin["last_error"], error);
         // Switched off so the next case starts clean.
-        server
-            .http
-            .patch(server.url(&format!("/api/v1/plugins/{name}")))
-            .bearer_auth(&token)
-            .json(&json!({"enabled": false}))
-            .send()
-            .await?;
+        switch_off(&server, &token, &name).await?;
     }
 
     // A chatty plugin completes; what it printed is kept, but capped.

@@ -4,30 +4,20 @@
 use leadhost_tests::{Backend, StatusCode, TestServer, on_both_backends};
 use serde_json::{Value, json};
 
+use crate::followup::{advance, kinds, sla_tenant};
 use crate::intake::{demo_lead, demo_server};
+use crate::plugins::{events, submit_new, switch_off};
 
 on_both_backends!(
     a_plugin_that_waits_is_never_waited_for,
     huge_plugin_strings_are_cut_in_the_database_the_api_and_the_log,
     extreme_points_are_an_invalid_result_and_the_lead_is_kept,
     a_plugin_failing_every_other_call_is_switched_off,
+    a_tenant_with_slow_plugins_delays_no_other_tenant,
 );
 
 async fn submit(server: &TestServer, email: &str) -> anyhow::Result<String> {
-    let (status, body) = server
-        .submit("acme", "website-demo-request", &demo_lead(email, ""))
-        .await?;
-    anyhow::ensure!(status == StatusCode::CREATED, "{status} {body}");
-    Ok(body["id"].as_str().unwrap().to_owned())
-}
-
-fn events<'a>(lead: &'a Value, kind: &str) -> Vec<&'a Value> {
-    lead["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["kind"] == kind)
-        .collect()
+    submit_new(server, "acme", email).await
 }
 
 /// A sleep for an hour, a poll on a timer an hour away and a read of stdin
@@ -65,13 +55,7 @@ async fn a_plugin_that_waits_is_never_waited_for(backend: Backend) -> anyhow::Re
             "{call}"
         );
         // Switched off so the next plugin is the only scorer.
-        server
-            .http
-            .patch(server.url(&format!("/api/v1/plugins/{name}")))
-            .bearer_auth(&token)
-            .json(&json!({"enabled": false}))
-            .send()
-            .await?;
+        switch_off(&server, &token, &name).await?;
     }
     Ok(())
 }
@@ -182,13 +166,7 @@ async fn extreme_points_are_an_invalid_result_and_the_lead_is_kept(backend: Back
         let error = failed[0]["detail"]["error"].as_str().unwrap();
         assert!(error.contains("invalid result") && error.contains("±1000"), "{error}");
         assert_eq!(lead["score"], 0, "{points}: the built-in score stands");
-        server
-            .http
-            .patch(server.url(&format!("/api/v1/plugins/{name}")))
-            .bearer_auth(&token)
-            .json(&json!({"enabled": false}))
-            .send()
-            .await?;
+        switch_off(&server, &token, &name).await?;
     }
     Ok(())
 }
@@ -213,5 +191,64 @@ async fn a_plugin_failing_every_other_call_is_switched_off(backend: Backend) -> 
     assert_eq!(plugin["enabled"], false, "{plugin}");
     let reason = plugin["disabled_reason"].as_str().unwrap();
     assert!(reason.contains("25 of its last 50 calls failed"), "{reason}");
+    Ok(())
+}
+
+/// Tenant A's scorer uses its whole deadline on every lead and 200 of A's
+/// leads are pending; tenant B's new leads are scored and routed at once,
+/// and B's SLA warning and breach fire when the manual clock passes them
+/// (even once A's pending jobs are due for the sweeper too).
+async fn a_tenant_with_slow_plugins_delays_no_other_tenant(backend: Backend) -> anyhow::Result<()> {
+    let server = TestServer::start_with(backend, &["--manual-clock"]).await?;
+    let slow = server.create_tenant("slowco").await?;
+    server.create_form_from_file(&slow, "website-demo-request.json").await?;
+    let res = server
+        .http
+        .patch(server.url("/api/v1/settings"))
+        .bearer_auth(&slow)
+        .json(&json!({"plugin_fuel": 100_000_000_000i64}))
+        .send()
+        .await?;
+    anyhow::ensure!(res.status() == StatusCode::OK, "{}", res.status());
+    // With this much fuel the loop runs until the 2 s deadline stops it.
+    server
+        .install_plugin(&slow, "loop", "scorer", "hostile_loop", json!({}))
+        .await?;
+    for i in 0..200 {
+        let lead = demo_lead(&format!("slow{i}@example.com"), "");
+        let (status, body) = server.submit("slowco", "website-demo-request", &lead).await?;
+        anyhow::ensure!(status == StatusCode::CREATED, "{status} {body}");
+    }
+
+    let (server, token, people) = sla_tenant(server).await?;
+    let started = std::time::Instant::now();
+    let (status, body) = server
+        .submit("acme", "website-demo-request", &demo_lead("fast@example.com", ""))
+        .await?;
+    anyhow::ensure!(status == StatusCode::CREATED, "{status} {body}");
+    let id = body["id"].as_str().unwrap().to_owned();
+    let lead = server.processed_lead(&token, &id).await?;
+    assert!(started.elapsed().as_secs() < 10, "B waited {:?}", started.elapsed());
+    assert_eq!(lead["owner_id"], people["rep@acme.example"]["id"], "{lead}");
+
+    // Past B's warning (3 min) and breach (5 min), and past the lease of
+    // A's pending jobs (10 min): the sweeper sees both.
+    let swept = tokio::time::timeout(std::time::Duration::from_secs(30), advance(&server, 11 * 60)).await;
+    assert!(swept.is_ok(), "the clock's sweep waited for the slow tenant");
+    swept??;
+    let (_, lead) = server.get_json(&token, &format!("/api/v1/leads/{id}")).await?;
+    let kinds = kinds(&lead);
+    for kind in ["sla_warning", "sla_breached", "escalated"] {
+        assert!(kinds.iter().any(|k| k == kind), "{kind} missing: {kinds:?}");
+    }
+    // A's backlog was real: most of its leads still wait for its scorer.
+    let (_, pending) = server.get_json(&slow, "/api/v1/leads?limit=500").await?;
+    let unprocessed = pending["leads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["processed_at"].is_null())
+        .count();
+    assert!(unprocessed > 100, "{unprocessed} of A's leads were still pending");
     Ok(())
 }
