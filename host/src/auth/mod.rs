@@ -7,6 +7,7 @@
 
 mod password;
 mod permissions;
+pub mod personal_data;
 mod token;
 
 use axum::extract::{FromRequestParts, MatchedPath, Request, State};

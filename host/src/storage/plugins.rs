@@ -262,6 +262,25 @@ impl TenantStore<'_> {
         Ok(row.try_get("plugin_fuel")?)
     }
 
+    /// Whether the tenant lets its integrators see what plugins produced
+    /// from real leads (see `auth::personal_data`).
+    pub async fn integrators_see_personal_data(&self) -> StoreResult<bool> {
+        let row = sqlx::query("SELECT integrators_see_personal_data FROM tenants WHERE id = $1")
+            .bind(&self.tenant_id)
+            .fetch_one(&self.store.read)
+            .await?;
+        Ok(row.try_get::<i64, _>("integrators_see_personal_data")? != 0)
+    }
+
+    pub async fn set_integrators_see_personal_data(&self, granted: bool) -> StoreResult<()> {
+        sqlx::query("UPDATE tenants SET integrators_see_personal_data = $2 WHERE id = $1")
+            .bind(&self.tenant_id)
+            .bind(i32::from(granted))
+            .execute(&self.store.write)
+            .await?;
+        Ok(())
+    }
+
     pub async fn set_plugin_fuel(&self, fuel: Option<i64>) -> StoreResult<()> {
         sqlx::query("UPDATE tenants SET plugin_fuel = $2 WHERE id = $1")
             .bind(&self.tenant_id)

@@ -14,6 +14,7 @@ on_both_backends!(
     extreme_points_are_an_invalid_result_and_the_lead_is_kept,
     a_plugin_failing_every_other_call_is_switched_off,
     a_tenant_with_slow_plugins_delays_no_other_tenant,
+    integrators_see_plugin_output_from_real_leads_only_when_granted,
 );
 
 async fn submit(server: &TestServer, email: &str) -> anyhow::Result<String> {
@@ -250,5 +251,152 @@ async fn a_tenant_with_slow_plugins_delays_no_other_tenant(backend: Backend) -> 
         .filter(|l| l["processed_at"].is_null())
         .count();
     assert!(unprocessed > 100, "{unprocessed} of A's leads were still pending");
+
+    // Each of A's calls ends by its deadline (2 s), whatever the plugin does.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let calls = loop {
+        let (_, plugin) = server.get_json(&slow, "/api/v1/plugins/loop").await?;
+        let calls = plugin["recent_calls"].as_array().cloned().unwrap_or_default();
+        if !calls.is_empty() {
+            break calls;
+        }
+        anyhow::ensure!(std::time::Instant::now() < deadline, "no call of A's scorer ended");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    for call in calls {
+        let took = call["duration_us"].as_u64().unwrap();
+        assert!((1_900_000..=2_100_000).contains(&took), "a call took {took} µs: {call}");
+        assert!(call["error"].as_str().unwrap().contains("deadline"), "{call}");
+    }
     Ok(())
+}
+
+/// An integrator (a tracking script's token) sees plugins' counters and
+/// failures but, until an admin grants it, nothing a plugin produced from a
+/// real lead: no call results, errors, logs or output, no last error, no
+/// score parts in an event's answer; a test run on a lead it supplies shows
+/// everything.
+async fn integrators_see_plugin_output_from_real_leads_only_when_granted(backend: Backend) -> anyhow::Result<()> {
+    let (server, admin) = demo_server(backend).await?;
+    server
+        .install_plugin(&admin, "bant", "scorer", "bant_scorer", json!({}))
+        .await?;
+    server
+        .install_plugin(&admin, "panicky", "scorer", "hostile_panic", json!({}))
+        .await?;
+    let integrator = integrator_token(&server, &admin).await?;
+    let id = submit(&server, "private@example.com").await?;
+    server.processed_lead(&admin, &id).await?;
+    let event = json!({"lead_id": id, "kind": "page_view", "url": "https://acme.example/pricing"});
+
+    let view = |token: &str| {
+        let (server, token, event) = (&server, token.to_owned(), event.clone());
+        async move {
+            let (_, bant) = server.get_json(&token, "/api/v1/plugins/bant").await?;
+            let (_, panicky) = server.get_json(&token, "/api/v1/plugins/panicky").await?;
+            let (_, list) = server.get_json(&token, "/api/v1/plugins").await?;
+            let res = server
+                .http
+                .post(server.url("/api/v1/events"))
+                .bearer_auth(&token)
+                .json(&event)
+                .send()
+                .await?;
+            anyhow::ensure!(res.status() == StatusCode::CREATED, "{}", res.status());
+            let answer: Value = res.json().await?;
+            anyhow::Ok((bant, panicky, list, answer))
+        }
+    };
+    // Without the grant: counters and outcomes, no text.
+    let (bant, panicky, list, answer) = view(&integrator).await?;
+    let call = &bant["recent_calls"][0];
+    assert_eq!(
+        (call["ok"].as_bool(), call["result"].is_null()),
+        (Some(true), true),
+        "{call}"
+    );
+    assert!(
+        call["withheld"].is_string() && call["fuel_used"].as_u64() > Some(0),
+        "{call}"
+    );
+    let failed = &panicky["recent_calls"][0];
+    assert!(failed["error"].is_null() && failed["stderr"].is_null(), "{failed}");
+    assert!(
+        panicky["last_error"].as_str().unwrap().starts_with("withheld"),
+        "{panicky}"
+    );
+    assert_eq!(panicky["failures"], 1, "the failure still counts");
+    let listed = list["plugins"].as_array().unwrap();
+    assert!(
+        listed
+            .iter()
+            .all(|p| p["last_error"].is_null() || p["last_error"].as_str().unwrap().starts_with("withheld"))
+    );
+    assert!(
+        answer.get("score_parts").is_none() && answer["score"].is_i64(),
+        "{answer}"
+    );
+    // The lead itself stays out of reach.
+    assert_eq!(
+        server.get_json(&integrator, &format!("/api/v1/leads/{id}")).await?.0,
+        StatusCode::FORBIDDEN
+    );
+    // A test run on a lead the integrator supplies shows everything.
+    let res = server
+        .http
+        .post(server.url("/api/v1/plugins/bant/run"))
+        .bearer_auth(&integrator)
+        .json(&json!({"lead": {"id": "sample", "fields": demo_lead("sample@example.com", "")}}))
+        .send()
+        .await?;
+    let trial: Value = res.json().await?;
+    assert!(
+        trial["result"]["parts"].as_array().is_some_and(|p| !p.is_empty()),
+        "{trial}"
+    );
+
+    // An admin sees everything, and may grant it to integrators.
+    let (bant, _, _, answer) = view(&admin).await?;
+    assert!(!bant["recent_calls"][0]["result"].is_null() && answer["score_parts"].is_array());
+    let res = server
+        .http
+        .patch(server.url("/api/v1/settings"))
+        .bearer_auth(&admin)
+        .json(&json!({"integrators_see_personal_data": true}))
+        .send()
+        .await?;
+    let settings: Value = res.json().await?;
+    assert_eq!(settings["integrators_see_personal_data"], true, "{settings}");
+    assert_eq!(
+        settings["plugin_fuel_is_default"], true,
+        "the grant leaves the CPU limit alone"
+    );
+    let (bant, panicky, _, answer) = view(&integrator).await?;
+    assert!(!bant["recent_calls"][0]["result"].is_null(), "{bant}");
+    assert!(
+        panicky["last_error"].as_str().unwrap().contains("panicked"),
+        "{panicky}"
+    );
+    assert!(answer["score_parts"].is_array(), "{answer}");
+    Ok(())
+}
+
+async fn integrator_token(server: &TestServer, admin: &str) -> anyhow::Result<String> {
+    let res = server
+        .http
+        .post(server.url("/api/v1/users"))
+        .bearer_auth(admin)
+        .json(&json!({"email": "tracker@acme.example", "role": "integrator"}))
+        .send()
+        .await?;
+    anyhow::ensure!(res.status() == StatusCode::CREATED, "{}", res.status());
+    let res = server
+        .http
+        .post(server.url("/api/v1/tokens"))
+        .bearer_auth(admin)
+        .json(&json!({"user": "tracker@acme.example"}))
+        .send()
+        .await?;
+    let body: Value = res.json().await?;
+    Ok(body["token"].as_str().unwrap().to_owned())
 }

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use crate::app::AppState;
 use crate::auth::Caller;
+use crate::auth::personal_data::sees_plugin_output;
 use crate::clock::Timestamp;
 use crate::domain::{IdentityKind, NormalizedEmail, NormalizedPhone};
 use crate::error::{ApiError, FieldError};
@@ -51,7 +52,7 @@ pub async fn record(
         // A rep naming a lead by email or phone must still be allowed to see it.
         visible_lead(&state, &caller, &lead_id).await?;
     }
-    record_and_rescore(&state, tenant_id, &lead_id, event).await
+    record_and_rescore(&state, &caller, &lead_id, event).await
 }
 
 pub async fn record_on_lead(
@@ -62,7 +63,7 @@ pub async fn record_on_lead(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let (event, _) = checked(request.check(Timestamp::now()), request.names_no_lead())?;
     let lead_id = visible_lead(&state, &caller, &id).await?;
-    record_and_rescore(&state, caller.tenant_id()?, &lead_id, event).await
+    record_and_rescore(&state, &caller, &lead_id, event).await
 }
 
 /// Both checks' problems in one 422.
@@ -91,27 +92,28 @@ async fn visible_lead(state: &AppState, caller: &Caller, id: &str) -> Result<Str
 }
 
 /// Stores the event with its re-score job, runs the job now, and answers
-/// with the lead's score after it. Should the re-score fail, the event is
-/// kept and its job retried: the 201 still stands.
+/// with the lead's score after it (its parts only to those who may see what
+/// plugins produced: see `auth::personal_data`). Should the re-score fail,
+/// the event is kept and its job retried: the 201 still stands.
 async fn record_and_rescore(
     state: &AppState,
-    tenant_id: &str,
+    caller: &Caller,
     lead_id: &str,
     event: NewBehaviourEvent,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let store = state.store.tenant(tenant_id);
+    let store = state.store.tenant(caller.tenant_id()?);
     let recorded = store.record_behaviour(lead_id, &event).await?;
     jobs::execute(state, recorded.job).await;
     let lead = store.lead(lead_id, &LeadVisibility::All).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({
-            "event_id": recorded.event_id,
-            "lead_id": lead.id,
-            "score": lead.score,
-            "tier": lead.tier,
-            "stage": lead.stage,
-            "score_parts": lead.score_parts,
-        })),
-    ))
+    let mut answer = json!({
+        "event_id": recorded.event_id,
+        "lead_id": lead.id,
+        "score": lead.score,
+        "tier": lead.tier,
+        "stage": lead.stage,
+    });
+    if sees_plugin_output(caller, store.integrators_see_personal_data().await?) {
+        answer["score_parts"] = lead.score_parts;
+    }
+    Ok((StatusCode::CREATED, Json(answer)))
 }

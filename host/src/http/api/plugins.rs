@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use crate::app::AppState;
 use crate::auth::Caller;
+use crate::auth::personal_data::{sees_plugin_output, withhold_call, withhold_plugin};
 use crate::domain::PluginName;
 use crate::domain::World;
 use crate::error::{ApiError, FieldError};
@@ -179,8 +180,13 @@ pub async fn delete(
 }
 
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
-    let plugins = state.store.tenant(caller.tenant_id()?).plugins().await?;
-    Ok(Json(json!({"plugins": state.plugins.with_unwritten(plugins)})))
+    let store = state.store.tenant(caller.tenant_id()?);
+    let plugins = store.plugins().await?;
+    let mut plugins = json!(state.plugins.with_unwritten(plugins));
+    if !sees_plugin_output(&caller, store.integrators_see_personal_data().await?) {
+        plugins.as_array_mut().into_iter().flatten().for_each(withhold_plugin);
+    }
+    Ok(Json(json!({ "plugins": plugins })))
 }
 
 /// The plugin with its latest calls (their results, errors and logs).
@@ -192,8 +198,12 @@ pub async fn show(
     let store = state.store.tenant(caller.tenant_id()?);
     let plugin = store.plugin(&name).await.map_err(not_found(&name))?;
     let plugin = state.plugins.with_unwritten(vec![plugin]).remove(0);
-    let calls = store.plugin_calls(&plugin.id, 20).await?;
+    let mut calls = store.plugin_calls(&plugin.id, 20).await?;
     let mut body = json!(plugin);
+    if !sees_plugin_output(&caller, store.integrators_see_personal_data().await?) {
+        withhold_plugin(&mut body);
+        calls.iter_mut().for_each(withhold_call);
+    }
     body["recent_calls"] = json!(calls);
     Ok(Json(body))
 }
@@ -241,16 +251,28 @@ pub async fn run(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
-    /// CPU limit per plugin call, in fuel; `null` restores the default.
-    plugin_fuel: Option<i64>,
+    /// CPU limit per plugin call, in fuel; `null` restores the default,
+    /// absent leaves it.
+    #[serde(default, deserialize_with = "present")]
+    plugin_fuel: Option<Option<i64>>,
+    /// Whether integrators see what plugins produced from real leads.
+    #[serde(default)]
+    integrators_see_personal_data: Option<bool>,
+}
+
+/// A member that is present, even as `null` (absent stays `None`).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
+    Option::<i64>::deserialize(d).map(Some)
 }
 
 pub async fn settings(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
     let store = state.store.tenant(caller.tenant_id()?);
     let limits = state.plugins.limits(&store).await?;
-    Ok(Json(
-        json!({"plugin_fuel": limits.fuel, "plugin_fuel_is_default": store.plugin_fuel().await?.is_none()}),
-    ))
+    Ok(Json(json!({
+        "plugin_fuel": limits.fuel,
+        "plugin_fuel_is_default": store.plugin_fuel().await?.is_none(),
+        "integrators_see_personal_data": store.integrators_see_personal_data().await?,
+    })))
 }
 
 pub async fn update_settings(
@@ -260,15 +282,18 @@ pub async fn update_settings(
 ) -> Result<Json<Value>, ApiError> {
     if update
         .plugin_fuel
+        .flatten()
         .is_some_and(|f| !(1_000_000..=100_000_000_000).contains(&f))
     {
         return Err(invalid("/plugin_fuel", "must be from 1000000 to 100000000000"));
     }
-    state
-        .store
-        .tenant(caller.tenant_id()?)
-        .set_plugin_fuel(update.plugin_fuel)
-        .await?;
+    let store = state.store.tenant(caller.tenant_id()?);
+    if let Some(fuel) = update.plugin_fuel {
+        store.set_plugin_fuel(fuel).await?;
+    }
+    if let Some(granted) = update.integrators_see_personal_data {
+        store.set_integrators_see_personal_data(granted).await?;
+    }
     state.plugins.forget(caller.tenant_id()?);
     settings(State(state), caller).await
 }
