@@ -2,6 +2,7 @@
 //! Handlers are thin; the work is in the domain modules.
 
 mod api;
+pub(crate) mod authorize;
 pub mod body;
 mod public;
 mod submission;

@@ -101,20 +101,6 @@ pub(crate) fn bind_all<'q>(
     query
 }
 
-/// Runs the statements in order, in the backend's batch shape (see
-/// `sqlite::execute_batch`, `postgres::execute_batch`); returns the rows
-/// they changed, in total.
-pub(crate) async fn execute_all(
-    backend: Backend,
-    conn: &mut AnyConnection,
-    statements: &[Statement],
-) -> StoreResult<u64> {
-    match backend {
-        Backend::Sqlite => super::sqlite::execute_batch(conn, statements).await,
-        Backend::Postgres => super::postgres::execute_batch(conn, statements).await,
-    }
-}
-
 /// A statement's placeholders and their values, in the order they appear,
 /// in the backend's style (see `Backend::placeholder`).
 pub(crate) struct Params {
@@ -312,11 +298,11 @@ impl PendingWrites {
         self.leads.clear();
         self.identities.clear();
         self.keys.clear();
-        if !exact.is_empty() && execute_all(backend, conn, &exact).await? < exact.len() as u64 {
+        if !exact.is_empty() && backend.execute_batch(conn, &exact).await? < exact.len() as u64 {
             return Ok(false);
         }
         if !statements.is_empty() {
-            execute_all(backend, conn, &statements).await?;
+            backend.execute_batch(conn, &statements).await?;
         }
         Ok(true)
     }

@@ -65,6 +65,20 @@ impl Backend {
         }
     }
 
+    /// Runs the statements in order as one batch, in the backend's shape
+    /// (`sqlite::execute_batch`, `postgres::execute_batch`); returns the
+    /// rows they changed, in total.
+    pub(crate) async fn execute_batch(
+        self,
+        conn: &mut sqlx::AnyConnection,
+        statements: &[batch::Statement],
+    ) -> StoreResult<u64> {
+        match self {
+            Backend::Sqlite => sqlite::execute_batch(conn, statements).await,
+            Backend::Postgres => postgres::execute_batch(conn, statements).await,
+        }
+    }
+
     /// Appended to a read a decision depends on (see `Unit`).
     pub(crate) fn lock_rows(self) -> &'static str {
         match self {

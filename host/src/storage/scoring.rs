@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde_json::Value;
 use sqlx::{Any, AnyConnection, Row, Transaction};
 
-use super::batch::{Bind, Params, Statement, bind_all, execute_all, multi_row_insert};
+use super::batch::{Bind, Params, Statement, bind_all, multi_row_insert};
 use super::jobs::{WRITER_LEASE, job_statement};
 use super::unit::Unit;
 use super::{Backend, StoreError, StoreResult, TenantStore, new_id, word};
@@ -380,7 +380,7 @@ impl TenantStore<'_> {
             statements.extend(stage_statements(backend, chunk, now));
             statements.extend(decay_statements(backend, &self.tenant_id, chunk, now));
             if !statements.is_empty() {
-                execute_all(backend, conn, &statements).await?;
+                backend.execute_batch(conn, &statements).await?;
             }
         }
         Ok(written)

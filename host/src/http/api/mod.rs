@@ -1,4 +1,4 @@
-//! `/api/v1`: thin handlers; `auth::authorize` has already checked the
+//! `/api/v1`: thin handlers; `http::authorize` has already checked the
 //! caller's tenant and role before any of them runs.
 
 mod clock;
@@ -19,7 +19,8 @@ use axum::{Json, Router, middleware};
 use serde_json::{Value, json};
 
 use crate::app::AppState;
-use crate::auth::{Caller, authorize};
+use crate::auth::Caller;
+use crate::http::authorize::authorize;
 
 pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
