@@ -395,7 +395,8 @@ fn plugin_command(command: PluginCommand) -> anyhow::Result<()> {
             candidates,
             fuel,
         } => {
-            let lead: contract::LeadInput = serde_json::from_value(read_json(&lead)?)
+            let lead = contract::LeadInput::read(read_json(&lead)?)
+                .map_err(|e| anyhow::anyhow!(e))
                 .with_context(|| format!("{} is not a lead", lead.display()))?;
             let config = match config {
                 Some(path) => read_json(&path)?.to_string(),

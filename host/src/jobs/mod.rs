@@ -76,10 +76,10 @@ pub fn spawn(state: &AppState, job: JobRecord) {
 /// task: a slow pass of steps does not hold up the deadlines.
 pub fn start_sweeper(state: &AppState) {
     every(state, SWEEP_EVERY, |state| async move {
-        sweep_lane(&state, Lane::Deadlines).await;
+        sweep_lane(&state, Lane::Deadlines, Deliveries::InBackground).await;
     });
     every(state, SWEEP_EVERY, |state| async move {
-        sweep_lane(&state, Lane::Steps).await;
+        sweep_lane(&state, Lane::Steps, Deliveries::InBackground).await;
     });
 }
 
@@ -101,9 +101,21 @@ where
 
 /// Runs the jobs that are due and not held: every deadline, then one pass
 /// of steps. Returns how many it started. (The manual clock's advance calls
-/// this, and answers once it is done.)
+/// this, and answers once it is done, webhook deliveries included: with
+/// them still in flight, the next move of the clock would run out their
+/// leases and deliver them twice.)
 pub async fn sweep(state: &AppState) -> usize {
-    sweep_lane(state, Lane::Deadlines).await + sweep_lane(state, Lane::Steps).await
+    sweep_lane(state, Lane::Deadlines, Deliveries::Awaited).await
+        + sweep_lane(state, Lane::Steps, Deliveries::Awaited).await
+}
+
+/// Whether a sweep waits for the webhook deliveries it starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Deliveries {
+    /// The server's own sweeps: a slow receiver holds up nothing.
+    InBackground,
+    /// A sweep whose caller answers once it is done (the manual clock).
+    Awaited,
 }
 
 /// One lane's sweep: deadlines until none is left; steps one pass, at most
@@ -111,7 +123,7 @@ pub async fn sweep(state: &AppState) -> usize {
 /// order (a warning before its breach) on a task of the tenant's own, beside
 /// the other tenants'; each within `JOB_BOUND`, and a panic ends only the
 /// tenant's round.
-async fn sweep_lane(state: &AppState, lane: Lane) -> usize {
+async fn sweep_lane(state: &AppState, lane: Lane, deliveries: Deliveries) -> usize {
     let per_tenant = match lane {
         Lane::Deadlines => SWEEP_BATCH,
         Lane::Steps => STEPS_PER_TENANT,
@@ -126,6 +138,7 @@ async fn sweep_lane(state: &AppState, lane: Lane) -> usize {
             }
         };
         let mut by_tenant: Vec<(String, Vec<JobRecord>)> = Vec::new();
+        let mut delivering = Vec::new();
         for job in &due {
             // A tenant whose plugin work already queues gets no more steps
             // now: they would wait there, holding the sweep (and their
@@ -135,6 +148,10 @@ async fn sweep_lane(state: &AppState, lane: Lane) -> usize {
             }
             match state.store.claim_job(&job.id, CLAIM_LEASE).await {
                 // Long or network-bound work must not hold up the sweep.
+                Ok(Some(job)) if matches!(job.job, Job::Webhook(_)) && deliveries == Deliveries::Awaited => {
+                    let state = state.clone();
+                    delivering.push(tokio::spawn(async move { bounded(&state, job).await }));
+                }
                 Ok(Some(job)) if matches!(job.job, Job::RescoreTenant(_) | Job::Webhook(_)) => spawn(state, job),
                 Ok(Some(job)) => match by_tenant.iter_mut().find(|(tenant, _)| *tenant == job.tenant_id) {
                     Some((_, jobs)) => jobs.push(job),
@@ -163,6 +180,11 @@ async fn sweep_lane(state: &AppState, lane: Lane) -> usize {
         for (tenant, round) in rounds {
             if let Err(err) = round.await {
                 tracing::error!(%tenant, %err, "a job panicked; the rest of the tenant's round waits for their leases");
+            }
+        }
+        for delivery in delivering {
+            if let Err(err) = delivery.await {
+                tracing::error!(%err, "a webhook delivery panicked; its lease will run out and it will be tried again");
             }
         }
         if lane == Lane::Steps || (due.len() as i64) < SWEEP_BATCH {

@@ -18,14 +18,18 @@ use crate::domain::World;
 pub const MAX_COMPONENT_BYTES: usize = 16 << 20;
 
 /// Imports a plugin may have: our host interface, and the WASI interfaces
-/// Rust's std pulls in, which are linked with an empty context.
-const GRANTED_IMPORTS: [&str; 6] = [
+/// Rust's std and other toolchains pull in, which are linked with an empty
+/// context. Sockets are linked with a context that refuses every socket
+/// and address (see `Sandbox::store`): a plugin that connects gets an error
+/// back, and nothing leaves the machine.
+const GRANTED_IMPORTS: [&str; 7] = [
     "leadhost:plugin/",
     "wasi:cli/",
     "wasi:io/",
     "wasi:clocks/",
     "wasi:random/",
     "wasi:filesystem/",
+    "wasi:sockets/",
 ];
 
 /// Why a component was refused at upload or check.

@@ -11,6 +11,7 @@ use serde_json::Value;
 use super::bindings::{Action, Assignment, BehaviourCount, Lead, Rep, RouteDecision, ScorePart};
 use super::capped::{ID_CHARS, REASON_CHARS, cut_chars};
 use super::sandbox::Failure;
+use crate::clock::Timestamp;
 use crate::domain::{Stage, Tier};
 
 /// The lead as JSON: the format of `plugins/examples/sample-lead.json`, of
@@ -39,6 +40,76 @@ pub struct LeadInput {
     pub behaviour: Vec<BehaviourInput>,
     #[serde(default = "default_created_at")]
     pub created_at: String,
+}
+
+impl LeadInput {
+    /// A lead as `leadhost plugin run --lead` reads it: this format; a lead
+    /// copied from `GET /api/v1/leads/{id}` (its other members, such as its
+    /// timeline, are left out, and its behaviour events are counted by kind
+    /// over the 7 and 30 days before now); or a bare object of form fields.
+    pub fn read(value: Value) -> Result<Self, String> {
+        let Value::Object(mut lead) = value else {
+            return Err("a lead is a JSON object".into());
+        };
+        if !matches!(lead.get("fields"), Some(Value::Object(_))) {
+            // A bare object of form fields.
+            let bare = serde_json::json!({ "fields": lead });
+            return serde_json::from_value(bare).map_err(|e| e.to_string());
+        }
+        // What `GET /api/v1/leads/{id}` shows beside this format's members;
+        // anything else unknown is still refused (a typo in a lead file).
+        const API_ONLY: [&str; 18] = [
+            "email",
+            "phone",
+            "name",
+            "company",
+            "owner_id",
+            "score_parts",
+            "scored_at",
+            "stage_entered_at",
+            "assigned_at",
+            "touched_at",
+            "follow_up_due_at",
+            "updated_at",
+            "processed_at",
+            "touches",
+            "events",
+            "stages",
+            "activities",
+            "tasks",
+        ];
+        lead.retain(|member, _| !API_ONLY.contains(&member.as_str()));
+        if let Some(Value::Array(events)) = lead.get("behaviour")
+            && events.iter().any(|e| e.get("last7_days").is_none())
+        {
+            // The API's list of events, not counts: count them by kind.
+            let now = Timestamp::now();
+            let mut counts: Vec<BehaviourInput> = Vec::new();
+            for event in events {
+                let Some(kind) = event["kind"].as_str() else { continue };
+                let at = event["occurred_at"].as_str().and_then(Timestamp::parse_rfc3339);
+                let days = at.map_or(f64::MAX, |at| now.seconds_since(at) / 86_400.0);
+                let index = match counts.iter().position(|c| c.kind == kind) {
+                    Some(index) => index,
+                    None => {
+                        counts.push(BehaviourInput {
+                            kind: kind.to_owned(),
+                            last7_days: 0,
+                            last30_days: 0,
+                        });
+                        counts.len() - 1
+                    }
+                };
+                counts[index].last7_days += u32::from(days <= 7.0);
+                counts[index].last30_days += u32::from(days <= 30.0);
+            }
+            lead.insert(
+                "behaviour".into(),
+                serde_json::to_value(counts).map_err(|e| e.to_string())?,
+            );
+        }
+        serde_json::from_value(Value::Object(lead)).map_err(|e| e.to_string())
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -272,6 +343,28 @@ mod tests {
             assert!(check_score(vec![part(extreme, "x")]).is_err(), "{extreme} points");
         }
         assert!(check_score(vec![part(-1000, "x"), part(1000, "y")]).is_ok());
+    }
+
+    #[test]
+    fn a_lead_may_be_a_copy_from_the_api_or_bare_fields() {
+        let copied = serde_json::json!({
+            "id": "l1", "form": "demo", "form_version": 2, "fields": {"budget": "200k-1m"},
+            "channel": "form_page", "source": "baidu", "score": 12, "tier": "warm", "stage": "mql",
+            "created_at": "2026-11-30T09:00:00Z", "assigned_at": null, "score_parts": [],
+            "touches": [], "events": [{"kind": "scored"}],
+            "behaviour": [{"id": "e1", "kind": "page_view", "url": null, "detail": {},
+                           "occurred_at": Timestamp::now().to_rfc3339()}]
+        });
+        let lead = LeadInput::read(copied).unwrap();
+        assert_eq!(
+            (lead.id.as_str(), lead.tier, lead.stage),
+            ("l1", Tier::Warm, Stage::Mql)
+        );
+        assert_eq!((lead.behaviour[0].last7_days, lead.behaviour[0].last30_days), (1, 1));
+        let bare = LeadInput::read(serde_json::json!({"budget": "200k-1m", "email": "li@example.com"})).unwrap();
+        assert_eq!(bare.fields["budget"], "200k-1m");
+        assert_eq!((bare.tier, bare.stage), (Tier::Cold, Stage::New));
+        assert!(LeadInput::read(serde_json::json!(["not", "a lead"])).is_err());
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! `leadhost plugin check` and `leadhost plugin run`: the integrator's loop,
 //! without a server or a database.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
@@ -13,9 +13,17 @@ use super::contract::{LeadInput, RepInput};
 use super::sandbox::{Limits, Sandbox};
 use crate::domain::World;
 
+/// Compiled components are kept across runs (a 12 MB JavaScript component
+/// takes seconds to compile): in `LEADHOST_PLUGIN_CACHE`, else the user's
+/// cache folder, keyed by content hash like the server's.
 fn cache() -> anyhow::Result<ComponentCache> {
     let sandbox = Sandbox::new().map_err(|e| anyhow::anyhow!("{e:#}"))?;
-    Ok(ComponentCache::new(Arc::new(sandbox), None))
+    let dir = std::env::var_os("LEADHOST_PLUGIN_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("leadhost/plugins")))
+        .or_else(|| std::env::var_os("HOME").map(|d| PathBuf::from(d).join(".cache/leadhost/plugins")))
+        .filter(|dir| std::fs::create_dir_all(dir).is_ok());
+    Ok(ComponentCache::new(Arc::new(sandbox), dir))
 }
 
 fn read(path: &Path) -> anyhow::Result<Vec<u8>> {

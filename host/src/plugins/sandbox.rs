@@ -148,7 +148,13 @@ impl Sandbox {
         let mut env = CallEnv::fresh();
         env.at = limits.clock_at.unwrap_or(env.at);
         let mut wasi = WasiCtxBuilder::new();
-        wasi.stdout(stdout.clone()).stderr(stderr.clone());
+        // No network: no TCP or UDP sockets, no name lookups, and (by
+        // default) no address passes the address check either.
+        wasi.stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false);
         let clock = env.apply(&mut wasi);
         let state = CallState {
             wasi: wasi.build(),

@@ -17,6 +17,8 @@ on_both_backends!(
     tenants_cannot_touch_each_others_plugins,
     compiled_plugins_survive_a_restart,
     the_cli_uploads_a_plugin,
+    the_cli_runs_a_plugin_on_a_lead_copied_from_the_api_or_on_bare_fields,
+    a_plugin_that_connects_is_refused_and_nothing_is_reached,
 );
 
 pub(crate) async fn submit_new(server: &TestServer, tenant: &str, email: &str) -> anyhow::Result<String> {
@@ -46,6 +48,71 @@ pub(crate) async fn switch_off(server: &TestServer, token: &str, name: &str) -> 
         .send()
         .await?;
     anyhow::ensure!(res.status() == StatusCode::OK, "switching {name} off: {}", res.status());
+    Ok(())
+}
+
+/// `leadhost plugin run --lead` takes a lead as the API shows it, and a
+/// bare object of form fields, and scores both as the pipeline did.
+async fn the_cli_runs_a_plugin_on_a_lead_copied_from_the_api_or_on_bare_fields(backend: Backend) -> anyhow::Result<()> {
+    let (server, token) = demo_server(backend).await?;
+    server.install_bant_and_regions(&token).await?;
+    let id = submit_new(&server, "acme", "copied@example.com").await?;
+    let lead = server.processed_lead(&token, &id).await?;
+    let pipeline_points: i64 = lead["score_parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["source"] == "bant")
+        .map(|p| p["points"].as_f64().unwrap() as i64)
+        .sum();
+    let dir = server.db().dir().to_owned();
+    let (copied, bare) = (dir.join("copied.json"), dir.join("bare.json"));
+    std::fs::write(&copied, lead.to_string())?;
+    std::fs::write(&bare, lead["fields"].to_string())?;
+    let wasm = leadhost_tests::plugin_wasm("bant_scorer");
+    for file in [&copied, &bare] {
+        let out = server.cli(&[
+            "plugin",
+            "run",
+            wasm.to_str().unwrap(),
+            "--lead",
+            file.to_str().unwrap(),
+        ])?;
+        let report: Value = serde_json::from_str(&out)?;
+        assert_eq!(
+            report["result"]["points"],
+            pipeline_points,
+            "{}: {report}",
+            file.display()
+        );
+    }
+    Ok(())
+}
+
+/// A plugin importing `wasi:sockets` is accepted; its connect fails (an
+/// error it sees, and the call record shows), the lead is kept, and the
+/// listener the test owns on 127.0.0.1 is never reached.
+async fn a_plugin_that_connects_is_refused_and_nothing_is_reached(backend: Backend) -> anyhow::Result<()> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    listener.set_nonblocking(true)?;
+    let target = listener.local_addr()?.to_string();
+    let (server, token) = demo_server(backend).await?;
+    server
+        .install_plugin(&token, "net", "scorer", "hostile_network", json!({ "target": target }))
+        .await?;
+    let id = submit_new(&server, "acme", "offline@example.com").await?;
+    let lead = server.processed_lead(&token, &id).await?;
+    let failed = events(&lead, "plugin_failed");
+    assert_eq!(failed.len(), 1, "{lead}");
+    let error = failed[0]["detail"]["error"].as_str().unwrap();
+    assert!(error.contains(&format!("connect to {target} failed")), "{error}");
+    let (_, plugin) = server.get_json(&token, "/api/v1/plugins/net").await?;
+    assert_eq!(plugin["recent_calls"][0]["ok"], false, "{plugin}");
+    assert_eq!(lead["score"], 0, "the built-in score stands");
+    match listener.accept() {
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+        other => panic!("something reached the listener: {other:?}"),
+    }
     Ok(())
 }
 
@@ -227,18 +294,6 @@ async fn uploads_are_checked_against_their_world(backend: Backend) -> anyhow::Re
         StatusCode::UNPROCESSABLE_ENTITY,
         "/world",
         "not a scorer",
-    );
-
-    let network = std::fs::read(plugin_wasm("hostile_network"))?;
-    let (status, body) = server
-        .upload_plugin(&token, "net", "scorer", &network, json!({}))
-        .await?;
-    expect(
-        status,
-        &body,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "/component",
-        "wasi:sockets",
     );
 
     let core_module = b"\0asm\x01\0\0\0".to_vec();
@@ -634,12 +689,11 @@ mod offline {
         assert_eq!(report["world"], "router");
         let (_, report, _) = leadhost(&["plugin", "check", plugin_wasm("welcome_step").to_str().unwrap()]);
         assert_eq!(report["world"], "nurture-step");
-        let (ok, _, stderr) = leadhost(&["plugin", "check", plugin_wasm("hostile_network").to_str().unwrap()]);
-        assert!(!ok);
-        assert!(
-            stderr.contains("wasi:sockets") && stderr.contains("not granted"),
-            "{stderr}"
-        );
+        // Sockets are linked (refusing everything), so a plugin importing
+        // them is a plugin like any other.
+        let (ok, report, stderr) = leadhost(&["plugin", "check", plugin_wasm("hostile_network").to_str().unwrap()]);
+        assert!(ok, "{stderr}");
+        assert_eq!(report["world"], "scorer");
     }
 
     #[test]
