@@ -235,17 +235,7 @@ impl Unit<'_> {
     /// The lead's owner and follow-up deadline, held until the unit commits;
     /// `None` for no such lead.
     pub async fn lead_deadline(&mut self, lead_id: &str) -> StoreResult<Option<(Option<String>, Option<Timestamp>)>> {
-        let tenant = self.tenant_id;
-        self.settle_if(|held| held.holds_lead(tenant, lead_id)).await?;
-        let sql = format!(
-            "SELECT owner_id, follow_up_due_at FROM leads WHERE tenant_id = $1 AND id = $2{}",
-            self.backend.lock_rows()
-        );
-        let row = sqlx::query(&sql)
-            .bind(self.tenant_id)
-            .bind(lead_id)
-            .fetch_optional(&mut *self.conn)
-            .await?;
+        let row = self.held_lead_row(lead_id, "owner_id, follow_up_due_at").await?;
         row.map(|row| {
             Ok((
                 row.try_get("owner_id")?,

@@ -214,16 +214,8 @@ impl Unit<'_> {
     /// concurrent merge into the same lead waits, then reads what this one
     /// wrote (so no filled field is lost).
     pub async fn contact_for_merge(&mut self, lead_id: &str) -> StoreResult<LeadContact> {
-        let tenant = self.tenant_id;
-        self.settle_if(|held| held.holds_lead(tenant, lead_id)).await?;
-        let sql = format!(
-            "SELECT fields, email, phone, name, company FROM leads WHERE tenant_id = $1 AND id = $2{}",
-            self.backend.lock_rows()
-        );
-        let row = sqlx::query(&sql)
-            .bind(self.tenant_id)
-            .bind(lead_id)
-            .fetch_optional(&mut *self.conn)
+        let row = self
+            .held_lead_row(lead_id, "fields, email, phone, name, company")
             .await?
             .ok_or(StoreError::NotFound)?;
         let fields = match parse_json(row.try_get("fields")?)? {

@@ -316,18 +316,8 @@ impl Unit<'_> {
     /// The lead's owner, stage and tier, held until the unit commits (a
     /// concurrent owner change waits, then sees this one's).
     pub async fn lead_for_owner_change(&mut self, lead_id: &str) -> StoreResult<Option<OwnedLead>> {
-        let tenant = self.tenant_id;
-        self.settle_if(|held| held.holds_lead(tenant, lead_id)).await?;
-        let sql = format!(
-            "SELECT owner_id, stage, tier, (SELECT sla_policy FROM tenants WHERE id = $1) AS sla_policy \
-             FROM leads WHERE tenant_id = $1 AND id = $2{}",
-            self.backend.lock_rows()
-        );
-        let row = sqlx::query(&sql)
-            .bind(self.tenant_id)
-            .bind(lead_id)
-            .fetch_optional(&mut *self.conn)
-            .await?;
+        let columns = "owner_id, stage, tier, (SELECT sla_policy FROM tenants WHERE id = $1) AS sla_policy";
+        let row = self.held_lead_row(lead_id, columns).await?;
         row.map(|row| {
             Ok(OwnedLead {
                 owner: row.try_get("owner_id")?,

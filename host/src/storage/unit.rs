@@ -17,6 +17,7 @@
 
 use std::any::Any as AnyValue;
 
+use sqlx::any::AnyRow;
 use sqlx::{Any, AnyConnection, Transaction};
 
 use super::batch::{PendingWrites, Statement};
@@ -51,6 +52,23 @@ impl Unit<'_> {
             self.settle().await?;
         }
         Ok(())
+    }
+
+    /// The lead's `columns` (an SQL select list), its row held until the
+    /// unit commits (a concurrent decision about the lead waits, then sees
+    /// this one's writes); `None` for no such lead.
+    pub(super) async fn held_lead_row(&mut self, lead_id: &str, columns: &str) -> StoreResult<Option<AnyRow>> {
+        let tenant = self.tenant_id;
+        self.settle_if(|held| held.holds_lead(tenant, lead_id)).await?;
+        let sql = format!(
+            "SELECT {columns} FROM leads WHERE tenant_id = $1 AND id = $2{}",
+            self.backend.lock_rows()
+        );
+        Ok(sqlx::query(&sql)
+            .bind(self.tenant_id)
+            .bind(lead_id)
+            .fetch_optional(&mut *self.conn)
+            .await?)
     }
 
     /// A write that must change exactly one row: fewer means a concurrent

@@ -44,7 +44,7 @@ async fn another_tenants_lead_is_not_found(backend: Backend) -> anyhow::Result<(
     Ok(())
 }
 
-async fn token_for(server: &TestServer, admin: &str, email: &str, role: &str) -> anyhow::Result<String> {
+pub(crate) async fn token_for(server: &TestServer, admin: &str, email: &str, role: &str) -> anyhow::Result<String> {
     let res = server
         .http
         .post(server.url("/api/v1/users"))

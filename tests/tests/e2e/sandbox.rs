@@ -4,6 +4,7 @@
 use leadhost_tests::{Backend, StatusCode, TestServer, on_both_backends};
 use serde_json::{Value, json};
 
+use crate::access::token_for;
 use crate::followup::{advance, kinds, sla_tenant};
 use crate::intake::{demo_lead, demo_server};
 use crate::plugins::{events, submit_new, switch_off};
@@ -286,7 +287,7 @@ async fn integrators_see_plugin_output_from_real_leads_only_when_granted(backend
     server
         .install_plugin(&admin, "panicky", "scorer", "hostile_panic", json!({}))
         .await?;
-    let integrator = integrator_token(&server, &admin).await?;
+    let integrator = token_for(&server, &admin, "tracker@acme.example", "integrator").await?;
     let id = submit(&server, "private@example.com").await?;
     server.processed_lead(&admin, &id).await?;
     let event = json!({"lead_id": id, "kind": "page_view", "url": "https://acme.example/pricing"});
@@ -381,24 +382,4 @@ async fn integrators_see_plugin_output_from_real_leads_only_when_granted(backend
     );
     assert!(answer["score_parts"].is_array(), "{answer}");
     Ok(())
-}
-
-async fn integrator_token(server: &TestServer, admin: &str) -> anyhow::Result<String> {
-    let res = server
-        .http
-        .post(server.url("/api/v1/users"))
-        .bearer_auth(admin)
-        .json(&json!({"email": "tracker@acme.example", "role": "integrator"}))
-        .send()
-        .await?;
-    anyhow::ensure!(res.status() == StatusCode::CREATED, "{}", res.status());
-    let res = server
-        .http
-        .post(server.url("/api/v1/tokens"))
-        .bearer_auth(admin)
-        .json(&json!({"user": "tracker@acme.example"}))
-        .send()
-        .await?;
-    let body: Value = res.json().await?;
-    Ok(body["token"].as_str().unwrap().to_owned())
 }
