@@ -31,18 +31,41 @@ fi
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
-echo "== building the plugins (wasm32-wasip2)"
+# Each phase's duration, printed at the end.
+timings=()
+phase_start=$SECONDS
+phase() {
+  [ -n "${phase_name:-}" ] && timings+=("$(printf '%5ds  %s' $((SECONDS - phase_start)) "$phase_name")")
+  phase_name=$1
+  phase_start=$SECONDS
+  [ -n "$phase_name" ] && echo "== $phase_name"
+  return 0
+}
+
+phase "building the Rust plugins (wasm32-wasip2)"
 rustup target add wasm32-wasip2 >/dev/null
 (cd plugins && cargo build --release --target wasm32-wasip2 --locked)
 
-echo "== testing the plugin SDK and examples (native)"
+phase "building the JavaScript and Python plugins (jco from npm, componentize-py from PyPI)"
+for tool in node npm python3; do
+  command -v "$tool" >/dev/null || { echo "error: $tool is needed to build the JavaScript and Python plugins" >&2; exit 1; }
+done
+components=plugins/target/wasm32-wasip2/release
+bash plugins/examples/bant-scorer-js/build.sh "$components"
+bash plugins/examples/bant-scorer-py/build.sh "$components"
+
+phase "testing the plugin SDK and examples (native)"
 (cd plugins && cargo test --locked) 2>&1 | tee -a "$log"
 
-echo "== building the server and tests"
+phase "building the server and tests"
 cargo build --workspace --bins --tests --locked
 
-echo "== testing the server"
+phase "testing the server"
 cargo test --workspace --locked -- "${skip[@]}" 2>&1 | tee -a "$log"
+phase ""
+
+echo "== time by phase"
+printf '%s\n' "${timings[@]}"
 
 # One closing line for every test binary above.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed/) p += $(i-1); if ($i ~ /^failed/) f += $(i-1) } }

@@ -57,6 +57,18 @@ pub fn leadhost_bin() -> PathBuf {
     bin
 }
 
+/// The compile cache every test server and `leadhost plugin` run shares
+/// (target/plugin-cache, keyed by content hash): a 18 MB Python component
+/// is compiled once per test run, not once per server.
+pub fn shared_plugin_cache() -> PathBuf {
+    let target = leadhost_bin()
+        .parent()
+        .and_then(|profile| profile.parent())
+        .expect("the binary sits in target/<profile>/")
+        .to_path_buf();
+    target.join("plugin-cache")
+}
+
 /// A database for one test, removed when dropped.
 pub struct TestDatabase {
     pub url: String,
@@ -157,7 +169,7 @@ impl TestServer {
 
     async fn start_logging_on(db: TestDatabase, extra_args: &[&str], filter: &str) -> anyhow::Result<Self> {
         let log = std::fs::File::create(db.dir().join("server.log"))?;
-        let cache = db.dir().join("plugin-cache");
+        let own_cache = extra_args.contains(&"--plugin-cache");
         let mut child = Command::new(leadhost_bin())
             .args([
                 "serve",
@@ -168,9 +180,12 @@ impl TestServer {
                 "--operator-token",
                 OPERATOR_TOKEN,
             ])
-            .arg("--plugin-cache")
-            .arg(&cache)
             .args(extra_args)
+            .args(if own_cache {
+                vec![]
+            } else {
+                vec!["--plugin-cache".into(), shared_plugin_cache()]
+            })
             .env("LEADHOST_LOG", filter)
             .stdout(Stdio::piped())
             .stderr(log)
@@ -236,6 +251,7 @@ impl TestServer {
         let out = Command::new(leadhost_bin())
             .args(args)
             .args(["--database-url", &self.db().url])
+            .env("LEADHOST_PLUGIN_CACHE", shared_plugin_cache())
             .output()?;
         if !out.status.success() {
             bail!("leadhost {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));

@@ -89,6 +89,27 @@ enum PluginCommand {
         #[arg(long)]
         fuel: Option<u64>,
     },
+    /// Start a plugin project: source, build script, README, a sample lead
+    /// and the result expected on it.
+    New {
+        /// The project's name, also the plugin's (lower case, digits and `-`).
+        name: String,
+        #[arg(long, value_enum)]
+        lang: crate::plugins::scaffold::Language,
+        /// scorer, router or nurture-step.
+        #[arg(long)]
+        world: String,
+        /// The folder to create the project in (default: the current one).
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Build a project made by `plugin new`, run it on its sample lead and
+    /// compare the result with its expected.json.
+    Test {
+        /// The project's folder (default: the current one).
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
 }
 
 #[derive(clap::Args)]
@@ -281,6 +302,7 @@ async fn serve(database_url: Option<String>, args: ServeArgs) -> anyhow::Result<
     }
     let plugins = crate::plugins::PluginHost::new(Some(settings.plugin_cache_dir.clone()))?;
     let state = AppState::new(store, settings.clone(), plugins);
+    state.plugins.start_compiler(state.store.clone());
     crate::jobs::start_sweeper(&state);
     crate::jobs::start_success_writer(&state);
     let demo = if settings.uses_embedded_default() {
@@ -369,6 +391,7 @@ async fn upload_plugin(
         config: &config,
         component: &bytes,
         sha256: &sha256,
+        status: crate::domain::PluginStatus::Ready,
     };
     let saved = store.tenant(&tenant.id).save_plugin(plugin, replace).await?;
     println!(
@@ -387,6 +410,14 @@ fn plugin_command(command: PluginCommand) -> anyhow::Result<()> {
     let report = match command {
         PluginCommand::Upload { .. } => unreachable!("needs the database; handled by run"),
         PluginCommand::Check { file } => offline::check(&file)?,
+        PluginCommand::New { name, lang, world, dir } => {
+            let world = world
+                .parse()
+                .map_err(|e: crate::domain::ParseError| anyhow::anyhow!(e))?;
+            let root = crate::plugins::scaffold::new_project(&dir, &name, lang, world)?;
+            serde_json::json!({ "created": root.display().to_string(), "world": world, "language": lang })
+        }
+        PluginCommand::Test { dir } => crate::plugins::scaffold::test_project(&dir)?,
         PluginCommand::Run {
             file,
             lead,

@@ -1,5 +1,5 @@
 //! Where a long piece of work stands: a tenant-wide re-score run, a webhook
-//! delivery.
+//! delivery, a plugin's compile.
 
 use super::words::word_enum;
 
@@ -19,6 +19,18 @@ word_enum!(
         Pending = "pending",
         Delivered = "delivered",
         /// Given up after the last attempt.
+        Failed = "failed",
+    }
+);
+
+word_enum!(
+    /// A plugin's component: only a `ready` plugin runs.
+    PluginStatus, "plugin status" {
+        /// Compiled and type-checked against its world.
+        Ready = "ready",
+        /// Waiting in, or going through, the background compile queue.
+        Compiling = "compiling",
+        /// The compile or the type check failed (`compile_error` says why).
         Failed = "failed",
     }
 );

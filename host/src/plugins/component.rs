@@ -14,15 +14,17 @@ use super::contract::{actions_json, check_actions, check_route, check_score, rou
 use super::sandbox::{CallRecord, CallState, Failure, Limits, Sandbox, run};
 use crate::domain::World;
 
-/// The largest component accepted at upload.
-pub const MAX_COMPONENT_BYTES: usize = 16 << 20;
+/// The largest component accepted at upload: componentize-py's Python
+/// runtime alone is about 18 MB, and jco's StarlingMonkey engine 12 MB.
+pub const MAX_COMPONENT_BYTES: usize = 32 << 20;
 
 /// Imports a plugin may have: our host interface, and the WASI interfaces
 /// Rust's std and other toolchains pull in, which are linked with an empty
 /// context. Sockets are linked with a context that refuses every socket
-/// and address (see `Sandbox::store`): a plugin that connects gets an error
-/// back, and nothing leaves the machine.
-const GRANTED_IMPORTS: [&str; 7] = [
+/// and address (see `Sandbox::store`), and HTTP refusing every request
+/// (`http_refusal`): a plugin that connects gets an error back, and nothing
+/// leaves the machine.
+const GRANTED_IMPORTS: [&str; 8] = [
     "leadhost:plugin/",
     "wasi:cli/",
     "wasi:io/",
@@ -30,6 +32,7 @@ const GRANTED_IMPORTS: [&str; 7] = [
     "wasi:random/",
     "wasi:filesystem/",
     "wasi:sockets/",
+    "wasi:http/",
 ];
 
 /// Why a component was refused at upload or check.
@@ -144,17 +147,39 @@ impl ComponentCache {
             .collect())
     }
 
-    fn compile(&self, bytes: &[u8], sha256: &str) -> Result<Component, Rejection> {
+    /// What can be told without compiling: the size, and that the file is
+    /// a component (not a core module, not something else).
+    pub fn precheck(bytes: &[u8]) -> Result<(), Rejection> {
         if bytes.len() > MAX_COMPONENT_BYTES {
             return Err(Rejection::TooLarge(bytes.len()));
         }
         match bytes.get(..8) {
-            Some([0, b'a', b's', b'm', 1, 0, 0, 0]) => return Err(Rejection::CoreModule),
-            Some([0, b'a', b's', b'm', _, _, 1, 0]) => {}
-            _ => return Err(Rejection::NotWasm),
+            Some([0, b'a', b's', b'm', 1, 0, 0, 0]) => Err(Rejection::CoreModule),
+            Some([0, b'a', b's', b'm', _, _, 1, 0]) => Ok(()),
+            _ => Err(Rejection::NotWasm),
         }
+    }
+
+    /// Whether the component is compiled already, here or on disk: then
+    /// loading it costs milliseconds, whatever its size.
+    pub fn is_compiled(&self, sha256: &str) -> bool {
+        let in_memory = self
+            .compiled
+            .lock()
+            .expect("component cache lock")
+            .keys()
+            .any(|(sha, _)| sha == sha256);
+        in_memory || self.compiled_file(sha256).is_some_and(|path| path.exists())
+    }
+
+    fn compiled_file(&self, sha256: &str) -> Option<PathBuf> {
+        self.dir.as_ref().map(|dir| dir.join(format!("{sha256}.cwasm")))
+    }
+
+    fn compile(&self, bytes: &[u8], sha256: &str) -> Result<Component, Rejection> {
+        Self::precheck(bytes)?;
         let engine = &self.sandbox.engine;
-        let cached = self.dir.as_ref().map(|dir| dir.join(format!("{sha256}.cwasm")));
+        let cached = self.compiled_file(sha256);
         if let Some(path) = cached.as_ref().filter(|p| p.exists()) {
             // SAFETY: the file is one this process family wrote from a
             // component it compiled; wasmtime checks it matches this engine
@@ -167,11 +192,10 @@ impl ComponentCache {
             }
         }
         let component = Component::new(engine, bytes).map_err(|e| Rejection::Invalid(format!("{e:#}")))?;
-        if let Some(path) = cached {
-            let written = component.serialize().map(|code| std::fs::write(&path, code));
-            if let Err(err) | Ok(Err(err)) = written.map_err(|e| std::io::Error::other(e.to_string())) {
-                tracing::warn!(path = %path.display(), %err, "could not cache a compiled plugin");
-            }
+        if let Some(path) = cached
+            && let Err(err) = keep_compiled(&component, &path)
+        {
+            tracing::warn!(path = %path.display(), %err, "could not cache a compiled plugin");
         }
         Ok(component)
     }
@@ -199,6 +223,20 @@ impl ComponentCache {
         };
         Ok(PluginComponent { world, sha256, typed })
     }
+}
+
+/// Writes compiled code beside its final name, then renames it there: other
+/// processes sharing the folder (several servers, `leadhost plugin run`) map
+/// these files, and must never see one half written.
+fn keep_compiled(component: &Component, path: &std::path::Path) -> std::io::Result<()> {
+    let code = component
+        .serialize()
+        .map_err(|e| std::io::Error::other(format!("{e:#}")))?;
+    let partial = path.with_extension(format!("{}.partial", uuid::Uuid::new_v4().simple()));
+    std::fs::write(&partial, code)?;
+    std::fs::rename(&partial, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&partial);
+    })
 }
 
 impl PluginComponent {

@@ -10,13 +10,14 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
-use super::component::{ComponentCache, PluginComponent, Rejection};
+use super::compile_queue::{CompileQueue, QueueFull};
+use super::component::{ComponentCache, PluginComponent, Rejection, sha256_hex};
 use super::sandbox::{Failure, Limits, Sandbox};
 use crate::clock::Timestamp;
 use crate::domain::RecentCalls;
-use crate::domain::World;
+use crate::domain::{PluginStatus, World};
 use crate::recent::{Recent, SETTINGS_TTL};
-use crate::storage::{PluginRecord, Store, StoreResult, TenantStore};
+use crate::storage::{PendingCompile, PluginRecord, Store, StoreError, StoreResult, TenantStore};
 
 /// Plugin calls one tenant may have running at once.
 const CALLS_PER_TENANT: usize = 2;
@@ -25,9 +26,17 @@ const CALLS_PER_TENANT: usize = 2;
 const TRIP_WORK: usize = 64;
 /// Failures in a row after which a plugin is switched off.
 pub const DISABLE_AFTER: i32 = 5;
+/// Uploads up to this size are compiled in the request (a Rust plugin in
+/// about 0.1 s, jco's QuickJS build in about a second); larger ones in the
+/// background compile queue.
+pub const COMPILE_IN_REQUEST_BYTES: usize = 4 << 20;
+/// After a compile's database read or write failed, it is queued again this
+/// much later.
+const COMPILE_RETRY: Duration = Duration::from_secs(5);
 
 pub struct PluginHost {
     cache: Arc<ComponentCache>,
+    compiles: CompileQueue,
     lanes: Mutex<HashMap<String, Arc<Lane>>>,
     /// Each tenant's enabled plugins by world, read once per `SETTINGS_TTL`
     /// rather than for every lead; changes made in this process apply at once.
@@ -75,6 +84,7 @@ impl PluginHost {
         let sandbox = Sandbox::new().map_err(|e| anyhow::anyhow!("starting the plugin sandbox: {e:#}"))?;
         Ok(Self {
             cache: Arc::new(ComponentCache::new(Arc::new(sandbox), cache_dir)),
+            compiles: CompileQueue::default(),
             lanes: Mutex::default(),
             enabled: Recent::new(SETTINGS_TTL),
             fuel: Recent::new(SETTINGS_TTL),
@@ -87,6 +97,82 @@ impl PluginHost {
     /// Checks and compiles an upload (blocking work; call off the workers).
     pub fn check_upload(&self, bytes: &[u8], world: World) -> Result<Arc<PluginComponent>, Rejection> {
         self.cache.load(bytes, world)
+    }
+
+    /// Admits an upload: a small one (or one compiled before) is compiled
+    /// and type-checked now, and is `Ready`; a large one is prechecked and
+    /// will be `Compiling` once stored and queued (`queue_compile`).
+    pub async fn admit(&self, tenant_id: &str, bytes: &[u8], world: World) -> Result<PluginStatus, Admission> {
+        ComponentCache::precheck(bytes)?;
+        if bytes.len() > COMPILE_IN_REQUEST_BYTES && !self.cache.is_compiled(&sha256_hex(bytes)) {
+            self.compiles.has_room(tenant_id)?;
+            return Ok(PluginStatus::Compiling);
+        }
+        let (cache, bytes) = (self.cache.clone(), bytes.to_vec());
+        tokio::task::spawn_blocking(move || cache.load(&bytes, world).map(|_| PluginStatus::Ready))
+            .await
+            .map_err(|e| Admission::Refused(Rejection::Invalid(format!("the compile failed: {e}"))))?
+            .map_err(Admission::Refused)
+    }
+
+    /// Queues a stored `Compiling` plugin for the background compiler.
+    pub fn queue_compile(&self, compile: PendingCompile) {
+        self.compiles.push(compile);
+    }
+
+    /// The background compiler, for the life of the server: queues the
+    /// plugins a previous run left `compiling`, then compiles what is
+    /// queued, one at a time, tenants taking turns.
+    pub fn start_compiler(self: &Arc<Self>, store: Store) {
+        let host = self.clone();
+        tokio::spawn(async move {
+            match store.pending_compiles().await {
+                Ok(pending) => pending.into_iter().for_each(|compile| host.queue_compile(compile)),
+                Err(err) => tracing::warn!(%err, "could not list the plugins waiting to compile"),
+            }
+            loop {
+                let compile = host.compiles.next().await;
+                if let Err(err) = host.compile(&store, &compile).await {
+                    tracing::warn!(plugin = %compile.plugin_id, %err, "a background compile could not be recorded; retrying");
+                    let host = host.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(COMPILE_RETRY).await;
+                        host.queue_compile(compile);
+                    });
+                }
+            }
+        });
+    }
+
+    /// Compiles and type-checks a queued plugin and records the outcome on
+    /// it. A plugin deleted or replaced meanwhile is left alone (a newer
+    /// compile is queued for a replacement).
+    async fn compile(&self, store: &Store, compile: &PendingCompile) -> StoreResult<()> {
+        let tenant = store.tenant(&compile.tenant_id);
+        let bytes = match tenant.plugin_component(&compile.plugin_id).await {
+            Err(StoreError::NotFound) => return Ok(()),
+            found => found?,
+        };
+        if sha256_hex(&bytes) != compile.sha256 {
+            return Ok(());
+        }
+        let (cache, world) = (self.cache.clone(), compile.world);
+        let started = Instant::now();
+        let loaded = tokio::task::spawn_blocking(move || cache.load(&bytes, world)).await;
+        let error = match loaded {
+            Ok(Ok(_)) => None,
+            Ok(Err(rejection)) => Some(rejection.to_string()),
+            Err(join) => Some(format!("the compile failed: {join}")),
+        };
+        tracing::info!(
+            plugin = %compile.plugin_id, tenant = %compile.tenant_id, ms = started.elapsed().as_millis() as u64,
+            error = error.as_deref().unwrap_or("none"), "compiled a plugin in the background"
+        );
+        tenant
+            .finish_compile(&compile.plugin_id, &compile.sha256, error.as_deref())
+            .await?;
+        self.forget(&compile.tenant_id);
+        Ok(())
     }
 
     /// The tenant's enabled plugins of `world`, by name.
@@ -331,4 +417,13 @@ impl Lane {
             }
         }
     }
+}
+
+/// Why an upload was not admitted.
+#[derive(Debug, thiserror::Error)]
+pub enum Admission {
+    #[error(transparent)]
+    Refused(#[from] Rejection),
+    #[error("the compile queue is full: {0}; try again shortly")]
+    QueueFull(#[from] QueueFull),
 }

@@ -6,13 +6,16 @@ pub mod bindings;
 pub mod call_env;
 pub mod calls;
 pub mod capped;
+pub mod compile_queue;
 pub mod component;
 pub mod contract;
 pub mod failures;
 pub mod host;
+mod http_refusal;
 pub mod offline;
 mod output;
 pub mod sandbox;
+pub mod scaffold;
 
 pub use calls::{Prepared, StepCalls, plugin_lead, prepare};
 pub use host::PluginHost;

@@ -1,12 +1,15 @@
 //! The sandbox: the engine configured in one place, and one call of a plugin
 //! in a fresh `Store` with its CPU, memory, stack and output bounded.
 //!
-//! Sizing (see docs/ARCHITECTURE.md, "Plugins"): the pooling allocator reserves address space per
-//! slot, and a Rust wasm32-wasip2 component uses several core instances (its
-//! module plus the adapter and shim modules). So slots are counted in
-//! instances: `CONCURRENT_CALLS` components at once, each with up to
-//! `CORE_INSTANCES_PER_COMPONENT` core instances; a semaphore of
-//! `CONCURRENT_CALLS` permits in front makes a full pool queue, never fail.
+//! Sizing (see docs/ARCHITECTURE.md, "Plugins"): one pool sized for
+//! `CONCURRENT_CALLS` components at once, each as large as the largest
+//! toolchain's output we admit, and a semaphore of `CONCURRENT_CALLS` permits
+//! in front, so a full pool queues and never fails. A component is several
+//! core instances: a Rust wasm32-wasip2 one 3 (its module, the WASI adapter
+//! and a shim), jco's QuickJS build 8, componentize-py's 14 (Python and its
+//! native extensions, dynamically linked). Slots are only address space
+//! until a call touches them, so sizing for the largest costs a Rust call
+//! nothing.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,13 +23,20 @@ use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use super::bindings::{Host, LogLevel, scorer};
 use super::call_env::{CallClock, CallClocks, CallClocksView, CallEnv};
 use super::capped::{ERROR_BYTES, cut_bytes};
+use super::http_refusal::{self, CallHttp};
 use super::output::CappedOutput;
 
 /// Plugin calls that may run at once, across all tenants.
 pub const CONCURRENT_CALLS: usize = 16;
-const CORE_INSTANCES_PER_COMPONENT: u32 = 16;
+/// componentize-py's 14, with room for a toolchain that links more.
+const CORE_INSTANCES_PER_COMPONENT: u32 = 64;
+/// jco's QuickJS build has 2 (the engine's and its WASI adapter's).
 const MEMORIES_PER_COMPONENT: u32 = 4;
+/// Each toolchain seen has 2.
 const TABLES_PER_COMPONENT: u32 = 8;
+/// A table's most elements: StarlingMonkey starts with 7,689 functions in
+/// its table, Python 5,672.
+const TABLE_ELEMENTS: usize = 100_000;
 /// How often the epoch advances; the wall-clock deadline is counted in these.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 
@@ -87,6 +97,7 @@ impl Sandbox {
             .max_memories_per_component(MEMORIES_PER_COMPONENT)
             .total_tables(slots * TABLES_PER_COMPONENT)
             .max_tables_per_component(TABLES_PER_COMPONENT)
+            .table_elements(TABLE_ELEMENTS)
             .max_memory_size(Limits::default().memory_bytes.max(256 << 20))
             // When an instance ends, its slot is reset for the next one. By
             // default that returns the memory to the kernel (madvise): every
@@ -122,6 +133,8 @@ impl Sandbox {
             clock: &state.clock,
             table: &mut state.table,
         })?;
+        // wasi:http, refusing every request (jco's default build imports it).
+        http_refusal::link(&mut linker)?;
         // The `leadhost:plugin/host` and `types` imports, shared by all worlds.
         scorer::Scorer::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |state| state)?;
         Ok(Self {
@@ -161,6 +174,7 @@ impl Sandbox {
             env,
             clock,
             table: ResourceTable::new(),
+            http: CallHttp::default(),
             memory: MemoryCeiling {
                 bytes: limits.memory_bytes,
                 exceeded: false,
@@ -202,6 +216,7 @@ pub struct CallState {
     env: CallEnv,
     clock: CallClock,
     table: ResourceTable,
+    http: CallHttp,
     memory: MemoryCeiling,
     logs: Vec<LogLine>,
     logs_dropped: usize,
@@ -216,6 +231,13 @@ impl WasiView for CallState {
             ctx: &mut self.wasi,
             table: &mut self.table,
         }
+    }
+}
+
+impl CallState {
+    /// The call's `wasi:http` state and resource table, borrowed together.
+    pub(super) fn http_parts(&mut self) -> (&mut CallHttp, &mut ResourceTable) {
+        (&mut self.http, &mut self.table)
     }
 }
 
@@ -270,7 +292,7 @@ impl ResourceLimiter for MemoryCeiling {
     }
 
     fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
-        Ok(desired <= 100_000)
+        Ok(desired <= TABLE_ELEMENTS)
     }
 }
 

@@ -40,7 +40,7 @@ pub use leads::{
     IdentityOwners, LeadContact, LeadFilter, LeadOrder, LeadPage, LeadRecord, LeadVisibility, POOL, TouchRecord,
 };
 pub use pipeline::{RepRecord, StepLead};
-pub use plugins::{NewPlugin, PluginRecord};
+pub use plugins::{NewPlugin, PendingCompile, PluginRecord};
 pub use routing::{MemberLoad, NewTeam, OwnedLead, PoolSettings, StoredRules, TeamMemberRecord, TeamRecord};
 pub use scoring::{PreparedScores, RescoreRun, StartedRescore, StoredModel, decay_job_id};
 pub use stages::StageRecord;

@@ -6,9 +6,9 @@ use sqlx::any::AnyRow;
 
 use super::batch::Statement;
 use super::unit::Unit;
-use super::{StoreError, StoreResult, TenantStore, is_unique_violation, new_id, word};
+use super::{Store, StoreError, StoreResult, TenantStore, is_unique_violation, new_id, word};
 use crate::clock::Timestamp;
-use crate::domain::World;
+use crate::domain::{PluginStatus, World};
 
 /// A plugin as listed: everything but its bytes.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -21,6 +21,10 @@ pub struct PluginRecord {
     pub sha256: String,
     pub size_bytes: i64,
     pub enabled: bool,
+    /// Whether it is compiled and checked; only a ready plugin runs.
+    pub status: PluginStatus,
+    /// Why the compile or type check failed.
+    pub compile_error: Option<String>,
     /// Why it is off, when it was switched off.
     pub disabled_reason: Option<String>,
     pub calls: i64,
@@ -32,8 +36,8 @@ pub struct PluginRecord {
     pub updated_at: Timestamp,
 }
 
-const COLUMNS: &str = "id, name, world, config, sha256, size_bytes, enabled, disabled_reason, calls, failures, \
-                       consecutive_failures, last_error, last_called_at, created_at, updated_at";
+const COLUMNS: &str = "id, name, world, config, sha256, size_bytes, enabled, status, compile_error, disabled_reason, \
+                       calls, failures, consecutive_failures, last_error, last_called_at, created_at, updated_at";
 
 impl PluginRecord {
     fn from_row(row: &AnyRow) -> StoreResult<Self> {
@@ -46,6 +50,8 @@ impl PluginRecord {
             sha256: row.try_get("sha256")?,
             size_bytes: row.try_get("size_bytes")?,
             enabled: row.try_get::<i64, _>("enabled")? != 0,
+            status: word(row, "status")?,
+            compile_error: row.try_get("compile_error")?,
             disabled_reason: row.try_get("disabled_reason")?,
             calls: row.try_get("calls")?,
             failures: row.try_get("failures")?,
@@ -64,6 +70,39 @@ pub struct NewPlugin<'a> {
     pub config: &'a str,
     pub component: &'a [u8],
     pub sha256: &'a str,
+    /// `Ready` when checked in the request, `Compiling` when queued.
+    pub status: PluginStatus,
+}
+
+/// A plugin waiting for the background compile (`plugins::compile_queue`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingCompile {
+    pub tenant_id: String,
+    pub plugin_id: String,
+    pub sha256: String,
+    pub world: World,
+}
+
+impl Store {
+    /// Every tenant's plugins still waiting to be compiled (after a restart,
+    /// they are queued again), oldest first.
+    pub async fn pending_compiles(&self) -> StoreResult<Vec<PendingCompile>> {
+        let rows = sqlx::query(
+            "SELECT tenant_id, id, sha256, world FROM plugins WHERE status = 'compiling' ORDER BY updated_at",
+        )
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(PendingCompile {
+                    tenant_id: row.try_get("tenant_id")?,
+                    plugin_id: row.try_get("id")?,
+                    sha256: row.try_get("sha256")?,
+                    world: word(row, "world")?,
+                })
+            })
+            .collect()
+    }
 }
 
 impl TenantStore<'_> {
@@ -75,7 +114,8 @@ impl TenantStore<'_> {
         let result = if replace {
             sqlx::query(&format!(
                 "UPDATE plugins SET world = $3, config = $4, sha256 = $5, size_bytes = $6, \
-                 enabled = 1, disabled_reason = NULL, consecutive_failures = 0, last_error = NULL, updated_at = $7 \
+                 enabled = 1, disabled_reason = NULL, consecutive_failures = 0, last_error = NULL, updated_at = $7, \
+                 status = $8, compile_error = NULL \
                  WHERE tenant_id = $1 AND name = $2 RETURNING {COLUMNS}"
             ))
             .bind(&self.tenant_id)
@@ -85,12 +125,13 @@ impl TenantStore<'_> {
             .bind(plugin.sha256)
             .bind(plugin.component.len() as i64)
             .bind(now)
+            .bind(plugin.status.as_str())
             .fetch_optional(&mut *tx)
             .await
         } else {
             sqlx::query(&format!(
                 "INSERT INTO plugins (id, tenant_id, name, world, config, sha256, size_bytes, enabled, \
-                 created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8) RETURNING {COLUMNS}"
+                 created_at, updated_at, status) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8, $9) RETURNING {COLUMNS}"
             ))
             .bind(new_id())
             .bind(&self.tenant_id)
@@ -100,6 +141,7 @@ impl TenantStore<'_> {
             .bind(plugin.sha256)
             .bind(plugin.component.len() as i64)
             .bind(now)
+            .bind(plugin.status.as_str())
             .fetch_optional(&mut *tx)
             .await
         };
@@ -137,10 +179,11 @@ impl TenantStore<'_> {
         rows.iter().map(PluginRecord::from_row).collect()
     }
 
-    /// The enabled plugins of one world, by name.
+    /// The enabled and ready plugins of one world, by name.
     pub async fn enabled_plugins(&self, world: World) -> StoreResult<Vec<PluginRecord>> {
         let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM plugins WHERE tenant_id = $1 AND world = $2 AND enabled = 1 ORDER BY name"
+            "SELECT {COLUMNS} FROM plugins \
+             WHERE tenant_id = $1 AND world = $2 AND enabled = 1 AND status = 'ready' ORDER BY name"
         ))
         .bind(&self.tenant_id)
         .bind(world.as_str())
@@ -169,6 +212,30 @@ impl TenantStore<'_> {
             .await?
             .ok_or(StoreError::NotFound)?;
         Ok(row.try_get("component")?)
+    }
+
+    /// Records how a background compile ended, unless the plugin has been
+    /// replaced by another component meanwhile. Returns whether it was
+    /// recorded.
+    pub async fn finish_compile(&self, plugin_id: &str, sha256: &str, error: Option<&str>) -> StoreResult<bool> {
+        let status = if error.is_some() {
+            PluginStatus::Failed
+        } else {
+            PluginStatus::Ready
+        };
+        let done = sqlx::query(
+            "UPDATE plugins SET status = $4, compile_error = $5, updated_at = $6 \
+             WHERE tenant_id = $1 AND id = $2 AND sha256 = $3 AND status = 'compiling'",
+        )
+        .bind(&self.tenant_id)
+        .bind(plugin_id)
+        .bind(sha256)
+        .bind(status.as_str())
+        .bind(error)
+        .bind(Timestamp::now().micros())
+        .execute(&self.store.write)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// Switches a plugin on or off, or changes its config. Switching it on

@@ -657,12 +657,13 @@ async fn the_cli_uploads_a_plugin(backend: Backend) -> anyhow::Result<()> {
 mod offline {
     use std::process::Command;
 
-    use leadhost_tests::{leadhost_bin, plugin_wasm};
+    use leadhost_tests::{leadhost_bin, plugin_wasm, shared_plugin_cache};
     use serde_json::Value;
 
     fn leadhost(args: &[&str]) -> (bool, Value, String) {
         let out = Command::new(leadhost_bin())
             .args(args)
+            .env("LEADHOST_PLUGIN_CACHE", shared_plugin_cache())
             .output()
             .expect("running leadhost");
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();

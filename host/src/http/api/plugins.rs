@@ -13,14 +13,14 @@ use serde_json::{Value, json};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::auth::personal_data::{sees_plugin_output, withhold_call, withhold_plugin};
-use crate::domain::PluginName;
-use crate::domain::World;
+use crate::domain::{PluginName, PluginStatus, World};
 use crate::error::{ApiError, FieldError};
 use crate::http::body::{JsonBody, read_limited};
 use crate::plugins::bindings::{Lead, Rep};
 use crate::plugins::component::{MAX_COMPONENT_BYTES, Rejection};
 use crate::plugins::contract::{LeadInput, RepInput};
-use crate::storage::{NewPlugin, PluginRecord, StoreError};
+use crate::plugins::host::Admission;
+use crate::storage::{NewPlugin, PendingCompile, PluginRecord, StoreError};
 
 /// Base64 grows the component by a third; leave room for name and config.
 const UPLOAD_LIMIT: usize = MAX_COMPONENT_BYTES / 3 * 4 + (64 << 10);
@@ -47,13 +47,22 @@ fn not_found(name: &str) -> impl FnOnce(StoreError) -> ApiError + '_ {
     }
 }
 
-/// Reads, decodes and checks an upload; the component is type-checked
-/// against its world before anything is stored.
+/// An upload read, decoded and admitted: a small component is type-checked
+/// against its world before anything is stored (`Ready`); a large one is
+/// checked by the background compile queue once stored (`Compiling`).
+struct Admitted {
+    upload: Upload,
+    world: World,
+    component: Vec<u8>,
+    status: PluginStatus,
+}
+
 async fn checked_upload(
     state: &AppState,
+    caller: &Caller,
     headers: &HeaderMap,
     body: Body,
-) -> Result<(Upload, World, Vec<u8>), ApiError> {
+) -> Result<Admitted, ApiError> {
     let bytes = read_limited(headers, body, UPLOAD_LIMIT).await?;
     let value: Value =
         serde_json::from_slice(&bytes).map_err(|e| ApiError::MalformedBody(format!("malformed JSON: {e}")))?;
@@ -70,48 +79,67 @@ async fn checked_upload(
             limit: MAX_COMPONENT_BYTES,
         });
     }
-    let plugins = state.plugins.clone();
-    let checked = {
-        let component = component.clone();
-        tokio::task::spawn_blocking(move || plugins.check_upload(&component, world).map(|_| ()))
-            .await
-            .map_err(|e| ApiError::Internal(e.into()))?
-    };
-    match checked {
-        Ok(()) => Ok((upload, world, component)),
-        Err(Rejection::TooLarge(_)) => Err(ApiError::PayloadTooLarge {
+    match state.plugins.admit(caller.tenant_id()?, &component, world).await {
+        Ok(status) => Ok(Admitted {
+            upload,
+            world,
+            component,
+            status,
+        }),
+        Err(Admission::QueueFull(full)) => {
+            tracing::info!(%full, "plugin upload refused: the compile queue is full");
+            Err(ApiError::Unavailable)
+        }
+        Err(Admission::Refused(Rejection::TooLarge(_))) => Err(ApiError::PayloadTooLarge {
             limit: MAX_COMPONENT_BYTES,
         }),
-        Err(rejection @ Rejection::WrongWorld { .. }) => Err(invalid("/world", rejection.to_string())),
-        Err(rejection) => Err(invalid("/component", rejection.to_string())),
+        Err(Admission::Refused(rejection @ Rejection::WrongWorld { .. })) => {
+            Err(invalid("/world", rejection.to_string()))
+        }
+        Err(Admission::Refused(rejection)) => Err(invalid("/component", rejection.to_string())),
     }
 }
 
+/// 201 or 200 for a plugin ready to run; 202 for one queued to compile.
+fn saved_status(plugin: &PluginRecord, stored: StatusCode) -> StatusCode {
+    match plugin.status {
+        PluginStatus::Compiling => StatusCode::ACCEPTED,
+        _ => stored,
+    }
+}
+
+/// Stores the plugin, and queues its compile when it is not ready yet.
 async fn save(
     state: &AppState,
     caller: &Caller,
     name: &str,
-    upload: &Upload,
-    world: World,
-    component: &[u8],
+    admitted: &Admitted,
     replace: bool,
 ) -> Result<PluginRecord, ApiError> {
     let name = PluginName::parse(name).map_err(|e| invalid("/name", e.0))?;
-    let config = upload.config.clone().unwrap_or_else(|| json!({})).to_string();
-    let sha256 = crate::plugins::component::sha256_hex(component);
+    let config = admitted.upload.config.clone().unwrap_or_else(|| json!({})).to_string();
+    let sha256 = crate::plugins::component::sha256_hex(&admitted.component);
     let plugin = NewPlugin {
         name: name.as_str(),
-        world,
+        world: admitted.world,
         config: &config,
-        component,
+        component: &admitted.component,
         sha256: &sha256,
+        status: admitted.status,
     };
-    let saved = state
-        .store
-        .tenant(caller.tenant_id()?)
-        .save_plugin(plugin, replace)
-        .await;
-    saved.map_err(not_found(name.as_str()))
+    let tenant_id = caller.tenant_id()?;
+    let saved = state.store.tenant(tenant_id).save_plugin(plugin, replace).await;
+    let saved = saved.map_err(not_found(name.as_str()))?;
+    if saved.status == PluginStatus::Compiling {
+        state.plugins.queue_compile(PendingCompile {
+            tenant_id: tenant_id.to_owned(),
+            plugin_id: saved.id.clone(),
+            sha256,
+            world: admitted.world,
+        });
+    }
+    state.plugins.forget(tenant_id);
+    Ok(saved)
 }
 
 pub async fn create(
@@ -120,10 +148,14 @@ pub async fn create(
     headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<PluginRecord>), ApiError> {
-    let (upload, world, component) = checked_upload(&state, &headers, body).await?;
-    let name = upload.name.clone().ok_or_else(|| invalid("/name", "is required"))?;
-    let plugin = save(&state, &caller, &name, &upload, world, &component, false).await?;
-    Ok((StatusCode::CREATED, Json(plugin)))
+    let admitted = checked_upload(&state, &caller, &headers, body).await?;
+    let name = admitted
+        .upload
+        .name
+        .clone()
+        .ok_or_else(|| invalid("/name", "is required"))?;
+    let plugin = save(&state, &caller, &name, &admitted, false).await?;
+    Ok((saved_status(&plugin, StatusCode::CREATED), Json(plugin)))
 }
 
 /// Replaces the component (and world and config) of an existing plugin.
@@ -133,14 +165,13 @@ pub async fn replace(
     Path(name): Path<String>,
     headers: HeaderMap,
     body: Body,
-) -> Result<Json<PluginRecord>, ApiError> {
-    let (upload, world, component) = checked_upload(&state, &headers, body).await?;
-    if upload.name.as_ref().is_some_and(|n| n != &name) {
+) -> Result<(StatusCode, Json<PluginRecord>), ApiError> {
+    let admitted = checked_upload(&state, &caller, &headers, body).await?;
+    if admitted.upload.name.as_ref().is_some_and(|n| n != &name) {
         return Err(invalid("/name", "differs from the name in the URL"));
     }
-    Ok(Json(
-        save(&state, &caller, &name, &upload, world, &component, true).await?,
-    ))
+    let plugin = save(&state, &caller, &name, &admitted, true).await?;
+    Ok((saved_status(&plugin, StatusCode::OK), Json(plugin)))
 }
 
 #[derive(Deserialize)]
@@ -229,6 +260,20 @@ pub async fn run(
     let tenant_id = caller.tenant_id()?.to_owned();
     let store = state.store.tenant(&tenant_id);
     let plugin = store.plugin(&name).await.map_err(not_found(&name))?;
+    match plugin.status {
+        PluginStatus::Ready => {}
+        PluginStatus::Compiling => {
+            return Err(ApiError::Conflict(format!(
+                "plugin {name:?} is still compiling; it runs once its status is ready"
+            )));
+        }
+        PluginStatus::Failed => {
+            return Err(ApiError::Conflict(format!(
+                "plugin {name:?} failed to compile: {}",
+                plugin.compile_error.as_deref().unwrap_or("no reason recorded")
+            )));
+        }
+    }
     let component = state
         .plugins
         .component(&store, &plugin)
