@@ -29,9 +29,8 @@ if ! pg_up; then
 fi
 
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
 
-# Each phase's duration, printed at the end.
+# Each phase's duration, printed at the end (also when a phase fails).
 timings=()
 phase_start=$SECONDS
 phase() {
@@ -41,6 +40,13 @@ phase() {
   [ -n "$phase_name" ] && echo "== $phase_name"
   return 0
 }
+finish() {
+  phase ""
+  echo "== time by phase (${SECONDS}s in all)"
+  printf '%s\n' "${timings[@]}"
+  rm -f "$log"
+}
+trap finish EXIT
 
 phase "building the Rust plugins (wasm32-wasip2)"
 rustup target add wasm32-wasip2 >/dev/null
@@ -62,10 +68,6 @@ cargo build --workspace --bins --tests --locked
 
 phase "testing the server"
 cargo test --workspace --locked -- "${skip[@]}" 2>&1 | tee -a "$log"
-phase ""
-
-echo "== time by phase"
-printf '%s\n' "${timings[@]}"
 
 # One closing line for every test binary above.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed/) p += $(i-1); if ($i ~ /^failed/) f += $(i-1) } }

@@ -1,8 +1,12 @@
 //! Plugin call cost: a fresh Store, instantiation from the InstancePre
-//! (pooling allocator) and one call, for the example scorer and router.
+//! (pooling allocator) and one call, for the example scorer and router; then
+//! the BANT scorer built in each language (Rust, JavaScript on QuickJS and
+//! on StarlingMonkey, Python): compile time, and a call on a fresh instance
+//! in leadhost's sandbox beside bare wasmtime (default config: no pool, no
+//! fuel, no epochs), measured in the same run.
 //!
 //! Run (release, outside the test command; build the plugins first):
-//!   (cd plugins && cargo build --release --target wasm32-wasip2)
+//!   bash tests/run.sh   (or build plugins/ and plugins/examples/bant-scorer-{js,py})
 //!   cargo bench -p leadhost --bench plugin_calls
 //! Prints figures; BENCHMARKS.md keeps the latest.
 
@@ -11,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use leadhost::domain::World;
-use leadhost::plugins::bindings::{Lead, Rep};
+use leadhost::plugins::bindings::{Lead, LogLevel, Rep, scorer};
 use leadhost::plugins::component::ComponentCache;
 use leadhost::plugins::contract::{LeadInput, RepInput};
 use leadhost::plugins::sandbox::{Limits, Sandbox};
@@ -107,4 +111,115 @@ fn main() {
         })
         .collect();
     report("trivial router (47 KB): instantiate + route", times);
+
+    languages(&lead, &bant_config);
+}
+
+/// How long each language's build of the BANT scorer takes to compile, and
+/// a call on a fresh instance, in leadhost's sandbox and in bare wasmtime.
+fn languages(lead: &Lead, config: &str) {
+    println!("\nthe BANT scorer by language: compile once, then calls on a fresh instance each");
+    let builds = [
+        ("Rust", "bant_scorer"),
+        ("JavaScript (QuickJS)", "bant_scorer_js"),
+        ("JavaScript (StarlingMonkey)", "bant_scorer_js_sm"),
+        ("Python", "bant_scorer_py"),
+    ];
+    let cache = ComponentCache::new(Arc::new(Sandbox::new().expect("sandbox")), None);
+    let limits = Limits::default();
+    let bare = BareWasmtime::new();
+    for (language, name) in builds {
+        let bytes = wasm(name);
+        let t = Instant::now();
+        let plugin = cache.load(&bytes, World::Scorer).expect(name);
+        let compile = t.elapsed();
+        let t = Instant::now();
+        let floor = bare.prepare(&bytes);
+        let bare_compile = t.elapsed();
+        let record = plugin.score(cache.sandbox(), &limits, lead, config);
+        let fuel = record.fuel_used;
+        assert!(record.outcome.is_ok(), "{name}: {:?}", record.outcome);
+        println!(
+            "{language} ({:.1} MB): compile {:.2} s (bare wasmtime {:.2} s), {:.2}M fuel a call",
+            bytes.len() as f64 / 1e6,
+            compile.as_secs_f64(),
+            bare_compile.as_secs_f64(),
+            fuel as f64 / 1e6
+        );
+        let sandboxed = timed(|| {
+            let record = plugin.score(cache.sandbox(), &limits, lead, config);
+            assert!(record.outcome.is_ok());
+        });
+        report("  leadhost sandbox: store + instantiate + score", sandboxed);
+        let bare_times = timed(|| bare.score(&floor, lead, config));
+        report("  bare wasmtime:    store + instantiate + score", bare_times);
+    }
+}
+
+/// Calls `call` up to 20,000 times or for 10 s, after a warm-up; the times.
+fn timed(mut call: impl FnMut()) -> Vec<Duration> {
+    for _ in 0..20 {
+        call();
+    }
+    let started = Instant::now();
+    let mut times = Vec::new();
+    while times.len() < CALLS && started.elapsed() < Duration::from_secs(10) {
+        let t = Instant::now();
+        call();
+        times.push(t.elapsed());
+    }
+    times
+}
+
+/// wasmtime as its defaults set it up: the floor leadhost's limits add to.
+struct BareWasmtime {
+    engine: wasmtime::Engine,
+    linker: wasmtime::component::Linker<BareState>,
+}
+
+struct BareState {
+    wasi: wasmtime_wasi::WasiCtx,
+    table: wasmtime::component::ResourceTable,
+}
+
+impl wasmtime_wasi::WasiView for BareState {
+    fn ctx(&mut self) -> wasmtime_wasi::WasiCtxView<'_> {
+        wasmtime_wasi::WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl scorer::leadhost::plugin::host::Host for BareState {
+    fn log(&mut self, _level: LogLevel, _message: String) {}
+}
+
+impl scorer::leadhost::plugin::types::Host for BareState {}
+
+impl BareWasmtime {
+    fn new() -> Self {
+        let engine = wasmtime::Engine::default();
+        let mut linker = wasmtime::component::Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).expect("wasi");
+        scorer::Scorer::add_to_linker::<BareState, wasmtime::component::HasSelf<BareState>>(&mut linker, |s| s)
+            .expect("leadhost imports");
+        Self { engine, linker }
+    }
+
+    fn prepare(&self, bytes: &[u8]) -> scorer::ScorerPre<BareState> {
+        let component = wasmtime::component::Component::new(&self.engine, bytes).expect("compiles");
+        scorer::ScorerPre::new(self.linker.instantiate_pre(&component).expect("links")).expect("a scorer")
+    }
+
+    fn score(&self, pre: &scorer::ScorerPre<BareState>, lead: &Lead, config: &str) {
+        let state = BareState {
+            wasi: wasmtime_wasi::WasiCtx::builder().build(),
+            table: wasmtime::component::ResourceTable::new(),
+        };
+        let mut store = wasmtime::Store::new(&self.engine, state);
+        let scorer = pre.instantiate(&mut store).expect("instantiates");
+        let parts = scorer.call_score(&mut store, lead, config).expect("no trap");
+        assert!(parts.is_ok());
+    }
 }

@@ -65,7 +65,10 @@ fn files(language: Language, world: World) -> Vec<(&'static str, &'static str)> 
     };
     let mut files = vec![
         ("README.md", template!("common/README.md")),
-        ("sample-lead.json", include_str!("../../../plugins/examples/sample-lead.json")),
+        (
+            "sample-lead.json",
+            include_str!("../../../plugins/examples/sample-lead.json"),
+        ),
         ("expected.json", expected),
         ("wit/types.wit", WIT_TYPES),
         ("wit/worlds.wit", WIT_WORLDS),

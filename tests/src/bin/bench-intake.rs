@@ -4,7 +4,7 @@
 //! Run (release, outside the test command):
 //!   cargo build --release -p leadhost -p leadhost-tests
 //!   target/release/bench-intake [--leads 20000] [--concurrency 32] [--million 1000000] [--backend sqlite|postgres|both]
-//!   target/release/bench-intake --pipeline [--leads 10000] [--placing pool|builtin|plugins] [--backend ...]
+//!   target/release/bench-intake --pipeline [--leads 10000] [--placing pool|builtin|plugins|js] [--backend ...]
 //! Prints figures; BENCHMARKS.md keeps the latest.
 
 use std::sync::Arc;
@@ -35,7 +35,7 @@ fn options() -> anyhow::Result<Options> {
         million: 1_000_000,
         backends: vec![Backend::Sqlite, Backend::Postgres],
         pipeline: false,
-        placings: vec![Placing::Pool, Placing::Builtin, Placing::Plugins],
+        placings: vec![Placing::Pool, Placing::Builtin, Placing::Plugins, Placing::JsScorer],
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -213,6 +213,9 @@ enum Placing {
     Builtin,
     /// The bant-scorer and the region-router.
     Plugins,
+    /// The JavaScript bant-scorer (jco, QuickJS) with the built-in routing
+    /// rules: against `Builtin`, what scoring in JavaScript costs.
+    JsScorer,
 }
 
 const REGIONS: [&str; 4] = ["zhejiang", "beijing", "guangdong", "shanghai"];
@@ -253,7 +256,8 @@ impl Placing {
             "pool" => Placing::Pool,
             "builtin" => Placing::Builtin,
             "plugins" => Placing::Plugins,
-            other => bail!("unknown placing {other:?}: pool, builtin or plugins"),
+            "js" => Placing::JsScorer,
+            other => bail!("unknown placing {other:?}: pool, builtin, plugins or js"),
         })
     }
 }
@@ -276,25 +280,33 @@ async fn pipeline(opts: &Options, backend: Backend, placing: Placing) -> anyhow:
             ])?;
         }
     }
-    if placing == Placing::Builtin {
-        for (path, body) in [
+    let built_in = match placing {
+        Placing::Builtin => vec![
             ("/api/v1/scoring/model", bant_model()),
             ("/api/v1/routing/rules", region_rules()),
-        ] {
-            let res = server
-                .http
-                .put(server.url(path))
-                .bearer_auth(&token)
-                .json(&body)
-                .send()
-                .await?;
-            if !res.status().is_success() {
-                bail!("PUT {path}: {} {}", res.status(), res.text().await?);
-            }
+        ],
+        Placing::JsScorer => vec![("/api/v1/routing/rules", region_rules())],
+        Placing::Pool | Placing::Plugins => vec![],
+    };
+    for (path, body) in built_in {
+        let res = server
+            .http
+            .put(server.url(path))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+            .await?;
+        if !res.status().is_success() {
+            bail!("PUT {path}: {} {}", res.status(), res.text().await?);
         }
     }
     if placing == Placing::Plugins {
         server.install_bant_and_regions(&token).await?;
+    }
+    if placing == Placing::JsScorer {
+        server
+            .install_plugin(&token, "bant-js", "scorer", "bant_scorer_js", json!({}))
+            .await?;
     }
     let warm: Vec<Vec<u8>> = (0..500)
         .map(|i| serde_json::to_vec(&lead(10_000_000 + i)).unwrap())
@@ -317,6 +329,7 @@ async fn pipeline(opts: &Options, backend: Backend, placing: Placing) -> anyhow:
             Placing::Pool => "no plugins, to the pool",
             Placing::Builtin => "the same as a model and rules",
             Placing::Plugins => "bant-scorer + region-router",
+            Placing::JsScorer => "bant-scorer in JavaScript + rules",
         },
         lat.len() as f64 / accepted.as_secs_f64(),
         ms(percentile(&lat, 0.50)),

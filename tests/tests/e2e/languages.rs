@@ -219,6 +219,9 @@ async fn javascript_and_python_scorers_score_leads(backend: Backend) -> anyhow::
     Ok(())
 }
 
+/// A large upload is stored `compiling` and answered at once; a restart
+/// before its compile ends queues it again; it becomes `ready` and scores
+/// leads, or `failed` with the reason.
 async fn a_large_upload_compiles_in_the_background(backend: Backend) -> anyhow::Result<()> {
     let db = leadhost_tests::TestDatabase::create(backend).await?;
     // Its own, empty, compile cache: the Python runtime is compiled here.
@@ -255,6 +258,9 @@ async fn a_large_upload_compiles_in_the_background(backend: Backend) -> anyhow::
         "a compiling plugin does not run yet"
     );
 
+    // A restart meanwhile: what was still compiling is queued again.
+    let db = server.stop();
+    let server = TestServer::start_on(db, &["--plugin-cache", cache.to_str().unwrap()]).await?;
     let wrong = settled(&server, &token, "wrong").await?;
     assert_eq!(wrong["status"], "failed", "{wrong}");
     assert!(
@@ -264,6 +270,16 @@ async fn a_large_upload_compiles_in_the_background(backend: Backend) -> anyhow::
     let ready = settled(&server, &token, "bant-py").await?;
     assert_eq!(ready["status"], "ready", "{ready}");
     assert_eq!(ready["compile_error"], Value::Null);
+    let trial = server
+        .http
+        .post(server.url("/api/v1/plugins/bant-py/run"))
+        .bearer_auth(&token)
+        .json(&json!({ "lead": sample_lead() }))
+        .send()
+        .await?;
+    assert_eq!(trial.status(), StatusCode::OK);
+    let trial: Value = trial.json().await?;
+    assert_eq!(trial["result"]["points"], 70, "{trial}");
 
     let id = submit_new(&server, "acme", "compiled@example.com").await?;
     let lead = server.processed_lead(&token, &id).await?;

@@ -341,7 +341,7 @@ async fn uploads_are_checked_against_their_world(backend: Backend) -> anyhow::Re
         "not a plugin world",
     );
 
-    let huge = vec![0u8; 17 << 20];
+    let huge = vec![0u8; 33 << 20];
     let (status, body) = server.upload_plugin(&token, "huge", "scorer", &huge, json!({})).await?;
     expect(
         status,
@@ -600,17 +600,24 @@ async fn tenants_cannot_touch_each_others_plugins(backend: Backend) -> anyhow::R
 }
 
 async fn compiled_plugins_survive_a_restart(backend: Backend) -> anyhow::Result<()> {
-    let (server, token) = demo_server(backend).await?;
+    let db = leadhost_tests::TestDatabase::create(backend).await?;
+    let cache = db.dir().join("own-plugin-cache");
+    let cache_arg = ["--plugin-cache", cache.to_str().unwrap()];
+    let server = TestServer::start_on(db, &cache_arg).await?;
+    let token = server.create_tenant("acme").await?;
+    server
+        .create_form_from_file(&token, "website-demo-request.json")
+        .await?;
     server
         .install_plugin(&token, "bant", "scorer", "bant_scorer", json!({}))
         .await?;
     let (_, plugin) = server.get_json(&token, "/api/v1/plugins/bant").await?;
     let sha = plugin["sha256"].as_str().unwrap().to_owned();
     let db = server.stop();
-    let cached = db.dir().join("plugin-cache").join(format!("{sha}.cwasm"));
+    let cached = cache.join(format!("{sha}.cwasm"));
     assert!(cached.exists(), "the compiled component is kept on disk");
 
-    let server = TestServer::start_on(db, &[]).await?;
+    let server = TestServer::start_on(db, &cache_arg).await?;
     let id = submit_new(&server, "acme", "again@example.com").await?;
     let lead = server.processed_lead(&token, &id).await?;
     assert_eq!(lead["score"], 55);
