@@ -69,7 +69,11 @@ enum PluginCommand {
         replace: bool,
     },
     /// Which world a component implements, and whether it type-checks (no server needed).
-    Check { file: PathBuf },
+    Check {
+        file: PathBuf,
+        #[command(flatten)]
+        cache: PluginCacheArg,
+    },
     /// Call a component once on a lead: result, logs, fuel and time used (no server needed).
     Run {
         file: PathBuf,
@@ -88,6 +92,8 @@ enum PluginCommand {
         /// CPU limit in fuel (default 200000000).
         #[arg(long)]
         fuel: Option<u64>,
+        #[command(flatten)]
+        cache: PluginCacheArg,
     },
     /// Start a plugin project: source, build script, README, a sample lead
     /// and the result expected on it.
@@ -109,7 +115,18 @@ enum PluginCommand {
         /// The project's folder (default: the current one).
         #[arg(default_value = ".")]
         dir: PathBuf,
+        #[command(flatten)]
+        cache: PluginCacheArg,
     },
+}
+
+/// Where `plugin check`, `run` and `test` keep compiled components.
+#[derive(clap::Args)]
+struct PluginCacheArg {
+    /// Folder for compiled plugins, shared with a server's `--plugin-cache`
+    /// if you like (default: ~/.cache/leadhost/plugins).
+    #[arg(long, env = "LEADHOST_PLUGIN_CACHE")]
+    plugin_cache: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -409,7 +426,7 @@ fn plugin_command(command: PluginCommand) -> anyhow::Result<()> {
     };
     let report = match command {
         PluginCommand::Upload { .. } => unreachable!("needs the database; handled by run"),
-        PluginCommand::Check { file } => offline::check(&file)?,
+        PluginCommand::Check { file, cache } => offline::check(&file, cache.plugin_cache.as_deref())?,
         PluginCommand::New { name, lang, world, dir } => {
             let world = world
                 .parse()
@@ -417,7 +434,9 @@ fn plugin_command(command: PluginCommand) -> anyhow::Result<()> {
             let root = crate::plugins::scaffold::new_project(&dir, &name, lang, world)?;
             serde_json::json!({ "created": root.display().to_string(), "world": world, "language": lang })
         }
-        PluginCommand::Test { dir } => crate::plugins::scaffold::test_project(&dir)?,
+        PluginCommand::Test { dir, cache } => {
+            crate::plugins::scaffold::test_project(&dir, cache.plugin_cache.as_deref())?
+        }
         PluginCommand::Run {
             file,
             lead,
@@ -425,6 +444,7 @@ fn plugin_command(command: PluginCommand) -> anyhow::Result<()> {
             world,
             candidates,
             fuel,
+            cache,
         } => {
             let lead = contract::LeadInput::read(read_json(&lead)?)
                 .map_err(|e| anyhow::anyhow!(e))
@@ -453,6 +473,7 @@ fn plugin_command(command: PluginCommand) -> anyhow::Result<()> {
                 config,
                 candidates,
                 limits,
+                cache_dir: cache.plugin_cache.as_deref(),
             })?
         }
     };

@@ -178,26 +178,45 @@ impl ComponentCache {
 
     fn compile(&self, bytes: &[u8], sha256: &str) -> Result<Component, Rejection> {
         Self::precheck(bytes)?;
-        let engine = &self.sandbox.engine;
-        let cached = self.compiled_file(sha256);
-        if let Some(path) = cached.as_ref().filter(|p| p.exists()) {
-            // SAFETY: the file is one this process family wrote from a
-            // component it compiled; wasmtime checks it matches this engine
-            // and its version, and on any mismatch we recompile.
-            match unsafe { Component::deserialize_file(engine, path) } {
-                Ok(component) => return Ok(component),
-                Err(err) => {
-                    tracing::info!(path = %path.display(), %err, "recompiling a stale cached plugin")
-                }
-            }
+        let Some(path) = self.compiled_file(sha256) else {
+            return self.compile_now(bytes);
+        };
+        if let Some(found) = self.read_compiled(&path) {
+            return Ok(found);
         }
-        let component = Component::new(engine, bytes).map_err(|e| Rejection::Invalid(format!("{e:#}")))?;
-        if let Some(path) = cached
-            && let Err(err) = keep_compiled(&component, &path)
-        {
+        // Another process sharing the folder (a second server, `leadhost
+        // plugin run`) may be compiling the same component: the first to
+        // take the lock compiles it, the others then read its file.
+        let _lock = lock(&path.with_extension("lock"));
+        if let Some(found) = self.read_compiled(&path) {
+            return Ok(found);
+        }
+        let component = self.compile_now(bytes)?;
+        if let Err(err) = keep_compiled(&component, &path) {
             tracing::warn!(path = %path.display(), %err, "could not cache a compiled plugin");
         }
         Ok(component)
+    }
+
+    fn compile_now(&self, bytes: &[u8]) -> Result<Component, Rejection> {
+        Component::new(&self.sandbox.engine, bytes).map_err(|e| Rejection::Invalid(format!("{e:#}")))
+    }
+
+    /// The compiled code kept at `path`, if it is there and fits this engine.
+    fn read_compiled(&self, path: &std::path::Path) -> Option<Component> {
+        if !path.exists() {
+            return None;
+        }
+        // SAFETY: the file is one this process family wrote from a component
+        // it compiled (renamed into place whole); wasmtime checks it matches
+        // this engine and its version, and on any mismatch we recompile.
+        match unsafe { Component::deserialize_file(&self.sandbox.engine, path) } {
+            Ok(component) => Some(component),
+            Err(err) => {
+                tracing::info!(path = %path.display(), %err, "recompiling a stale cached plugin");
+                None
+            }
+        }
     }
 
     fn prepare(&self, component: Component, world: World, sha256: String) -> Result<PluginComponent, Rejection> {
@@ -223,6 +242,19 @@ impl ComponentCache {
         };
         Ok(PluginComponent { world, sha256, typed })
     }
+}
+
+/// Holds an exclusive lock on `path` (created if missing) until dropped;
+/// `None` if the folder does not allow it (then compiles may overlap).
+fn lock(path: &std::path::Path) -> Option<std::fs::File> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .ok()?;
+    file.lock().ok()?;
+    Some(file)
 }
 
 /// Writes compiled code beside its final name, then renames it there: other

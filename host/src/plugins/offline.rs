@@ -14,12 +14,14 @@ use super::sandbox::{Limits, Sandbox};
 use crate::domain::World;
 
 /// Compiled components are kept across runs (a 12 MB JavaScript component
-/// takes seconds to compile): in `LEADHOST_PLUGIN_CACHE`, else the user's
-/// cache folder, keyed by content hash like the server's.
-fn cache() -> anyhow::Result<ComponentCache> {
+/// takes seconds to compile): in `dir` (`--plugin-cache` or
+/// `LEADHOST_PLUGIN_CACHE`, as for `serve`, so a server's folder can be
+/// shared), else the user's cache folder, keyed by content hash like the
+/// server's.
+fn cache(dir: Option<&Path>) -> anyhow::Result<ComponentCache> {
     let sandbox = Sandbox::new().map_err(|e| anyhow::anyhow!("{e:#}"))?;
-    let dir = std::env::var_os("LEADHOST_PLUGIN_CACHE")
-        .map(PathBuf::from)
+    let dir = dir
+        .map(Path::to_path_buf)
         .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("leadhost/plugins")))
         .or_else(|| std::env::var_os("HOME").map(|d| PathBuf::from(d).join(".cache/leadhost/plugins")))
         .filter(|dir| std::fs::create_dir_all(dir).is_ok());
@@ -32,9 +34,9 @@ fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
 
 /// Which world the file implements, its imports, and whether it would be
 /// accepted at upload.
-pub fn check(path: &Path) -> anyhow::Result<Value> {
+pub fn check(path: &Path, cache_dir: Option<&Path>) -> anyhow::Result<Value> {
     let bytes = read(path)?;
-    let cache = cache()?;
+    let cache = cache(cache_dir)?;
     let worlds = cache.detect_worlds(&bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
     let imports = cache.imports(&bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
     let world = match worlds.as_slice() {
@@ -71,12 +73,14 @@ pub struct RunRequest<'a> {
     pub config: String,
     pub candidates: Vec<RepInput>,
     pub limits: Limits,
+    /// Where compiled components are kept (see `cache`).
+    pub cache_dir: Option<&'a Path>,
 }
 
 /// Calls the plugin once on the lead; the result, logs, fuel and time used.
 pub fn run(request: RunRequest<'_>) -> anyhow::Result<Value> {
     let bytes = read(request.file)?;
-    let cache = cache()?;
+    let cache = cache(request.cache_dir)?;
     let world = match request.world {
         Some(world) => world,
         None => match cache

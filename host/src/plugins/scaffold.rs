@@ -157,7 +157,7 @@ fn make_executable(_path: &Path) -> std::io::Result<()> {
 
 /// Builds the project in `dir` with its build script, runs the component on
 /// its sample lead, and compares the result with `expected.json`.
-pub fn test_project(dir: &Path) -> anyhow::Result<Value> {
+pub fn test_project(dir: &Path, cache_dir: Option<&Path>) -> anyhow::Result<Value> {
     let manifest_path = dir.join(MANIFEST);
     let manifest: Manifest = serde_json::from_str(
         &std::fs::read_to_string(&manifest_path).with_context(|| format!("reading {}", manifest_path.display()))?,
@@ -196,6 +196,7 @@ pub fn test_project(dir: &Path) -> anyhow::Result<Value> {
         config,
         candidates,
         limits: Limits::default(),
+        cache_dir,
     })?;
     if let Some(error) = report.get("error") {
         bail!("the plugin failed on sample-lead.json: {error}\n{report:#}");
