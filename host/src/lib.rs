@@ -14,6 +14,8 @@
 //! - `routing`: assignment rules, team strategies and picks, router
 //!   plugins, the public pool (claims, releases, recycles).
 //! - `followup`: the SLA policy, deadlines and their jobs, activities.
+//! - `nurture`: nurture workflows (so far their checked, versioned
+//!   definitions).
 //! - `webhooks`: signed delivery of the events the modules above announce.
 //! - `plugins`: the WASM sandbox, components, calls and their failures.
 //! - `jobs`: the durable jobs table's sweeper: claims a due job and hands it
@@ -40,6 +42,7 @@ pub mod http;
 pub mod jobs;
 pub mod leads;
 pub mod metrics;
+pub mod nurture;
 
 pub mod pipeline;
 pub mod plugins;

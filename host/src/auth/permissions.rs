@@ -52,6 +52,8 @@ pub fn allowed(method: &Method, path: &str) -> &'static [Role] {
         ("POST", "/plugins/{name}/run") => PLUGIN_STAFF,
         ("GET", "/settings") => PLUGIN_STAFF,
         ("PATCH", "/settings") => &[Admin],
+        ("GET", "/workflows" | "/workflows/{slug}" | "/workflows/{slug}/versions/{version}") => &[Admin, Manager],
+        ("PUT" | "PATCH", "/workflows/{slug}") => &[Admin],
         _ => &[],
     }
 }

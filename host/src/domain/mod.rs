@@ -29,7 +29,7 @@ pub use phone::{NormalizedPhone, Region};
 pub use role::Role;
 pub use slug::{FormSlug, PluginName, TenantSlug};
 pub use stage::Stage;
-pub use status::{DeliveryStatus, PluginStatus, RunStatus};
+pub use status::{DeliveryStatus, PluginStatus, RunStatus, WorkflowStatus};
 pub use strategy::Strategy;
 pub use tier::Tier;
 pub use webhook::WebhookEvent;

@@ -1,5 +1,5 @@
 //! Where a long piece of work stands: a tenant-wide re-score run, a webhook
-//! delivery, a plugin's compile.
+//! delivery, a plugin's compile, a nurture workflow.
 
 use super::words::word_enum;
 
@@ -32,5 +32,17 @@ word_enum!(
         Compiling = "compiling",
         /// The compile or the type check failed (`compile_error` says why).
         Failed = "failed",
+    }
+);
+
+word_enum!(
+    /// A nurture workflow.
+    WorkflowStatus, "workflow status" {
+        /// Enrols leads and moves its runs on.
+        Active = "active",
+        /// Enrols no one; its runs wait where they are.
+        Paused = "paused",
+        /// Ended for good: its runs end, and it takes no new versions.
+        Archived = "archived",
     }
 );

@@ -28,6 +28,7 @@ mod tenants;
 mod timeline;
 mod unit;
 mod webhooks;
+mod workflows;
 
 use sqlx::any::install_default_drivers;
 use sqlx::{Any, AnyPool, Transaction};
@@ -48,6 +49,7 @@ pub use tenants::{Authenticated, NewUser, RepAttributes, TenantRecord, UserRecor
 pub use timeline::EventRecord;
 pub use unit::{Unit, UnitOfWork, UnitTx};
 pub use webhooks::{DeliveryRecord, WebhookRecord};
+pub use workflows::{WorkflowRecord, WorkflowVersionRecord};
 
 /// Which database engine is behind the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

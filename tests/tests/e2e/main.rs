@@ -13,3 +13,4 @@ mod routing;
 mod sandbox;
 mod scaffold;
 mod scoring;
+mod workflows;

@@ -13,6 +13,7 @@ mod scoring;
 mod tenants;
 mod users;
 mod webhooks;
+mod workflows;
 
 use axum::routing::{get, post};
 use axum::{Json, Router, middleware};
@@ -77,6 +78,12 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route("/plugins/{name}/run", post(plugins::run))
         .route("/settings", get(plugins::settings).patch(plugins::update_settings))
+        .route("/workflows", get(workflows::list))
+        .route(
+            "/workflows/{slug}",
+            get(workflows::show).put(workflows::publish).patch(workflows::update),
+        )
+        .route("/workflows/{slug}/versions/{version}", get(workflows::version))
         .route_layer(middleware::from_fn_with_state(state, authorize))
 }
 
