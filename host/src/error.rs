@@ -162,6 +162,15 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// A store's "not found" as a 404 naming what was missing (`what` says it,
+/// e.g. `no form "x" in this tenant`); any other error as usual.
+pub fn missing(what: impl FnOnce() -> String) -> impl FnOnce(StoreError) -> ApiError {
+    move |e| match e {
+        StoreError::NotFound => ApiError::NotFound(what()),
+        other => other.into(),
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {

@@ -6,16 +6,13 @@ use serde_json::{Value, json};
 
 use crate::app::AppState;
 use crate::auth::Caller;
-use crate::error::ApiError;
+use crate::error::{ApiError, missing};
 use crate::forms::{FormUpload, VersionUpload, create_form, publish_version};
 use crate::http::body::JsonBody;
 use crate::storage::{FormRecord, StoreError};
 
 fn not_found(slug: &str) -> impl FnOnce(StoreError) -> ApiError + '_ {
-    move |e| match e {
-        StoreError::NotFound => ApiError::NotFound(format!("no form {slug:?} in this tenant")),
-        other => other.into(),
-    }
+    missing(move || format!("no form {slug:?} in this tenant"))
 }
 
 pub async fn create(

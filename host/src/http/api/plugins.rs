@@ -14,7 +14,7 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::auth::personal_data::{sees_plugin_output, withhold_call, withhold_plugin};
 use crate::domain::{PluginName, PluginStatus, World};
-use crate::error::{ApiError, FieldError};
+use crate::error::{ApiError, FieldError, missing};
 use crate::http::body::{JsonBody, read_limited};
 use crate::plugins::bindings::{Lead, Rep};
 use crate::plugins::component::{MAX_COMPONENT_BYTES, Rejection};
@@ -41,10 +41,7 @@ fn invalid(pointer: &str, message: impl Into<String>) -> ApiError {
 }
 
 fn not_found(name: &str) -> impl FnOnce(StoreError) -> ApiError + '_ {
-    move |e| match e {
-        StoreError::NotFound => ApiError::NotFound(format!("no plugin {name:?} in this tenant")),
-        other => other.into(),
-    }
+    missing(move || format!("no plugin {name:?} in this tenant"))
 }
 
 /// An upload read, decoded and admitted: a small component is type-checked

@@ -12,16 +12,13 @@ use serde_json::{Value, json};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::domain::{FormSlug, WorkflowStatus};
-use crate::error::{ApiError, FieldError};
+use crate::error::{ApiError, FieldError, missing};
 use crate::http::body::JsonBody;
 use crate::nurture::{Workflow, tenant_facts};
 use crate::storage::{StoreError, WorkflowRecord, WorkflowVersionRecord};
 
 fn not_found(slug: &str) -> impl FnOnce(StoreError) -> ApiError + '_ {
-    move |e| match e {
-        StoreError::NotFound => ApiError::NotFound(format!("no workflow {slug:?} in this tenant")),
-        other => other.into(),
-    }
+    missing(move || format!("no workflow {slug:?} in this tenant"))
 }
 
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
@@ -51,10 +48,9 @@ pub async fn version(
     let store = state.store.tenant(caller.tenant_id()?);
     let workflow = store.workflow(&slug).await.map_err(not_found(&slug))?;
     let found = store.workflow_version(&workflow.id, version).await;
-    Ok(Json(found.map_err(|e| match e {
-        StoreError::NotFound => ApiError::NotFound(format!("workflow {slug:?} has no version {version}")),
-        other => other.into(),
-    })?))
+    Ok(Json(found.map_err(missing(|| {
+        format!("workflow {slug:?} has no version {version}")
+    }))?))
 }
 
 /// Checks the definition and stores it as the workflow's next version
