@@ -102,9 +102,16 @@ impl PluginHost {
     /// Admits an upload: a small one (or one compiled before) is compiled
     /// and type-checked now, and is `Ready`; a large one is prechecked and
     /// will be `Compiling` once stored and queued (`queue_compile`).
-    pub async fn admit(&self, tenant_id: &str, bytes: &[u8], world: World) -> Result<PluginStatus, Admission> {
+    /// `sha256` is the bytes' content hash (`component::sha256_hex`).
+    pub async fn admit(
+        &self,
+        tenant_id: &str,
+        bytes: &[u8],
+        sha256: &str,
+        world: World,
+    ) -> Result<PluginStatus, Admission> {
         ComponentCache::precheck(bytes)?;
-        if bytes.len() > COMPILE_IN_REQUEST_BYTES && !self.cache.is_compiled(&sha256_hex(bytes)) {
+        if bytes.len() > COMPILE_IN_REQUEST_BYTES && !self.cache.is_compiled(sha256) {
             self.compiles.has_room(tenant_id)?;
             return Ok(PluginStatus::Compiling);
         }

@@ -17,7 +17,7 @@ use crate::domain::{PluginName, PluginStatus, World};
 use crate::error::{ApiError, FieldError, missing};
 use crate::http::body::{JsonBody, read_limited};
 use crate::plugins::bindings::{Lead, Rep};
-use crate::plugins::component::{MAX_COMPONENT_BYTES, Rejection};
+use crate::plugins::component::{MAX_COMPONENT_BYTES, Rejection, sha256_hex};
 use crate::plugins::contract::{LeadInput, RepInput};
 use crate::plugins::host::Admission;
 use crate::storage::{NewPlugin, PendingCompile, PluginRecord, StoreError};
@@ -51,6 +51,7 @@ struct Admitted {
     upload: Upload,
     world: World,
     component: Vec<u8>,
+    sha256: String,
     status: PluginStatus,
 }
 
@@ -76,11 +77,17 @@ async fn checked_upload(
             limit: MAX_COMPONENT_BYTES,
         });
     }
-    match state.plugins.admit(caller.tenant_id()?, &component, world).await {
+    let sha256 = sha256_hex(&component);
+    match state
+        .plugins
+        .admit(caller.tenant_id()?, &component, &sha256, world)
+        .await
+    {
         Ok(status) => Ok(Admitted {
             upload,
             world,
             component,
+            sha256,
             status,
         }),
         Err(Admission::QueueFull(full)) => {
@@ -115,13 +122,12 @@ async fn save(
 ) -> Result<PluginRecord, ApiError> {
     let name = PluginName::parse(name).map_err(|e| invalid("/name", e.0))?;
     let config = admitted.upload.config.clone().unwrap_or_else(|| json!({})).to_string();
-    let sha256 = crate::plugins::component::sha256_hex(&admitted.component);
     let plugin = NewPlugin {
         name: name.as_str(),
         world: admitted.world,
         config: &config,
         component: &admitted.component,
-        sha256: &sha256,
+        sha256: &admitted.sha256,
         status: admitted.status,
     };
     let tenant_id = caller.tenant_id()?;
@@ -131,7 +137,7 @@ async fn save(
         state.plugins.queue_compile(PendingCompile {
             tenant_id: tenant_id.to_owned(),
             plugin_id: saved.id.clone(),
-            sha256,
+            sha256: admitted.sha256.clone(),
             world: admitted.world,
         });
     }
