@@ -310,6 +310,27 @@ impl TestServer {
         Ok((status, res.json().await?))
     }
 
+    /// Sends `body` as JSON with `method` to the API path; the status and
+    /// the answer (as JSON, or as a string when it is not JSON).
+    pub async fn send_json(
+        &self,
+        method: reqwest::Method,
+        token: &str,
+        path: &str,
+        body: &Value,
+    ) -> anyhow::Result<(StatusCode, Value)> {
+        let res = self
+            .http
+            .request(method, self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await?;
+        let status = res.status();
+        let text = res.text().await?;
+        Ok((status, serde_json::from_str(&text).unwrap_or(Value::String(text))))
+    }
+
     pub async fn get_json(&self, token: &str, path: &str) -> anyhow::Result<(StatusCode, Value)> {
         let res = self.http.get(self.url(path)).bearer_auth(token).send().await?;
         let status = res.status();

@@ -15,7 +15,7 @@ use leadhost_tests::{
 use serde_json::{Value, json};
 
 use crate::intake::demo_server;
-use crate::plugins::{events, submit_new};
+use crate::plugins::{events, refused_and_unreached, submit_new};
 
 on_both_backends!(
     javascript_and_python_scorers_score_leads,
@@ -158,6 +158,13 @@ fn sample_lead() -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
+/// `POST /plugins/{name}/run` on the sample lead.
+async fn trial_run(server: &TestServer, token: &str, name: &str) -> anyhow::Result<(StatusCode, Value)> {
+    let path = format!("/api/v1/plugins/{name}/run");
+    let body = json!({ "lead": sample_lead() });
+    server.send_json(reqwest::Method::POST, token, &path, &body).await
+}
+
 /// Waits until the plugin is no longer compiling; returns it.
 async fn settled(server: &TestServer, token: &str, name: &str) -> anyhow::Result<Value> {
     let deadline = Instant::now() + Duration::from_secs(180);
@@ -244,19 +251,9 @@ async fn a_large_upload_compiles_in_the_background(backend: Backend) -> anyhow::
         .await?;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
     assert_eq!(body["status"], "compiling");
-    let trial = server
-        .http
-        .post(server.url("/api/v1/plugins/bant-py/run"))
-        .bearer_auth(&token)
-        .json(&json!({ "lead": sample_lead() }))
-        .send()
-        .await?;
     // Queued behind the first compile of the same runtime, so still waiting.
-    assert_eq!(
-        trial.status(),
-        StatusCode::CONFLICT,
-        "a compiling plugin does not run yet"
-    );
+    let (status, _) = trial_run(&server, &token, "bant-py").await?;
+    assert_eq!(status, StatusCode::CONFLICT, "a compiling plugin does not run yet");
 
     // A restart meanwhile: what was still compiling is queued again.
     let db = server.stop();
@@ -270,15 +267,8 @@ async fn a_large_upload_compiles_in_the_background(backend: Backend) -> anyhow::
     let ready = settled(&server, &token, "bant-py").await?;
     assert_eq!(ready["status"], "ready", "{ready}");
     assert_eq!(ready["compile_error"], Value::Null);
-    let trial = server
-        .http
-        .post(server.url("/api/v1/plugins/bant-py/run"))
-        .bearer_auth(&token)
-        .json(&json!({ "lead": sample_lead() }))
-        .send()
-        .await?;
-    assert_eq!(trial.status(), StatusCode::OK);
-    let trial: Value = trial.json().await?;
+    let (status, trial) = trial_run(&server, &token, "bant-py").await?;
+    assert_eq!(status, StatusCode::OK);
     assert_eq!(trial["result"]["points"], 70, "{trial}");
 
     let id = submit_new(&server, "acme", "compiled@example.com").await?;
@@ -289,23 +279,6 @@ async fn a_large_upload_compiles_in_the_background(backend: Backend) -> anyhow::
 }
 
 async fn a_plugin_sending_http_is_refused_and_nothing_is_reached(backend: Backend) -> anyhow::Result<()> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    listener.set_nonblocking(true)?;
-    let target = listener.local_addr()?.to_string();
-    let (server, token) = demo_server(backend).await?;
-    server
-        .install_plugin(&token, "http", "scorer", "hostile_http", json!({ "target": target }))
-        .await?;
-    let id = submit_new(&server, "acme", "fetch@example.com").await?;
-    let lead = server.processed_lead(&token, &id).await?;
-    let failed = events(&lead, "plugin_failed");
-    assert_eq!(failed.len(), 1, "{lead}");
-    let error = failed[0]["detail"]["error"].as_str().unwrap();
-    assert!(error.contains("HttpRequestDenied"), "{error}");
-    assert_eq!(lead["score"], 0, "the built-in score stands");
-    match listener.accept() {
-        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-        other => panic!("something reached the listener: {other:?}"),
-    }
+    refused_and_unreached(backend, "hostile_http", |_| "HttpRequestDenied".into()).await?;
     Ok(())
 }

@@ -89,30 +89,46 @@ async fn the_cli_runs_a_plugin_on_a_lead_copied_from_the_api_or_on_bare_fields(b
     Ok(())
 }
 
-/// A plugin importing `wasi:sockets` is accepted; its connect fails (an
-/// error it sees, and the call record shows), the lead is kept, and the
-/// listener the test owns on 127.0.0.1 is never reached.
-async fn a_plugin_that_connects_is_refused_and_nothing_is_reached(backend: Backend) -> anyhow::Result<()> {
+/// Installs the network fixture `wasm` (as `hostile`) aimed at a 127.0.0.1
+/// listener the test owns and submits a lead. The call fails with an error
+/// holding `refusal(target)`, the built-in score stands, and nothing reaches
+/// the listener. A plugin test never addresses anything outside this machine.
+pub(crate) async fn refused_and_unreached(
+    backend: Backend,
+    wasm: &str,
+    refusal: impl Fn(&str) -> String,
+) -> anyhow::Result<(TestServer, String)> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     listener.set_nonblocking(true)?;
     let target = listener.local_addr()?.to_string();
     let (server, token) = demo_server(backend).await?;
     server
-        .install_plugin(&token, "net", "scorer", "hostile_network", json!({ "target": target }))
+        .install_plugin(&token, "hostile", "scorer", wasm, json!({ "target": target }))
         .await?;
     let id = submit_new(&server, "acme", "offline@example.com").await?;
     let lead = server.processed_lead(&token, &id).await?;
     let failed = events(&lead, "plugin_failed");
     assert_eq!(failed.len(), 1, "{lead}");
     let error = failed[0]["detail"]["error"].as_str().unwrap();
-    assert!(error.contains(&format!("connect to {target} failed")), "{error}");
-    let (_, plugin) = server.get_json(&token, "/api/v1/plugins/net").await?;
-    assert_eq!(plugin["recent_calls"][0]["ok"], false, "{plugin}");
+    assert!(error.contains(&refusal(&target)), "{error}");
     assert_eq!(lead["score"], 0, "the built-in score stands");
     match listener.accept() {
         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
         other => panic!("something reached the listener: {other:?}"),
     }
+    Ok((server, token))
+}
+
+/// A plugin importing `wasi:sockets` is accepted; its connect fails (an
+/// error it sees, and the call record shows), the lead is kept, and the
+/// listener the test owns on 127.0.0.1 is never reached.
+async fn a_plugin_that_connects_is_refused_and_nothing_is_reached(backend: Backend) -> anyhow::Result<()> {
+    let (server, token) = refused_and_unreached(backend, "hostile_network", |target| {
+        format!("connect to {target} failed")
+    })
+    .await?;
+    let (_, plugin) = server.get_json(&token, "/api/v1/plugins/hostile").await?;
+    assert_eq!(plugin["recent_calls"][0]["ok"], false, "{plugin}");
     Ok(())
 }
 

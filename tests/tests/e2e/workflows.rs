@@ -3,6 +3,7 @@
 //! resumed and archived (for good), and private to their tenant.
 
 use leadhost_tests::{Backend, StatusCode, TestServer, on_both_backends, pointers};
+use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::intake::demo_server;
@@ -37,25 +38,15 @@ fn drip(name: &str) -> Value {
 }
 
 async fn put(server: &TestServer, token: &str, slug: &str, body: &Value) -> anyhow::Result<(StatusCode, Value)> {
-    let res = server
-        .http
-        .put(server.url(&format!("/api/v1/workflows/{slug}")))
-        .bearer_auth(token)
-        .json(body)
-        .send()
-        .await?;
-    Ok((res.status(), res.json().await?))
+    let path = format!("/api/v1/workflows/{slug}");
+    server.send_json(Method::PUT, token, &path, body).await
 }
 
 async fn patch(server: &TestServer, token: &str, slug: &str, status: &str) -> anyhow::Result<(StatusCode, Value)> {
-    let res = server
-        .http
-        .patch(server.url(&format!("/api/v1/workflows/{slug}")))
-        .bearer_auth(token)
-        .json(&json!({ "status": status }))
-        .send()
-        .await?;
-    Ok((res.status(), res.json().await?))
+    let path = format!("/api/v1/workflows/{slug}");
+    server
+        .send_json(Method::PATCH, token, &path, &json!({ "status": status }))
+        .await
 }
 
 async fn workflows_are_versioned_paused_and_archived(backend: Backend) -> anyhow::Result<()> {
