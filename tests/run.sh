@@ -52,10 +52,16 @@ phase "building the Rust plugins (wasm32-wasip2)"
 rustup target add wasm32-wasip2 >/dev/null
 (cd plugins && cargo build --release --target wasm32-wasip2 --locked)
 
-phase "building the JavaScript and Python plugins (jco from npm, componentize-py from PyPI)"
+phase "installing test tools and building the JavaScript and Python plugins (aiosmtpd, componentize-py from PyPI; jco from npm)"
 for tool in node npm python3; do
-  command -v "$tool" >/dev/null || { echo "error: $tool is needed to build the JavaScript and Python plugins" >&2; exit 1; }
+  command -v "$tool" >/dev/null || { echo "error: $tool is needed to build the JavaScript and Python plugins and run the SMTP sink" >&2; exit 1; }
 done
+# The SMTP server the email tests deliver to (tests/smtp/sink.py, started by
+# tests/src/smtp.rs): aiosmtpd in a venv of its own. pip runs only when
+# aiosmtpd is missing, so a second run costs nothing.
+smtp_venv=target/smtp-venv
+[ -x "$smtp_venv/bin/python" ] || python3 -m venv "$smtp_venv"
+"$smtp_venv/bin/python" -c 'import aiosmtpd' 2>/dev/null || "$smtp_venv/bin/pip" install -q -r tests/smtp/requirements.txt
 components=plugins/target/wasm32-wasip2/release
 bash plugins/examples/bant-scorer-js/build.sh "$components"
 bash plugins/examples/bant-scorer-py/build.sh "$components"

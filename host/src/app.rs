@@ -3,8 +3,10 @@
 use std::sync::Arc;
 
 use crate::config::Settings;
+use crate::email::smtp::SmtpRelay;
 use crate::forms::FormCatalog;
 use crate::metrics::Metrics;
+use crate::nurture::ActiveWorkflows;
 use crate::plugins::PluginHost;
 use crate::recent::SETTINGS_TTL;
 use crate::routing::RoutingRulesCache;
@@ -26,6 +28,10 @@ pub struct AppState {
     pub http: reqwest::Client,
     /// SHA-256 of the operator token given at start, if any.
     pub operator_token_hash: Option<String>,
+    /// Each tenant's active workflows (every change that could enrol a lead reads them).
+    pub workflows: Arc<ActiveWorkflows>,
+    /// The SMTP relay; `None`: emails wait in the outbox.
+    pub smtp: Option<Arc<SmtpRelay>>,
 }
 
 impl AppState {
@@ -42,6 +48,8 @@ impl AppState {
             routing_rules: Arc::new(RoutingRulesCache::new(SETTINGS_TTL)),
             http: reqwest::Client::new(),
             operator_token_hash,
+            workflows: Arc::new(ActiveWorkflows::new(SETTINGS_TTL)),
+            smtp: None,
         }
     }
 }

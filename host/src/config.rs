@@ -27,6 +27,12 @@ pub struct Settings {
     pub examples_dir: PathBuf,
     /// Where compiled plugins are kept across restarts.
     pub plugin_cache_dir: PathBuf,
+    /// The SMTP relay email goes through (`smtp://`, `smtps://`); `None`:
+    /// emails wait in the outbox.
+    pub smtp_url: Option<String>,
+    /// The address people reach this server at, for the links in emails
+    /// (unsubscribe, tracking); default: `http://` and the bound address.
+    pub public_url: Option<String>,
 }
 
 impl Settings {
@@ -50,6 +56,8 @@ impl Settings {
             operator_token: None,
             examples_dir: PathBuf::from("examples"),
             plugin_cache_dir: PathBuf::from(DEFAULT_PLUGIN_CACHE),
+            smtp_url: None,
+            public_url: None,
         }
     }
 }
@@ -65,6 +73,8 @@ pub struct FileSettings {
     pub operator_token: Option<String>,
     pub examples_dir: Option<PathBuf>,
     pub plugin_cache_dir: Option<PathBuf>,
+    pub smtp_url: Option<String>,
+    pub public_url: Option<String>,
 }
 
 impl FileSettings {

@@ -8,10 +8,13 @@ use anyhow::Context;
 use serde::Deserialize;
 
 use crate::app::AppState;
+use crate::domain::Strategy;
 use crate::domain::{NormalizedEmail, Region, Role};
 use crate::forms::{FormUpload, create_form};
+use crate::nurture::Workflow;
+use crate::routing::rules::RoutingRules;
 use crate::scoring::ScoreModel;
-use crate::storage::{RepAttributes, StoreError, TenantRecord};
+use crate::storage::{NewTeam, RepAttributes, StoreError, TenantRecord, TenantStore};
 use crate::tenants::add_user;
 
 #[derive(Deserialize)]
@@ -26,6 +29,36 @@ struct DemoTenant {
     /// The scoring model file, relative to the tenant file.
     #[serde(default)]
     scoring_model: Option<PathBuf>,
+    #[serde(default)]
+    teams: Vec<DemoTeam>,
+    /// The routing rules file, relative to the tenant file.
+    #[serde(default)]
+    routing_rules: Option<PathBuf>,
+    /// The SLA policy (first-touch deadlines by tier, ...).
+    #[serde(default)]
+    sla_policy: Option<serde_json::Value>,
+    /// Nurture workflow files (each published under its file name).
+    #[serde(default)]
+    workflows: Vec<PathBuf>,
+    #[serde(default)]
+    settings: Option<DemoSettings>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoTeam {
+    name: String,
+    manager: Option<String>,
+    strategy: String,
+    /// Members by email.
+    members: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoSettings {
+    time_zone: String,
+    email_from: String,
 }
 
 #[derive(Deserialize)]
@@ -120,9 +153,82 @@ pub async fn load(state: &AppState, examples_dir: &Path) -> anyhow::Result<Loade
             crate::jobs::spawn(state, started.job);
         }
     }
+    let tenant_store = store.tenant(&tenant.id);
+    for team in &demo.teams {
+        load_team(&tenant_store, team).await?;
+    }
+    if let Some(path) = &demo.routing_rules
+        && tenant_store.routing_rules().await?.is_none()
+    {
+        let path = base.join(path);
+        let raw = read_json(&path)?;
+        RoutingRules::parse(raw.clone()).map_err(|problems| anyhow::anyhow!("{}: {problems:?}", path.display()))?;
+        tenant_store.save_routing_rules(&raw, None).await?;
+    }
+    if let Some(policy) = &demo.sla_policy
+        && tenant_store.sla_policy().await?.is_none()
+    {
+        crate::followup::SlaPolicy::parse(policy.clone())
+            .map_err(|problems| anyhow::anyhow!("sla_policy: {problems:?}"))?;
+        tenant_store.set_sla_policy(Some(policy)).await?;
+    }
+    for path in &demo.workflows {
+        let path = base.join(path);
+        let slug = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .context("a workflow file's name")?;
+        match tenant_store.workflow(slug).await {
+            Ok(_) => continue,
+            Err(StoreError::NotFound) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let facts = crate::nurture::tenant_facts(&tenant_store).await?;
+        let workflow = Workflow::parse(read_json(&path)?, &facts)
+            .map_err(|problems| anyhow::anyhow!("{}: {problems:?}", path.display()))?;
+        tenant_store
+            .publish_workflow(slug, &workflow.name, &serde_json::json!(workflow))
+            .await?;
+    }
+    if let Some(settings) = &demo.settings
+        && tenant_store.settings().await?.email_from.is_none()
+    {
+        crate::email::message::check_sender(&settings.email_from)?;
+        let from = Some(Some(settings.email_from.as_str()));
+        tenant_store.set_settings(Some(&settings.time_zone), from, None).await?;
+    }
     Ok(LoadedDemo {
         tenant,
         admin_email: admin_email.context("the demo tenant needs an admin user")?,
         forms,
     })
+}
+
+fn read_json(path: &Path) -> anyhow::Result<serde_json::Value> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+/// A team of the demo's users, unless one of its name exists.
+async fn load_team(store: &TenantStore<'_>, team: &DemoTeam) -> anyhow::Result<()> {
+    if store.teams().await?.iter().any(|t| t.name == team.name) {
+        return Ok(());
+    }
+    let manager_id = match &team.manager {
+        Some(email) => Some(store.user_by_email(email).await?.id),
+        None => None,
+    };
+    let mut members = Vec::new();
+    for email in &team.members {
+        members.push((store.user_by_email(email).await?.id, 1));
+    }
+    let strategy = Strategy::parse(&team.strategy).with_context(|| format!("team {}: strategy", team.name))?;
+    let team = NewTeam {
+        name: team.name.clone(),
+        manager_id,
+        strategy,
+        members,
+    };
+    store.save_team(&team, false).await?;
+    Ok(())
 }

@@ -14,8 +14,10 @@
 //! - `routing`: assignment rules, team strategies and picks, router
 //!   plugins, the public pool (claims, releases, recycles).
 //! - `followup`: the SLA policy, deadlines and their jobs, activities.
-//! - `nurture`: nurture workflows (so far their checked, versioned
-//!   definitions).
+//! - `nurture`: nurture workflows: checked, versioned definitions; runs
+//!   enrolled and ended with each change to a lead; steps as durable jobs;
+//!   held leads handed to sales.
+//! - `email`: the outbox, delivery over SMTP, unsubscribe and suppression.
 //! - `webhooks`: signed delivery of the events the modules above announce.
 //! - `plugins`: the WASM sandbox, components, calls and their failures.
 //! - `jobs`: the durable jobs table's sweeper: claims a due job and hands it
@@ -35,6 +37,7 @@ pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod email;
 pub mod error;
 pub mod followup;
 pub mod forms;

@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 pub use reqwest::StatusCode;
 
 pub mod bulk;
+pub mod smtp;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -74,6 +75,9 @@ pub struct TestDatabase {
     pub url: String,
     _dir: tempfile::TempDir,
     postgres_name: Option<String>,
+    /// The server's embedded default: SQLite under `data/` of its working
+    /// folder (this one), and the demo tenant.
+    embedded: bool,
 }
 
 impl TestDatabase {
@@ -84,6 +88,7 @@ impl TestDatabase {
                 url: format!("sqlite://{}", dir.path().join("leadhost.db").display()),
                 _dir: dir,
                 postgres_name: None,
+                embedded: false,
             }),
             Backend::Postgres => {
                 use sqlx::Connection;
@@ -100,9 +105,22 @@ impl TestDatabase {
                     url: format!("{base}/{name}"),
                     _dir: dir,
                     postgres_name: Some(name),
+                    embedded: false,
                 })
             }
         }
+    }
+
+    /// What `leadhost serve` uses without `--database-url`, in a folder of
+    /// its own: the SQLite file `data/leadhost.db` there, and the demo tenant.
+    pub fn embedded_default() -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        Ok(Self {
+            url: format!("sqlite://{}", dir.path().join("data/leadhost.db").display()),
+            _dir: dir,
+            postgres_name: None,
+            embedded: true,
+        })
     }
 
     pub fn dir(&self) -> &std::path::Path {
@@ -170,16 +188,21 @@ impl TestServer {
     async fn start_logging_on(db: TestDatabase, extra_args: &[&str], filter: &str) -> anyhow::Result<Self> {
         let log = std::fs::File::create(db.dir().join("server.log"))?;
         let own_cache = extra_args.contains(&"--plugin-cache");
-        let mut child = Command::new(leadhost_bin())
-            .args([
-                "serve",
-                "--bind",
-                "127.0.0.1:0",
-                "--database-url",
-                &db.url,
-                "--operator-token",
-                OPERATOR_TOKEN,
-            ])
+        let database: Vec<String> = match db.embedded {
+            // The demo: no URL, the examples of this repository.
+            true => {
+                let examples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples");
+                vec!["--examples-dir".into(), examples.display().to_string()]
+            }
+            false => vec!["--database-url".into(), db.url.clone()],
+        };
+        let mut command = Command::new(leadhost_bin());
+        if db.embedded {
+            command.current_dir(db.dir());
+        }
+        let mut child = command
+            .args(["serve", "--bind", "127.0.0.1:0", "--operator-token", OPERATOR_TOKEN])
+            .args(&database)
             .args(extra_args)
             .args(if own_cache {
                 vec![]

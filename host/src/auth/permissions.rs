@@ -54,6 +54,9 @@ pub fn allowed(method: &Method, path: &str) -> &'static [Role] {
         ("PATCH", "/settings") => &[Admin],
         ("GET", "/workflows" | "/workflows/{slug}" | "/workflows/{slug}/versions/{version}") => &[Admin, Manager],
         ("PUT" | "PATCH", "/workflows/{slug}") => &[Admin],
+        ("POST", "/workflows/{slug}/enrolments") => &[Admin, Manager],
+        ("GET", "/workflows/{slug}/steps" | "/emails" | "/emails/{id}" | "/suppressions") => &[Admin, Manager],
+        ("GET", "/leads/{id}/runs" | "/leads/{id}/emails") => LEAD_READERS,
         _ => &[],
     }
 }

@@ -135,7 +135,7 @@ struct ServeArgs {
     #[arg(long, env = "LEADHOST_BIND")]
     bind: Option<SocketAddr>,
     /// A TOML file with any of: bind, database_url, sqlite_sync, body_limit,
-    /// operator_token, examples_dir.
+    /// operator_token, examples_dir, plugin_cache_dir, smtp_url, public_url.
     #[arg(long, env = "LEADHOST_CONFIG")]
     config: Option<PathBuf>,
     /// Largest request body in bytes (default 65536).
@@ -153,6 +153,15 @@ struct ServeArgs {
     /// Folder for compiled plugins, kept across restarts (default: data/plugin-cache).
     #[arg(long, env = "LEADHOST_PLUGIN_CACHE")]
     plugin_cache: Option<PathBuf>,
+    /// The SMTP relay for email: smtp://host:25 (plain, a local relay),
+    /// smtp://user:pass@host:587?tls=required (STARTTLS) or
+    /// smtps://user:pass@host:465 (TLS). Without it, emails wait in the outbox.
+    #[arg(long, env = "LEADHOST_SMTP_URL", hide_env_values = true)]
+    smtp_url: Option<String>,
+    /// The address people reach this server at (https://leads.example.com),
+    /// for the links in emails; default: http:// and the bound address.
+    #[arg(long, env = "LEADHOST_PUBLIC_URL")]
+    public_url: Option<String>,
     /// Run on a manual clock that moves only when the operator advances it
     /// (`POST /api/v1/clock`), kept in the database across restarts. For
     /// tests and demos of deadlines and decay; never for real use.
@@ -303,6 +312,8 @@ async fn serve(database_url: Option<String>, args: ServeArgs) -> anyhow::Result<
             .plugin_cache
             .or(file.plugin_cache_dir)
             .unwrap_or_else(|| PathBuf::from(crate::config::DEFAULT_PLUGIN_CACHE)),
+        smtp_url: args.smtp_url.or(file.smtp_url),
+        public_url: args.public_url.or(file.public_url),
     };
     let store = open_store(Some(&settings.database_url()), settings.sqlite_sync).await?;
     if args.manual_clock {
@@ -317,8 +328,22 @@ async fn serve(database_url: Option<String>, args: ServeArgs) -> anyhow::Result<
         crate::clock::set_manual(now);
         tracing::warn!(%now, "running on a manual clock: time moves only through POST /api/v1/clock");
     }
+    let listener = tokio::net::TcpListener::bind(settings.bind)
+        .await
+        .with_context(|| format!("binding {}", settings.bind))?;
+    let addr = listener.local_addr()?;
+    let mut settings = settings;
+    settings.public_url = Some(match settings.public_url.take() {
+        Some(url) => url.trim_end_matches('/').to_owned(),
+        None => format!("http://{addr}"),
+    });
+    let smtp = match &settings.smtp_url {
+        Some(url) => Some(crate::email::smtp::SmtpRelay::from_url(url).context("--smtp-url")?),
+        None => None,
+    };
     let plugins = crate::plugins::PluginHost::new(Some(settings.plugin_cache_dir.clone()))?;
-    let state = AppState::new(store, settings.clone(), plugins);
+    let mut state = AppState::new(store, settings.clone(), plugins);
+    state.smtp = smtp.map(std::sync::Arc::new);
     state.plugins.start_compiler(state.store.clone());
     crate::jobs::start_sweeper(&state);
     crate::jobs::start_success_writer(&state);
@@ -328,13 +353,16 @@ async fn serve(database_url: Option<String>, args: ServeArgs) -> anyhow::Result<
         None
     };
 
-    let listener = tokio::net::TcpListener::bind(settings.bind)
-        .await
-        .with_context(|| format!("binding {}", settings.bind))?;
-    let addr = listener.local_addr()?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "leadhost listening on http://{addr}")?;
     writeln!(out, "database: {}", redact(&settings.database_url()))?;
+    match &state.smtp {
+        Some(relay) => writeln!(out, "email: through {}", relay.describe())?,
+        None => writeln!(
+            out,
+            "email: no SMTP server configured (--smtp-url); emails wait in the outbox, status queued"
+        )?,
+    }
     if let Some(demo) = demo {
         writeln!(out, "demo tenant {:?} ({}):", demo.tenant.slug, demo.tenant.name)?;
         for form in &demo.forms {

@@ -29,6 +29,12 @@ word_enum!(
         SlaRecycle = "sla_recycle",
         /// Deliver one webhook event.
         Webhook = "webhook",
+        /// Run a nurture run's next steps (its wait is over, or it just started).
+        Nurture = "nurture",
+        /// Send one email of the outbox.
+        Email = "email",
+        /// Route a held lead now (rules below the hold) and start its first-touch deadline.
+        HandToSales = "hand_to_sales",
     }
 );
 
@@ -47,6 +53,9 @@ pub enum Job {
     SlaBreach(DeadlineJob),
     SlaRecycle(DeadlineJob),
     Webhook(DeliveryJob),
+    Nurture(RunJob),
+    Email(EmailJob),
+    HandToSales(LeadJob),
 }
 
 /// A job about one lead.
@@ -97,6 +106,20 @@ pub struct DeliveryJob {
     pub delivery_id: String,
 }
 
+/// A nurture run's next move. A job for an older `seq` (the run moved on:
+/// an awaited event came first) does nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunJob {
+    pub run_id: String,
+    pub seq: i64,
+}
+
+/// One email of the outbox (`emails.id`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailJob {
+    pub email_id: String,
+}
+
 impl Job {
     pub fn kind(&self) -> JobKind {
         match self {
@@ -108,17 +131,22 @@ impl Job {
             Job::SlaBreach(_) => JobKind::SlaBreach,
             Job::SlaRecycle(_) => JobKind::SlaRecycle,
             Job::Webhook(_) => JobKind::Webhook,
+            Job::Nurture(_) => JobKind::Nurture,
+            Job::Email(_) => JobKind::Email,
+            Job::HandToSales(_) => JobKind::HandToSales,
         }
     }
 
     /// The payload as stored in `jobs.payload`.
     pub fn payload(&self) -> Value {
         let value = match self {
-            Job::ScoreAndRoute(p) | Job::Decay(p) => serde_json::to_value(p),
+            Job::ScoreAndRoute(p) | Job::Decay(p) | Job::HandToSales(p) => serde_json::to_value(p),
             Job::Rescore(p) => serde_json::to_value(p),
             Job::RescoreTenant(p) => serde_json::to_value(p),
             Job::SlaWarning(p) | Job::SlaBreach(p) | Job::SlaRecycle(p) => serde_json::to_value(p),
             Job::Webhook(p) => serde_json::to_value(p),
+            Job::Nurture(p) => serde_json::to_value(p),
+            Job::Email(p) => serde_json::to_value(p),
         };
         value.expect("job payloads serialise")
     }
@@ -138,16 +166,19 @@ impl Job {
             JobKind::SlaBreach => Job::SlaBreach(read(kind, payload)?),
             JobKind::SlaRecycle => Job::SlaRecycle(read(kind, payload)?),
             JobKind::Webhook => Job::Webhook(read(kind, payload)?),
+            JobKind::Nurture => Job::Nurture(read(kind, payload)?),
+            JobKind::Email => Job::Email(read(kind, payload)?),
+            JobKind::HandToSales => Job::HandToSales(read(kind, payload)?),
         })
     }
 
     /// The lead a lead step works on (score and route, re-score, decay).
     pub fn lead_id(&self) -> Option<&str> {
         match self {
-            Job::ScoreAndRoute(p) | Job::Decay(p) => Some(&p.lead_id),
+            Job::ScoreAndRoute(p) | Job::Decay(p) | Job::HandToSales(p) => Some(&p.lead_id),
             Job::Rescore(p) => Some(&p.lead_id),
             Job::SlaWarning(p) | Job::SlaBreach(p) | Job::SlaRecycle(p) => Some(&p.lead_id),
-            Job::RescoreTenant(_) | Job::Webhook(_) => None,
+            Job::RescoreTenant(_) | Job::Webhook(_) | Job::Nurture(_) | Job::Email(_) => None,
         }
     }
 }
@@ -223,7 +254,7 @@ mod tests {
     #[test]
     fn an_unknown_kind_or_a_bad_payload_is_an_error_not_a_default() {
         assert!(
-            Job::decode("nurture", "{}")
+            Job::decode("nurture_step", "{}")
                 .unwrap_err()
                 .0
                 .contains("is not a job kind")

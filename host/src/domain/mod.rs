@@ -24,12 +24,15 @@ pub use activity::ActivityKind;
 pub use email::NormalizedEmail;
 pub use idempotency::IdempotencyKey;
 pub use identity::IdentityKind;
-pub use job::{CLAIM_LEASE, DeadlineJob, DeliveryJob, Job, JobKind, JobRecord, LeadJob, RescoreJob, RescoreRunJob};
+pub use job::{
+    CLAIM_LEASE, DeadlineJob, DeliveryJob, EmailJob, Job, JobKind, JobRecord, LeadJob, RescoreJob, RescoreRunJob,
+    RunJob,
+};
 pub use phone::{NormalizedPhone, Region};
 pub use role::Role;
 pub use slug::{FormSlug, PluginName, TenantSlug};
 pub use stage::Stage;
-pub use status::{DeliveryStatus, PluginStatus, RunStatus, WorkflowStatus};
+pub use status::{DeliveryStatus, EmailStatus, PluginStatus, RunStatus, WorkflowStatus};
 pub use strategy::Strategy;
 pub use tier::Tier;
 pub use webhook::WebhookEvent;
@@ -38,6 +41,16 @@ pub use writes::{
     IntakeOutcome, NewSubmission, PluginCall, PluginOutcome, ProcessedLead, RecentCalls, RouteStep, RouteTo,
     ScoreWrite, StageEntry, TouchContext,
 };
+
+/// A behaviour event's kind: `page_view`, `webinar_attended`,
+/// `trial_started`: 1-40 lower-case letters, digits and `_`, starting with a
+/// letter.
+pub fn is_event_kind(kind: &str) -> bool {
+    let mut chars = kind.chars();
+    (1..=40).contains(&kind.len())
+        && chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
 
 /// A value that failed to parse, with a message a person can act on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -46,3 +46,17 @@ word_enum!(
         Archived = "archived",
     }
 );
+
+word_enum!(
+    /// An email of the outbox.
+    EmailStatus, "email status" {
+        /// Written, waiting for its (next) attempt.
+        Queued = "queued",
+        /// The SMTP server accepted it.
+        Sent = "sent",
+        /// Given up (a permanent refusal, or too many attempts): the dead letter, with the last answer.
+        Failed = "failed",
+        /// Not sent: the address is on the tenant's suppression list.
+        Suppressed = "suppressed",
+    }
+);

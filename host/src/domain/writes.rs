@@ -37,8 +37,14 @@ pub struct ScoreWrite {
 #[derive(Debug, Clone, PartialEq)]
 pub enum RouteTo {
     Rep(String),
-    Team { id: String, name: String },
+    Team {
+        id: String,
+        name: String,
+    },
     Pool,
+    /// Held for nurture: no owner, out of the pool, no SLA timers, until a
+    /// workflow hands it to sales.
+    Hold,
 }
 
 /// A routing decision with who or what made it and why.

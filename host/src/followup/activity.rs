@@ -10,6 +10,8 @@ pub struct LogActivity {
     pub lead_id: String,
     pub user_id: String,
     pub activity: NewActivity,
+    /// The tenant's active workflows: the owner's activity may end the lead's runs.
+    pub workflows: std::sync::Arc<Vec<crate::nurture::ActiveWorkflow>>,
 }
 
 #[async_trait::async_trait]
@@ -39,6 +41,10 @@ impl UnitOfWork for LogActivity {
                 unit.set_follow_up_due(lead_id, Some(due));
                 watch(unit, lead_id, user_id, due, &policy, now);
             }
+        }
+        if owner.as_deref() == Some(user_id.as_str()) {
+            let changes = [crate::nurture::LeadChange::OwnerActivity];
+            crate::nurture::react(unit, &self.workflows, lead_id, &changes, now).await?;
         }
         Ok(record)
     }

@@ -40,7 +40,8 @@ fieldset{border:0;padding:0;margin:0}
 button{background:#1f4fd1;color:#fff;border:0;border-radius:4px;padding:.65rem 1.4rem;font:inherit;cursor:pointer}
 ";
 
-fn layout(title: &str, body: Markup) -> Markup {
+/// The public pages' frame (form pages, the unsubscribe pages).
+pub fn layout(title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="zh-CN" {

@@ -13,16 +13,94 @@ use serde_json::json;
 
 use crate::app::AppState;
 use crate::domain::{FormSlug, TenantSlug};
+use crate::email::links;
 use crate::error::ApiError;
 use crate::forms::page::{self, PageState};
 use crate::http::submission::{Target, query_params, receive};
-use crate::storage::StoreError;
+use crate::leads::unsubscribe::Unsubscribe;
+use crate::storage::{EmailRecord, StoreError};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/f/{tenant}/{form}", get(show_form).post(submit_form))
+        .route("/email/unsubscribe/{token}", get(confirm_unsubscribe).post(unsubscribe))
+}
+
+/// The email a signed unsubscribe token names; `None` for a token that
+/// names no email or whose signature is not its tenant's.
+async fn unsubscribing(state: &AppState, token: &str) -> Result<Option<EmailRecord>, ApiError> {
+    let Some(id) = links::id_of(token) else { return Ok(None) };
+    let email = match state.store.email_by_id(id).await {
+        Ok(email) => email,
+        Err(StoreError::NotFound) => return Ok(None),
+        Err(other) => return Err(other.into()),
+    };
+    let settings = state.store.tenant(&email.tenant_id).settings().await?;
+    Ok(links::verify(&settings.link_key, links::UNSUBSCRIBE, token).map(|_| email))
+}
+
+fn unknown_link() -> Response {
+    let markup = page::closed(
+        "链接无效 / Link not valid",
+        "这个退订链接无效。/ This unsubscribe link is not valid.",
+    );
+    (StatusCode::NOT_FOUND, Html(markup.into_string())).into_response()
+}
+
+/// A GET only asks: mail scanners fetch every link in a message, and a
+/// fetch must not unsubscribe anyone. The button posts back (as the
+/// one-click header's POST does, RFC 8058).
+async fn confirm_unsubscribe(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    match unsubscribing(&state, &token).await {
+        Ok(Some(email)) => {
+            let title = "退订邮件 / Unsubscribe";
+            let body = maud::html! {
+                h1 { (title) }
+                p { "不再向 " strong { (email.to) } " 发送邮件？/ Stop emails to " strong { (email.to) } "?" }
+                form method="post" {
+                    button type="submit" { "退订 / Unsubscribe" }
+                }
+            };
+            Html(page::layout(title, body).into_string()).into_response()
+        }
+        Ok(None) => unknown_link(),
+        Err(error) => error_page(error),
+    }
+}
+
+/// Unsubscribes the address of the email the link came in (the body of a
+/// one-click POST, `List-Unsubscribe=One-Click`, needs no checking).
+async fn unsubscribe(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    let email = match unsubscribing(&state, &token).await {
+        Ok(Some(email)) => email,
+        Ok(None) => return unknown_link(),
+        Err(error) => return error_page(error),
+    };
+    let store = state.store.tenant(&email.tenant_id);
+    let done = async {
+        let workflows = crate::nurture::active_workflows(&state.workflows, &store).await?;
+        store
+            .run(Unsubscribe {
+                email: email.clone(),
+                workflows,
+            })
+            .await
+    };
+    match done.await {
+        Ok(()) => {
+            let markup = page::closed(
+                "已退订 / Unsubscribed",
+                &format!(
+                    "{} 不会再收到我们的邮件。/ {} will get no more emails from us.",
+                    email.to, email.to
+                ),
+            );
+            Html(markup.into_string()).into_response()
+        }
+        Err(error) => error_page(error.into()),
+    }
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {

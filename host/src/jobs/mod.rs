@@ -9,8 +9,8 @@
 //!
 //! This module only claims and dispatches: what each kind of job does lives
 //! in the module that owns it (`pipeline` for a lead's step, `scoring` for a
-//! tenant-wide re-score, `followup` and `routing::pool` for SLA jobs,
-//! `webhooks` for deliveries).
+//! tenant-wide re-score and a hand-over, `followup` and `routing::pool` for
+//! SLA jobs, `nurture` for runs, `webhooks` and `email` for deliveries).
 
 use std::time::Duration;
 
@@ -18,10 +18,12 @@ use crate::app::AppState;
 use crate::clock::Timestamp;
 use crate::domain::{CLAIM_LEASE, Job, JobKind, JobRecord};
 use crate::followup::sla::DeadlineDue;
-use crate::pipeline::run_step;
+use crate::pipeline::{StepRoute, run_step};
 use crate::plugins::host::WRITE_SUCCESSES_EVERY;
 use crate::routing::pool::Recycle;
 use crate::scoring::{CAUSE_DECAY, CAUSE_INTAKE};
+/// The timeline's cause for the score written when a held lead is handed to sales.
+const CAUSE_HAND_OVER: &str = "hand-over to sales";
 /// Often enough for webhook retries and deadlines to land within a second.
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
 const RETRY_AFTER: Duration = Duration::from_secs(30);
@@ -42,9 +44,11 @@ const JOB_BOUND: Duration = Duration::from_secs(90);
 enum Lane {
     /// SLA warnings, breaches and recycles, webhook deliveries.
     Deadlines,
-    /// Plugin-bound work: lead steps (score and route, re-score, decay) and
-    /// tenant-wide re-scores.
+    /// Plugin-bound work: lead steps (score and route, re-score, decay, a
+    /// hand-over to sales) and tenant-wide re-scores.
     Steps,
+    /// Nurture runs' next steps (a wait over, a run just started).
+    Nurture,
 }
 
 impl Lane {
@@ -55,13 +59,16 @@ impl Lane {
                 JobKind::SlaBreach,
                 JobKind::SlaRecycle,
                 JobKind::Webhook,
+                JobKind::Email,
             ],
             Lane::Steps => &[
                 JobKind::ScoreAndRoute,
                 JobKind::Rescore,
                 JobKind::Decay,
+                JobKind::HandToSales,
                 JobKind::RescoreTenant,
             ],
+            Lane::Nurture => &[JobKind::Nurture],
         }
     }
 }
@@ -80,6 +87,9 @@ pub fn start_sweeper(state: &AppState) {
     });
     every(state, SWEEP_EVERY, |state| async move {
         sweep_lane(&state, Lane::Steps, Deliveries::InBackground).await;
+    });
+    every(state, SWEEP_EVERY, |state| async move {
+        sweep_lane(&state, Lane::Nurture, Deliveries::InBackground).await;
     });
 }
 
@@ -105,8 +115,12 @@ where
 /// them still in flight, the next move of the clock would run out their
 /// leases and deliver them twice.)
 pub async fn sweep(state: &AppState) -> usize {
-    sweep_lane(state, Lane::Deadlines, Deliveries::Awaited).await
+    let mut ran = sweep_lane(state, Lane::Deadlines, Deliveries::Awaited).await
         + sweep_lane(state, Lane::Steps, Deliveries::Awaited).await
+        + sweep_lane(state, Lane::Nurture, Deliveries::Awaited).await;
+    // What the runs just queued (their emails) is due now too.
+    ran += sweep_lane(state, Lane::Deadlines, Deliveries::Awaited).await;
+    ran
 }
 
 /// Whether a sweep waits for the webhook deliveries it starts.
@@ -125,7 +139,7 @@ enum Deliveries {
 /// tenant's round.
 async fn sweep_lane(state: &AppState, lane: Lane, deliveries: Deliveries) -> usize {
     let per_tenant = match lane {
-        Lane::Deadlines => SWEEP_BATCH,
+        Lane::Deadlines | Lane::Nurture => SWEEP_BATCH,
         Lane::Steps => STEPS_PER_TENANT,
     };
     let mut ran = 0;
@@ -143,16 +157,16 @@ async fn sweep_lane(state: &AppState, lane: Lane, deliveries: Deliveries) -> usi
             // A tenant whose plugin work already queues gets no more steps
             // now: they would wait there, holding the sweep (and their
             // claims); they are taken in a later pass.
-            if lane == Lane::Steps && state.plugins.is_busy(&job.tenant_id) {
+            if lane != Lane::Deadlines && state.plugins.is_busy(&job.tenant_id) {
                 continue;
             }
             match state.store.claim_job(&job.id, CLAIM_LEASE).await {
                 // Long or network-bound work must not hold up the sweep.
-                Ok(Some(job)) if matches!(job.job, Job::Webhook(_)) && deliveries == Deliveries::Awaited => {
+                Ok(Some(job)) if is_delivery(&job.job) && deliveries == Deliveries::Awaited => {
                     let state = state.clone();
                     delivering.push(tokio::spawn(async move { bounded(&state, job).await }));
                 }
-                Ok(Some(job)) if matches!(job.job, Job::RescoreTenant(_) | Job::Webhook(_)) => spawn(state, job),
+                Ok(Some(job)) if matches!(job.job, Job::RescoreTenant(_)) || is_delivery(&job.job) => spawn(state, job),
                 Ok(Some(job)) => match by_tenant.iter_mut().find(|(tenant, _)| *tenant == job.tenant_id) {
                     Some((_, jobs)) => jobs.push(job),
                     None => by_tenant.push((job.tenant_id.clone(), vec![job])),
@@ -187,10 +201,16 @@ async fn sweep_lane(state: &AppState, lane: Lane, deliveries: Deliveries) -> usi
                 tracing::error!(%err, "a webhook delivery panicked; its lease will run out and it will be tried again");
             }
         }
-        if lane == Lane::Steps || (due.len() as i64) < SWEEP_BATCH {
+        if lane != Lane::Deadlines || (due.len() as i64) < SWEEP_BATCH {
             return ran;
         }
     }
+}
+
+/// Network-bound deliveries (webhooks, email): each on a task of its own,
+/// so a slow receiver holds up nothing.
+fn is_delivery(job: &Job) -> bool {
+    matches!(job, Job::Webhook(_) | Job::Email(_))
 }
 
 /// Runs a claimed job for at most `JOB_BOUND`; past it the job is released
@@ -213,9 +233,34 @@ pub async fn execute(state: &AppState, job: JobRecord) {
     let (tenant_id, job_id) = (job.tenant_id.as_str(), job.id.clone());
     let store = state.store.tenant(tenant_id);
     let result = match &job.job {
-        Job::ScoreAndRoute(lead) => run_step(state, tenant_id, &job_id, &lead.lead_id, CAUSE_INTAKE, true).await,
-        Job::Rescore(rescore) => run_step(state, tenant_id, &job_id, &rescore.lead_id, &rescore.cause, false).await,
-        Job::Decay(lead) => run_step(state, tenant_id, &job_id, &lead.lead_id, CAUSE_DECAY, false).await,
+        Job::ScoreAndRoute(lead) => {
+            run_step(state, tenant_id, &job_id, &lead.lead_id, CAUSE_INTAKE, StepRoute::New).await
+        }
+        Job::Rescore(rescore) => {
+            run_step(
+                state,
+                tenant_id,
+                &job_id,
+                &rescore.lead_id,
+                &rescore.cause,
+                StepRoute::No,
+            )
+            .await
+        }
+        Job::Decay(lead) => run_step(state, tenant_id, &job_id, &lead.lead_id, CAUSE_DECAY, StepRoute::No).await,
+        Job::HandToSales(lead) => {
+            run_step(
+                state,
+                tenant_id,
+                &job_id,
+                &lead.lead_id,
+                CAUSE_HAND_OVER,
+                StepRoute::HandOver,
+            )
+            .await
+        }
+        Job::Nurture(due) => crate::nurture::run::advance(state, &job, due).await,
+        Job::Email(email) => crate::email::delivery::deliver(state, &job, &email.email_id).await,
         Job::RescoreTenant(run) => crate::scoring::rescore::run(state, &job, &run.run_id).await,
         Job::SlaWarning(deadline) | Job::SlaBreach(deadline) => {
             let breach = matches!(job.job, Job::SlaBreach(_));

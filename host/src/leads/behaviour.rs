@@ -4,9 +4,11 @@
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::app::AppState;
 use crate::clock::Timestamp;
 use crate::error::FieldError;
-use crate::storage::NewBehaviourEvent;
+use crate::nurture::{LeadChange, react};
+use crate::storage::{NewBehaviourEvent, RecordedEvent, StoreError, StoreResult, TenantStore, Unit, UnitOfWork};
 
 /// The kinds leadhost knows; any other lower-case name is a custom kind.
 pub const KNOWN_KINDS: [&str; 7] = [
@@ -24,14 +26,7 @@ const CLOCK_SKEW_MICROS: i64 = 5 * 60 * 1_000_000;
 const MAX_DETAIL_BYTES: usize = 4096;
 const MAX_URL_BYTES: usize = 2048;
 
-/// `page_view`, `webinar_attended`, `trial_started`: 1-40 lower-case letters,
-/// digits and `_`, starting with a letter.
-pub fn is_event_kind(kind: &str) -> bool {
-    let mut chars = kind.chars();
-    (1..=40).contains(&kind.len())
-        && chars.next().is_some_and(|c| c.is_ascii_lowercase())
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-}
+pub use crate::domain::is_event_kind;
 
 /// An event as the API takes it. Which lead it is about comes from the path
 /// (`/leads/{id}/events`) or from exactly one of `lead_id`, `email`, `phone`
@@ -150,4 +145,47 @@ impl EventRequest {
             )),
         }
     }
+}
+
+/// Records a behaviour event with its re-score job, and what it does to the
+/// lead's nurture runs (an `event` trigger enrols it, a run waiting for the
+/// kind goes on), in one unit.
+pub struct RecordEvent {
+    pub lead_id: String,
+    pub event: NewBehaviourEvent,
+    pub workflows: std::sync::Arc<Vec<crate::nurture::ActiveWorkflow>>,
+}
+
+#[async_trait::async_trait]
+impl UnitOfWork for RecordEvent {
+    type Output = Option<RecordedEvent>;
+
+    async fn run(&self, unit: &mut Unit<'_>) -> StoreResult<Option<RecordedEvent>> {
+        let now = Timestamp::now();
+        if !unit.hold_lead_row(&self.lead_id).await? {
+            return Ok(None);
+        }
+        let recorded = unit.insert_behaviour_event(&self.lead_id, &self.event, now);
+        let changes = [LeadChange::Event(&self.event.kind)];
+        react(unit, &self.workflows, &self.lead_id, &changes, now).await?;
+        Ok(Some(recorded))
+    }
+}
+
+/// Records `event` on the lead (see [`RecordEvent`]); `NotFound` for no such lead.
+pub async fn record(
+    state: &AppState,
+    store: &TenantStore<'_>,
+    lead_id: &str,
+    event: NewBehaviourEvent,
+) -> StoreResult<RecordedEvent> {
+    let workflows = crate::nurture::active_workflows(&state.workflows, store).await?;
+    store
+        .run(RecordEvent {
+            lead_id: lead_id.to_owned(),
+            event,
+            workflows,
+        })
+        .await?
+        .ok_or(StoreError::NotFound)
 }

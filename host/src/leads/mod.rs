@@ -7,6 +7,7 @@ mod context;
 mod intake;
 pub mod ownership;
 mod stage;
+pub mod unsubscribe;
 
 pub use context::ContextParams;
 pub use intake::{IntakeRequest, RecordSubmission, record, submit};

@@ -19,6 +19,8 @@ pub struct StageRequest {
     pub reason: Option<String>,
     /// The user's id.
     pub by: String,
+    /// The tenant's active workflows: a stage may enrol the lead or end its runs.
+    pub workflows: std::sync::Arc<Vec<crate::nurture::ActiveWorkflow>>,
 }
 
 impl StageRequest {
@@ -84,6 +86,7 @@ impl UnitOfWork for StageRequest {
         }
         let data = json!({"lead_id": self.lead_id, "from": from, "to": to, "reason": reason});
         unit.announce(WebhookEvent::StageChanged, &data, now);
-        Ok(())
+        let changes = [crate::nurture::LeadChange::StageChanged(to)];
+        crate::nurture::react(unit, &self.workflows, &self.lead_id, &changes, now).await
     }
 }

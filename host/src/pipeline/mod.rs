@@ -16,6 +16,7 @@ use std::sync::Arc;
 use crate::app::AppState;
 use crate::clock::Timestamp;
 use crate::domain::{ProcessedLead, ScoreWrite};
+use crate::nurture::active_workflows;
 use crate::plugins::StepCalls;
 use crate::plugins::bindings::{RouteDecision, ScorePart};
 use crate::plugins::host::{DISABLE_AFTER, Successes};
@@ -29,20 +30,31 @@ use write::FinishStep;
 /// of the same lead, before it is left to a retry.
 const STALE_ATTEMPTS: usize = 5;
 
+/// Whether a step routes the lead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepRoute {
+    /// Only scores it.
+    No,
+    /// A new lead's first step: routes it (a `hold` rule holds it for nurture).
+    New,
+    /// A held lead handed to sales: routes it by the rules below its hold.
+    HandOver,
+}
+
 /// Runs the step of job `job_id` on one lead: scores it (with `cause` on
-/// its timeline) and, when `route`, routes it.
+/// its timeline) and routes it as `route` says.
 pub async fn run_step(
     state: &AppState,
     tenant_id: &str,
     job_id: &str,
     lead_id: &str,
     cause: &str,
-    route: bool,
+    route: StepRoute,
 ) -> StoreResult<()> {
     let store = state.store.tenant(tenant_id);
     for _ in 0..STALE_ATTEMPTS {
         let done = decide(state, &store, lead_id, cause, route).await?;
-        if write(state, &store, job_id, done).await? {
+        if write(state, &store, job_id, done, route).await? {
             return Ok(());
         }
         tracing::debug!(lead = lead_id, "lead re-scored meanwhile; scoring again");
@@ -59,7 +71,7 @@ async fn decide(
     store: &TenantStore<'_>,
     lead_id: &str,
     cause: &str,
-    route: bool,
+    route: StepRoute,
 ) -> StoreResult<ProcessedLead> {
     let lead = store.lead(lead_id, &LeadVisibility::All).await?;
     let events = store.behaviour_events(lead_id).await?;
@@ -74,15 +86,20 @@ async fn decide(
     let mut calls = StepCalls::new(&state.plugins, store.tenant_id(), &lead, behaviour.counts(now), limits);
     let scorers = Arc::new(Scorers::prepare(&state.plugins, store).await?);
     let router = Arc::new(match route {
-        true => Router::prepare(&state.plugins, &state.routing_rules, store).await?,
-        false => Router::none(),
+        StepRoute::New => Router::prepare(&state.plugins, &state.routing_rules, store).await?,
+        StepRoute::HandOver => Router::prepare(&state.plugins, &state.routing_rules, store)
+            .await?
+            .handing_over(),
+        StepRoute::No => Router::none(),
     });
     let (scores, routed) = call_plugins(&calls, &scorers, &router).await;
     let plugin_parts = scorers.apply(&mut calls, scores);
     let scored = rescored(&model, &lead, &behaviour, plugin_parts, now, cause);
     let route = match route {
-        true => Some(routing(&mut calls, unwrap_arc(router), routed, &lead, &scored).await),
-        false => None,
+        StepRoute::New | StepRoute::HandOver => {
+            Some(routing(&mut calls, unwrap_arc(router), routed, &lead, &scored).await)
+        }
+        StepRoute::No => None,
     };
     Ok(ProcessedLead {
         lead_id: lead.id.clone(),
@@ -147,14 +164,23 @@ async fn routing(
 
 /// Writes the step; `false` when the lead was re-scored meanwhile and the
 /// step must be computed again.
-async fn write(state: &AppState, store: &TenantStore<'_>, job_id: &str, mut done: ProcessedLead) -> StoreResult<bool> {
+async fn write(
+    state: &AppState,
+    store: &TenantStore<'_>,
+    job_id: &str,
+    mut done: ProcessedLead,
+    route: StepRoute,
+) -> StoreResult<bool> {
     done.earlier_successes = take_earlier_successes(state, &done);
     let earlier = done.earlier_successes.clone();
+    let workflows = active_workflows(&state.workflows, store).await?;
     let finished = store
         .run(FinishStep {
             job_id: job_id.to_owned(),
             done,
             disable_after: DISABLE_AFTER,
+            handing_over: route == StepRoute::HandOver,
+            workflows,
         })
         .await;
     if !matches!(&finished, Ok(f) if !f.stale) {

@@ -2,15 +2,18 @@
 //! with its job's removal, in one unit of work. A crash either keeps the job
 //! (and the step runs again) or keeps both.
 
+use std::sync::Arc;
+
 use serde_json::json;
 
 use crate::clock::Timestamp;
-use crate::domain::{ProcessedLead, WebhookEvent};
+use crate::domain::{Job, JobRecord, LeadJob, ProcessedLead, RouteTo, Tier, WebhookEvent};
 use crate::followup::deadlines::stored_policy;
 use crate::leads::{OwnerCause, OwnerChange, change_owner};
+use crate::nurture::{ActiveWorkflow, LeadChange, react};
 use crate::plugins::failures::count_failures;
 use crate::routing::placement::place;
-use crate::storage::{StoreResult, Unit, UnitOfWork};
+use crate::storage::{StoreResult, Unit, UnitOfWork, new_id};
 
 /// A step to write.
 pub struct FinishStep {
@@ -18,6 +21,11 @@ pub struct FinishStep {
     pub done: ProcessedLead,
     /// Failures in a row after which a plugin is switched off.
     pub disable_after: i32,
+    /// A held lead handed to sales (else a route is a new lead's first).
+    pub handing_over: bool,
+    /// The tenant's active workflows, which the step's changes may enrol
+    /// the lead in.
+    pub workflows: Arc<Vec<ActiveWorkflow>>,
 }
 
 /// How a finished step was written.
@@ -62,7 +70,56 @@ impl UnitOfWork for FinishStep {
         }
         unit.plugin_calls(&done.calls, now);
         unit.lead_processed(&done.lead_id, now);
-        if let Some(route) = &done.route {
+        let mut changes = Vec::new();
+        if let Some(write) = &done.scored {
+            if write.tier != lead.tier {
+                changes.push(LeadChange::TierChanged(write.tier));
+            }
+            if let Some(entry) = &write.stage {
+                changes.push(LeadChange::StageChanged(entry.stage));
+            }
+        }
+        let new_tier = done.scored.as_ref().map_or(lead.tier, |s| s.tier);
+        // A held lead that turns hot goes to sales at once.
+        if lead.held && !self.handing_over && new_tier == Tier::Hot && lead.tier != Tier::Hot {
+            let job = Job::HandToSales(LeadJob {
+                lead_id: done.lead_id.clone(),
+            });
+            unit.add_job(&JobRecord::held(new_id(), unit.tenant_id(), job), now, None);
+            let detail = json!({"reason": "the held lead turned hot"});
+            unit.timeline(&done.lead_id, "handed_to_sales", &detail, now);
+        }
+        match &done.route {
+            // Handed over meanwhile by another path (or never held): it is with sales.
+            Some(_) if self.handing_over && !lead.held => {}
+            Some(route) => self.route(unit, &lead, route, &mut changes, now).await?,
+            None => {}
+        }
+        react(unit, &self.workflows, &done.lead_id, &changes, now).await?;
+        Ok(Finished {
+            switched_off,
+            stale: false,
+        })
+    }
+}
+
+impl FinishStep {
+    /// Places the lead where `route` says: held for nurture, or with a rep or
+    /// the pool through the one owner-change path.
+    async fn route<'c>(
+        &'c self,
+        unit: &mut Unit<'_>,
+        lead: &'c crate::storage::StepLead,
+        route: &crate::domain::RouteStep,
+        changes: &mut Vec<LeadChange<'c>>,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let done = &self.done;
+        if !self.handing_over {
+            changes.push(LeadChange::Created {
+                form: &lead.form,
+                source: &lead.source,
+            });
             // Only a new lead's first step routes it: that is when it is announced.
             if lead.webhooks {
                 let data = json!({
@@ -72,6 +129,17 @@ impl UnitOfWork for FinishStep {
                 });
                 unit.announce(WebhookEvent::LeadCreated, &data, now);
             }
+        }
+        if route.to == RouteTo::Hold {
+            unit.set_held(&done.lead_id, Some(now));
+            let detail = json!({"by": route.by, "rule": route.rule, "reason": route.reason});
+            unit.timeline(&done.lead_id, "held", &detail, now);
+            return Ok(());
+        }
+        if self.handing_over {
+            unit.set_held(&done.lead_id, None);
+        }
+        {
             let (owner, detail) = place(unit, route, now).await?;
             let scored = done.scored.as_ref();
             let change = OwnerChange {
@@ -86,9 +154,6 @@ impl UnitOfWork for FinishStep {
             let policy = stored_policy(lead.sla_policy.as_deref());
             change_owner(unit, change, policy.as_ref(), lead.webhooks, now);
         }
-        Ok(Finished {
-            switched_off,
-            stale: false,
-        })
+        Ok(())
     }
 }

@@ -58,7 +58,7 @@ impl LeadInput {
         }
         // What `GET /api/v1/leads/{id}` shows beside this format's members;
         // anything else unknown is still refused (a typo in a lead file).
-        const API_ONLY: [&str; 18] = [
+        const API_ONLY: [&str; 19] = [
             "email",
             "phone",
             "name",
@@ -72,6 +72,7 @@ impl LeadInput {
             "follow_up_due_at",
             "updated_at",
             "processed_at",
+            "held_at",
             "touches",
             "events",
             "stages",

@@ -53,6 +53,8 @@ pub struct Router {
     candidates: Arc<Vec<Rep>>,
     reps: Vec<RepRecord>,
     teams: Arc<Vec<TeamRef>>,
+    /// A held lead handed to sales: `hold` rules are passed over.
+    handing_over: bool,
 }
 
 impl Router {
@@ -65,7 +67,14 @@ impl Router {
             candidates: Arc::default(),
             reps: Vec::new(),
             teams: Arc::default(),
+            handing_over: false,
         }
+    }
+
+    /// For a held lead handed to sales: its `hold` rule no longer applies.
+    pub fn handing_over(mut self) -> Self {
+        self.handing_over = true;
+        self
     }
 
     pub async fn prepare(host: &PluginHost, rules: &RoutingRulesCache, store: &TenantStore<'_>) -> StoreResult<Self> {
@@ -148,7 +157,17 @@ impl Router {
             let id = Some(rule.id.clone());
             let matched = format!("rule {} matched", rule.id);
             let target = &rule.assign;
-            if target.pool == Some(true) {
+            if target.hold == Some(true) {
+                // A hand-over to sales routes by the rules below the hold.
+                if !self.handing_over {
+                    return RouteStep {
+                        to: RouteTo::Hold,
+                        by: "rules".into(),
+                        rule: id,
+                        reason: format!("{matched}: held for nurture"),
+                    };
+                }
+            } else if target.pool == Some(true) {
                 return pool("rules", id, matched);
             } else if let Some(name) = &target.team {
                 match self.teams.iter().find(|t| &t.name == name) {

@@ -37,7 +37,8 @@ pub async fn place(unit: &mut Unit<'_>, step: &RouteStep, now: Timestamp) -> Sto
                 }
             }
         }
-        RouteTo::Pool => None,
+        // A hold never reaches here: the step holds the lead itself.
+        RouteTo::Pool | RouteTo::Hold => None,
     };
     match &owner {
         Some(rep) => {

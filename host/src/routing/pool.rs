@@ -49,6 +49,11 @@ impl UnitOfWork for Claim {
                 "another rep has claimed this lead; it is no longer in the pool".into(),
             ));
         }
+        if lead.held {
+            return Err(StoreError::Conflict(
+                "this lead is held for nurture, not in the pool; a workflow hands it to sales".into(),
+            ));
+        }
         let detail = json!({"rep": user_id});
         hand_over(unit, lead_id, &lead, Some(user_id), OwnerCause::Claimed, detail, now);
         unit.record_pool_claim(user_id, lead_id, now);
@@ -131,6 +136,10 @@ fn hand_over(
     now: Timestamp,
 ) {
     let policy = stored_policy(lead.sla_policy.as_deref());
+    // A held lead given to a rep by hand is with sales now.
+    if lead.held && to.is_some() {
+        unit.set_held(lead_id, None);
+    }
     let change = OwnerChange {
         lead_id,
         previous: lead.owner.as_deref(),

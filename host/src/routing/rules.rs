@@ -74,6 +74,11 @@ pub struct Target {
     /// `true`: the public pool.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pool: Option<bool>,
+    /// `true`: held for nurture (no owner, out of the pool, no SLA timers)
+    /// until a workflow hands the lead to sales; the hand-over routes it by
+    /// the rules below this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold: Option<bool>,
 }
 
 /// What a lead looks like to the rules: after scoring, before routing.
@@ -157,11 +162,12 @@ impl RoutingRules {
                 target.rep.is_some(),
                 target.plugin.is_some(),
                 target.pool == Some(true),
+                target.hold == Some(true),
             ];
             if given.iter().filter(|g| **g).count() != 1 {
                 problems.push(FieldError::new(
                     format!("/rules/{i}/assign"),
-                    "give exactly one of team, rep, plugin or pool: true",
+                    "give exactly one of team, rep, plugin, pool: true or hold: true",
                 ));
             }
         }

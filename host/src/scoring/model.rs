@@ -232,7 +232,7 @@ fn rule_problems(i: usize, rule: &Rule) -> Vec<FieldError> {
             cases,
             ..
         }) => {
-            if !crate::leads::behaviour::is_event_kind(event) {
+            if !crate::domain::is_event_kind(event) {
                 problem(
                     at("event"),
                     "must be an event kind: lower-case letters, digits and '_', starting with a letter",

@@ -5,8 +5,9 @@ use std::collections::HashMap;
 use serde_json::Value;
 use sqlx::Row;
 
-use super::jobs::{WRITER_LEASE, job_statement};
-use super::{StoreResult, TenantStore, new_id};
+use super::batch::Statement;
+use super::jobs::WRITER_LEASE;
+use super::{StoreResult, TenantStore, Unit, new_id};
 use crate::clock::Timestamp;
 use crate::domain::{IdentityKind, Job, JobRecord, RescoreJob};
 
@@ -45,39 +46,6 @@ impl TenantStore<'_> {
             .fetch_optional(&self.store.read)
             .await?;
         Ok(row.map(|r| r.try_get("lead_id")).transpose()?)
-    }
-
-    /// Stores an event with a "re-score" job in one transaction (an outbox),
-    /// so the score catches up even if this process dies before it runs it.
-    pub async fn record_behaviour(&self, lead_id: &str, event: &NewBehaviourEvent) -> StoreResult<RecordedEvent> {
-        let now = Timestamp::now();
-        let event_id = new_id();
-        let mut tx = self.store.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO behaviour_events (id, tenant_id, lead_id, kind, url, detail, occurred_at, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(&event_id)
-        .bind(&self.tenant_id)
-        .bind(lead_id)
-        .bind(&event.kind)
-        .bind(event.url.as_deref())
-        .bind(event.detail.to_string())
-        .bind(event.occurred_at.micros())
-        .bind(now.micros())
-        .execute(&mut *tx)
-        .await?;
-        let rescore = Job::Rescore(RescoreJob {
-            lead_id: lead_id.to_owned(),
-            cause: format!("event {}", event.kind),
-        });
-        let job = JobRecord::held(new_id(), &self.tenant_id, rescore);
-        job_statement(&job, now, Some(WRITER_LEASE))
-            .query()
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(RecordedEvent { event_id, job })
     }
 
     /// A lead's events, oldest first.
@@ -128,5 +96,45 @@ impl TenantStore<'_> {
                 .push((row.try_get("kind")?, Timestamp(row.try_get("occurred_at")?)));
         }
         Ok(by_lead)
+    }
+}
+
+impl Unit<'_> {
+    /// Stores an event with a "re-score" job (an outbox: the score catches
+    /// up even if this process dies before it runs it, held by this process
+    /// to run at once).
+    pub fn insert_behaviour_event(
+        &mut self,
+        lead_id: &str,
+        event: &NewBehaviourEvent,
+        now: Timestamp,
+    ) -> RecordedEvent {
+        let event_id = new_id();
+        self.write(
+            Statement::new(
+                "INSERT INTO behaviour_events (id, tenant_id, lead_id, kind, url, detail, occurred_at, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(&event_id)
+            .bind(self.tenant())
+            .bind(lead_id)
+            .bind(&event.kind)
+            .bind(event.url.clone())
+            .bind(event.detail.to_string())
+            .bind(event.occurred_at.micros())
+            .bind(now.micros()),
+        );
+        let rescore = Job::Rescore(RescoreJob {
+            lead_id: lead_id.to_owned(),
+            cause: format!("event {}", event.kind),
+        });
+        let job = JobRecord::held(new_id(), self.tenant_id, rescore);
+        self.add_job(&job, now, Some(WRITER_LEASE));
+        RecordedEvent { event_id, job }
+    }
+
+    /// Whether the lead exists, its row held until the unit commits.
+    pub async fn hold_lead_row(&mut self, lead_id: &str) -> StoreResult<bool> {
+        Ok(self.held_lead_row(lead_id, "id").await?.is_some())
     }
 }

@@ -42,6 +42,8 @@ pub struct LeadRecord {
     pub updated_at: Timestamp,
     /// When scoring and routing last finished; `None` until they have.
     pub processed_at: Option<Timestamp>,
+    /// Since when the lead is held for nurture (no owner, out of the pool).
+    pub held_at: Option<Timestamp>,
 }
 
 impl LeadRecord {
@@ -74,6 +76,7 @@ impl LeadRecord {
             created_at: Timestamp(row.try_get("created_at")?),
             updated_at: Timestamp(row.try_get("updated_at")?),
             processed_at: row.try_get::<Option<i64>, _>("processed_at")?.map(Timestamp),
+            held_at: row.try_get::<Option<i64>, _>("held_at")?.map(Timestamp),
         })
     }
 }
@@ -417,7 +420,7 @@ impl TenantStore<'_> {
             push(&mut sql, " AND l.tier = ?", Bind::from(tier.as_str()));
         }
         match filter.owner_id.as_deref() {
-            Some(POOL) => sql.push_str(" AND l.owner_id IS NULL"),
+            Some(POOL) => sql.push_str(" AND l.owner_id IS NULL AND l.held_at IS NULL"),
             Some(owner) => push(&mut sql, " AND l.owner_id = ?", Bind::from(owner)),
             None => {}
         }
@@ -470,7 +473,10 @@ impl TenantStore<'_> {
 fn push_visibility(sql: &mut String, binds: &mut Vec<Bind>, visibility: &LeadVisibility) {
     if let LeadVisibility::OwnAndPool { user_id } = visibility {
         binds.push(Bind::from(user_id));
-        sql.push_str(&format!(" AND (l.owner_id IS NULL OR l.owner_id = ${})", binds.len()));
+        sql.push_str(&format!(
+            " AND ((l.owner_id IS NULL AND l.held_at IS NULL) OR l.owner_id = ${})",
+            binds.len()
+        ));
     }
 }
 

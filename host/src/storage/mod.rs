@@ -13,10 +13,12 @@
 mod batch;
 mod behaviour;
 mod clock;
+mod emails;
 mod followup;
 mod forms;
 mod jobs;
 mod leads;
+mod nurture;
 mod pipeline;
 mod plugins;
 mod postgres;
@@ -34,12 +36,14 @@ use sqlx::any::install_default_drivers;
 use sqlx::{Any, AnyPool, Transaction};
 
 pub use behaviour::{BehaviourEventRecord, NewBehaviourEvent, RecordedEvent};
+pub use emails::{EmailAttemptRecord, EmailRecord, NewEmail, SuppressionRecord};
 pub use followup::{ActivityRecord, Agenda, AgendaLead, NewActivity, TaskRecord};
 pub use forms::{FormRecord, FormVersionRecord, NewFormVersion};
 pub use jobs::{DueJob, WRITER_LEASE};
 pub use leads::{
     IdentityOwners, LeadContact, LeadFilter, LeadOrder, LeadPage, LeadRecord, LeadVisibility, POOL, TouchRecord,
 };
+pub use nurture::{ActiveVersion, NewRun, RunLogRecord, RunMove, RunRecord, StepCount, TenantSettings};
 pub use pipeline::{RepRecord, StepLead};
 pub use plugins::{NewPlugin, PendingCompile, PluginRecord};
 pub use routing::{MemberLoad, NewTeam, OwnedLead, PoolSettings, StoredRules, TeamMemberRecord, TeamRecord};
@@ -86,6 +90,15 @@ impl Backend {
         match self {
             Backend::Sqlite => sqlite::LOCK_ROWS,
             Backend::Postgres => postgres::LOCK_ROWS,
+        }
+    }
+
+    /// `lock_rows` for one table of a join (by its alias): the rows joined
+    /// to it stay free.
+    pub(crate) fn lock_rows_of(self, alias: &str) -> String {
+        match self {
+            Backend::Sqlite => String::new(),
+            Backend::Postgres => format!("{} OF {alias}", postgres::LOCK_ROWS),
         }
     }
 }

@@ -39,6 +39,10 @@ pub struct StepLead {
     pub sla_policy: Option<String>,
     /// Whether the tenant has any webhook (else nothing is announced).
     pub webhooks: bool,
+    /// Held for nurture (no owner, out of the pool).
+    pub held: bool,
+    pub form: String,
+    pub source: String,
 }
 
 impl TenantStore<'_> {
@@ -98,6 +102,9 @@ impl Unit<'_> {
              RETURNING (SELECT owner_id FROM leads WHERE tenant_id = $2 AND id = $3) AS owner_id, \
                (SELECT stage FROM leads WHERE tenant_id = $2 AND id = $3) AS stage, \
                (SELECT tier FROM leads WHERE tenant_id = $2 AND id = $3) AS tier, \
+               (SELECT held_at FROM leads WHERE tenant_id = $2 AND id = $3) AS held_at, \
+               (SELECT source FROM leads WHERE tenant_id = $2 AND id = $3) AS source, \
+               (SELECT f.slug FROM leads l JOIN forms f ON f.id = l.form_id WHERE l.tenant_id = $2 AND l.id = $3) AS form, \
                (SELECT sla_policy FROM tenants WHERE id = $2) AS sla_policy, \
                (SELECT COUNT(*) FROM webhooks WHERE tenant_id = $2 AND enabled = 1) AS webhooks"
         );
@@ -114,6 +121,9 @@ impl Unit<'_> {
             tier: word(&row, "tier")?,
             sla_policy: row.try_get("sla_policy")?,
             webhooks: row.try_get::<i64, _>("webhooks")? > 0,
+            held: row.try_get::<Option<i64>, _>("held_at")?.is_some(),
+            form: row.try_get("form")?,
+            source: row.try_get("source")?,
         }))
     }
 

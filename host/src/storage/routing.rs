@@ -252,6 +252,8 @@ pub struct OwnedLead {
     pub tier: Tier,
     /// The tenant's SLA policy as stored.
     pub sla_policy: Option<String>,
+    /// Held for nurture: not in the pool.
+    pub held: bool,
 }
 
 /// Routing's reads and writes in a unit: a team's pick, the public pool,
@@ -316,7 +318,7 @@ impl Unit<'_> {
     /// The lead's owner, stage and tier, held until the unit commits (a
     /// concurrent owner change waits, then sees this one's).
     pub async fn lead_for_owner_change(&mut self, lead_id: &str) -> StoreResult<Option<OwnedLead>> {
-        let columns = "owner_id, stage, tier, (SELECT sla_policy FROM tenants WHERE id = $1) AS sla_policy";
+        let columns = "owner_id, stage, tier, held_at, (SELECT sla_policy FROM tenants WHERE id = $1) AS sla_policy";
         let row = self.held_lead_row(lead_id, columns).await?;
         row.map(|row| {
             Ok(OwnedLead {
@@ -324,6 +326,7 @@ impl Unit<'_> {
                 stage: word(&row, "stage")?,
                 tier: word(&row, "tier")?,
                 sla_policy: row.try_get("sla_policy")?,
+                held: row.try_get::<Option<i64>, _>("held_at")?.is_some(),
             })
         })
         .transpose()

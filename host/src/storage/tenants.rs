@@ -126,15 +126,18 @@ impl Store {
             default_region: region.code().to_owned(),
             created_at: Timestamp::now(),
         };
-        let result =
-            sqlx::query("INSERT INTO tenants (id, slug, name, default_region, created_at) VALUES ($1, $2, $3, $4, $5)")
-                .bind(&record.id)
-                .bind(&record.slug)
-                .bind(&record.name)
-                .bind(&record.default_region)
-                .bind(record.created_at.micros())
-                .execute(&self.write)
-                .await;
+        let result = sqlx::query(
+            "INSERT INTO tenants (id, slug, name, default_region, created_at, link_key) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&record.id)
+        .bind(&record.slug)
+        .bind(&record.name)
+        .bind(&record.default_region)
+        .bind(record.created_at.micros())
+        .bind(new_link_key())
+        .execute(&self.write)
+        .await;
         match result {
             Ok(_) => Ok(record),
             Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict(format!(
@@ -306,4 +309,10 @@ impl TenantStore<'_> {
             .ok_or(StoreError::NotFound)?;
         UserRecord::from_row(&row)
     }
+}
+
+/// A tenant's key for signing the links in its emails (unsubscribe,
+/// tracking): 32 random bytes, hex.
+fn new_link_key() -> String {
+    rand::random::<[u8; 32]>().iter().map(|b| format!("{b:02x}")).collect()
 }

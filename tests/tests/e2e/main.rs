@@ -7,6 +7,7 @@ mod forms;
 mod intake;
 mod languages;
 mod leads;
+mod nurture;
 mod page;
 mod plugins;
 mod routing;

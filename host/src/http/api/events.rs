@@ -102,7 +102,7 @@ async fn record_and_rescore(
     event: NewBehaviourEvent,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let store = state.store.tenant(caller.tenant_id()?);
-    let recorded = store.record_behaviour(lead_id, &event).await?;
+    let recorded = crate::leads::behaviour::record(state, &store, lead_id, event).await?;
     jobs::execute(state, recorded.job).await;
     let lead = store.lead(lead_id, &LeadVisibility::All).await?;
     let mut answer = json!({

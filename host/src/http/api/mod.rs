@@ -2,6 +2,7 @@
 //! caller's tenant and role before any of them runs.
 
 mod clock;
+mod emails;
 mod events;
 mod followup;
 mod forms;
@@ -10,6 +11,7 @@ mod plugins;
 mod pool;
 mod routing;
 mod scoring;
+mod settings;
 mod tenants;
 mod users;
 mod webhooks;
@@ -77,13 +79,20 @@ pub fn router(state: AppState) -> Router<AppState> {
                 .delete(plugins::delete),
         )
         .route("/plugins/{name}/run", post(plugins::run))
-        .route("/settings", get(plugins::settings).patch(plugins::update_settings))
+        .route("/settings", get(settings::show).patch(settings::update))
         .route("/workflows", get(workflows::list))
         .route(
             "/workflows/{slug}",
             get(workflows::show).put(workflows::publish).patch(workflows::update),
         )
         .route("/workflows/{slug}/versions/{version}", get(workflows::version))
+        .route("/workflows/{slug}/enrolments", post(workflows::enrol))
+        .route("/workflows/{slug}/steps", get(workflows::steps))
+        .route("/leads/{id}/runs", get(workflows::lead_runs))
+        .route("/leads/{id}/emails", get(emails::of_lead))
+        .route("/emails", get(emails::log))
+        .route("/emails/{id}", get(emails::show))
+        .route("/suppressions", get(emails::suppressions))
         .route_layer(middleware::from_fn_with_state(state, authorize))
 }
 

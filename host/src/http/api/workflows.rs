@@ -14,7 +14,8 @@ use crate::auth::Caller;
 use crate::domain::{FormSlug, WorkflowStatus};
 use crate::error::{ApiError, FieldError, missing};
 use crate::http::body::JsonBody;
-use crate::nurture::{Workflow, tenant_facts};
+use crate::nurture::enrolment::{ManualEnrolment, Refused};
+use crate::nurture::{ActiveWorkflow, Workflow, tenant_facts};
 use crate::storage::{StoreError, WorkflowRecord, WorkflowVersionRecord};
 
 fn not_found(slug: &str) -> impl FnOnce(StoreError) -> ApiError + '_ {
@@ -73,6 +74,7 @@ pub async fn publish(
         .map_err(|errors| ApiError::validation("the workflow is not valid", errors))?;
     let stored = json!(workflow);
     let record: WorkflowRecord = store.publish_workflow(&slug, &workflow.name, &stored).await?;
+    state.workflows.retain(|tenant| tenant != store.tenant_id());
     let status = if record.current_version == 1 {
         StatusCode::CREATED
     } else {
@@ -98,5 +100,112 @@ pub async fn update(
 ) -> Result<Json<WorkflowRecord>, ApiError> {
     let store = state.store.tenant(caller.tenant_id()?);
     let updated = store.set_workflow_status(&slug, update.status).await;
+    state.workflows.retain(|tenant| tenant != store.tenant_id());
     Ok(Json(updated.map_err(not_found(&slug))?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Enrolment {
+    lead_id: String,
+}
+
+/// Enrols a lead by hand (201 with the run); 409 if it already runs the
+/// workflow, or ran it and the workflow allows no re-entry.
+pub async fn enrol(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(slug): Path<String>,
+    JsonBody(body): JsonBody<Enrolment>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let store = state.store.tenant(caller.tenant_id()?);
+    let record = store.workflow(&slug).await.map_err(not_found(&slug))?;
+    if record.status != WorkflowStatus::Active {
+        return Err(ApiError::Conflict(format!(
+            "workflow {slug:?} is {}; only an active workflow enrols leads",
+            record.status
+        )));
+    }
+    let version = store.workflow_version(&record.id, record.current_version).await?;
+    let workflow = ActiveWorkflow {
+        workflow_id: record.id.clone(),
+        slug: record.slug.clone(),
+        version: version.version,
+        workflow: Workflow::stored(version.definition)?,
+    };
+    // The caller must see the lead to enrol it.
+    super::leads::visible(&store, &caller, &body.lead_id).await?;
+    let enrolment = ManualEnrolment {
+        workflow,
+        lead_id: body.lead_id.clone(),
+    };
+    let run_id = match store.run(enrolment).await? {
+        Ok(run_id) => run_id,
+        Err(Refused::NoSuchLead) => return Err(ApiError::NotFound(format!("no lead {:?}", body.lead_id))),
+        Err(Refused::AlreadyRunning(run)) => {
+            return Err(ApiError::Conflict(format!(
+                "the lead already runs workflow {slug:?} (run {run})"
+            )));
+        }
+        Err(Refused::NoReentry) => {
+            return Err(ApiError::Conflict(format!(
+                "the lead ran workflow {slug:?} before, and it allows no re-entry (\"reentry\": true)"
+            )));
+        }
+    };
+    Ok((StatusCode::CREATED, Json(json!(store.nurture_run(&run_id).await?))))
+}
+
+/// How many of the workflow's leads wait at each step (by the step they
+/// run next), and how many emails each step queued and sent.
+pub async fn steps(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(slug): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let store = state.store.tenant(caller.tenant_id()?);
+    let record = store.workflow(&slug).await.map_err(not_found(&slug))?;
+    let counts = store.runs_at_steps(&record.id).await?;
+    let current = store.workflow_version(&record.id, record.current_version).await?;
+    let workflow = Workflow::stored(current.definition)?;
+    let mut steps: Vec<Value> = workflow
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, step)| {
+            let waiting = counts
+                .iter()
+                .filter(|c| c.step == i as i32)
+                .map(|c| c.waiting)
+                .sum::<i64>();
+            json!({"index": i, "id": step.id(), "waiting": waiting})
+        })
+        .collect();
+    let finishing: i64 = counts
+        .iter()
+        .filter(|c| c.step as usize >= workflow.steps.len())
+        .map(|c| c.waiting)
+        .sum();
+    steps.push(json!({"index": workflow.steps.len(), "id": null, "waiting": finishing}));
+    Ok(Json(
+        json!({"workflow": slug, "version": record.current_version, "steps": steps}),
+    ))
+}
+
+/// A lead's runs, each with its log.
+pub async fn lead_runs(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let store = state.store.tenant(caller.tenant_id()?);
+    let lead = super::leads::visible(&store, &caller, &id).await?;
+    let mut runs = Vec::new();
+    for run in store.lead_runs(&lead.id).await? {
+        let log = store.run_log(&run.id).await?;
+        let mut body = json!(run);
+        body["log"] = json!(log);
+        runs.push(body);
+    }
+    Ok(Json(json!({"lead_id": lead.id, "runs": runs})))
 }

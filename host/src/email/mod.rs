@@ -1,0 +1,12 @@
+//! Email: composed from a workflow's templates (`compose`), written to the
+//! outbox in the step's transaction, delivered by the `email` job
+//! (`delivery`) through an SMTP relay (`smtp`, lettre with rustls) as a
+//! message (`message`) that carries the same Message-ID on every attempt,
+//! the one-click unsubscribe headers, and links signed with the tenant's
+//! key (`links`).
+
+pub mod compose;
+pub mod delivery;
+pub mod links;
+pub mod message;
+pub mod smtp;
