@@ -45,6 +45,7 @@ pub mod http;
 pub mod jobs;
 pub mod leads;
 pub mod metrics;
+pub mod notifications;
 pub mod nurture;
 
 pub mod pipeline;

@@ -111,6 +111,78 @@ pub async fn fill(backend: Backend, url: &str, slug: &str, fill: &Fill) -> anyho
     Ok(())
 }
 
+/// Enrols leads 1..=`leads` of [`fill`] in the tenant's workflow
+/// `workflow` (by slug, at its current version) as `nurture::enrolment::enrol`
+/// does, without its timeline entry: a run at step 0, seq 1, and its
+/// `nurture` job, due at `due_at` (microseconds since the epoch). Run `n`
+/// has id `00000000-0000-7000-9000-<n, 12 digits>`, its job the same with
+/// `a000`. One transaction.
+pub async fn enrol(
+    backend: Backend,
+    url: &str,
+    slug: &str,
+    workflow: &str,
+    leads: usize,
+    due_at: i64,
+) -> anyhow::Result<()> {
+    let id = |group: &str| match backend {
+        Backend::Sqlite => format!("printf('00000000-0000-7000-{group}-%012d', n)"),
+        Backend::Postgres => format!("'00000000-0000-7000-{group}-' || lpad(n::text, 12, '0')"),
+    };
+    let (lead_id, run_id, job_id) = (id("8000"), id("9000"), id("a000"));
+    // $1 tenant, $2 workflow, $3 version, $4 leads, $5 now.
+    let runs = over_sequence(
+        backend,
+        "$4",
+        "INSERT INTO workflow_runs (id, tenant_id, workflow_id, version, lead_id, step, seq, started_at, updated_at)",
+        &format!("{run_id}, $1, $2, $3, {lead_id}, 0, 1, CAST($5 AS BIGINT), CAST($5 AS BIGINT)"),
+        None,
+    );
+    // $1 tenant, $2 leads, $3 due, $4 now.
+    let jobs = over_sequence(
+        backend,
+        "$2",
+        "INSERT INTO jobs (id, tenant_id, kind, payload, run_at, attempts, locked_until, created_at)",
+        &format!(
+            "{job_id}, $1, 'nurture', '{{\"run_id\":\"' || {run_id} || '\",\"seq\":1}}', CAST($3 AS BIGINT), 0, NULL, \
+             CAST($4 AS BIGINT)"
+        ),
+        None,
+    );
+    let ids = "SELECT w.tenant_id, w.id, w.current_version FROM workflows w JOIN tenants t ON t.id = w.tenant_id \
+               WHERE t.slug = $1 AND w.slug = $2";
+    let now = now_micros();
+    macro_rules! run {
+        ($conn:expr) => {{
+            let mut conn = $conn;
+            let mut tx = conn.begin().await?;
+            let row = sqlx::query(ids).bind(slug).bind(workflow).fetch_one(&mut *tx).await?;
+            let (tenant, workflow_id, version): (String, String, i32) = (row.get(0), row.get(1), row.get(2));
+            sqlx::query(&runs)
+                .bind(&tenant)
+                .bind(&workflow_id)
+                .bind(version)
+                .bind(leads as i64)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(&jobs)
+                .bind(&tenant)
+                .bind(leads as i64)
+                .bind(due_at)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        }};
+    }
+    match backend {
+        Backend::Sqlite => run!(sqlx::SqliteConnection::connect(url).await?),
+        Backend::Postgres => run!(sqlx::PgConnection::connect(url).await?),
+    }
+    Ok(())
+}
+
 /// `insert` `SELECT select` for each `n` in 1..=`count` (a parameter); with
 /// `per_k`, for each (n, k) with k in 1..=4 that passes that condition.
 fn over_sequence(backend: Backend, count: &str, insert: &str, select: &str, per_k: Option<&str>) -> String {

@@ -15,6 +15,7 @@ pub use reqwest::StatusCode;
 
 pub mod bulk;
 pub mod smtp;
+pub mod smtp_counter;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

@@ -57,6 +57,9 @@ pub fn allowed(method: &Method, path: &str) -> &'static [Role] {
         ("POST", "/workflows/{slug}/enrolments") => &[Admin, Manager],
         ("GET", "/workflows/{slug}/steps" | "/emails" | "/emails/{id}" | "/suppressions") => &[Admin, Manager],
         ("GET", "/leads/{id}/runs" | "/leads/{id}/emails") => LEAD_READERS,
+        ("GET", "/notifications" | "/me/notifications")
+        | ("POST", "/notifications/read" | "/notifications/{id}/read")
+        | ("PUT", "/me/notifications") => LEAD_READERS,
         _ => &[],
     }
 }

@@ -35,6 +35,8 @@ word_enum!(
         Email = "email",
         /// Route a held lead now (rules below the hold) and start its first-touch deadline.
         HandToSales = "hand_to_sales",
+        /// Email a notification to its user, if they want that kind by email.
+        NotificationEmail = "notification_email",
     }
 );
 
@@ -56,6 +58,7 @@ pub enum Job {
     Nurture(RunJob),
     Email(EmailJob),
     HandToSales(LeadJob),
+    NotificationEmail(NoticeJob),
 }
 
 /// A job about one lead.
@@ -114,6 +117,12 @@ pub struct RunJob {
     pub seq: i64,
 }
 
+/// One notification (`notifications.id`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoticeJob {
+    pub notification_id: String,
+}
+
 /// One email of the outbox (`emails.id`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EmailJob {
@@ -134,6 +143,7 @@ impl Job {
             Job::Nurture(_) => JobKind::Nurture,
             Job::Email(_) => JobKind::Email,
             Job::HandToSales(_) => JobKind::HandToSales,
+            Job::NotificationEmail(_) => JobKind::NotificationEmail,
         }
     }
 
@@ -147,6 +157,7 @@ impl Job {
             Job::Webhook(p) => serde_json::to_value(p),
             Job::Nurture(p) => serde_json::to_value(p),
             Job::Email(p) => serde_json::to_value(p),
+            Job::NotificationEmail(p) => serde_json::to_value(p),
         };
         value.expect("job payloads serialise")
     }
@@ -169,6 +180,7 @@ impl Job {
             JobKind::Nurture => Job::Nurture(read(kind, payload)?),
             JobKind::Email => Job::Email(read(kind, payload)?),
             JobKind::HandToSales => Job::HandToSales(read(kind, payload)?),
+            JobKind::NotificationEmail => Job::NotificationEmail(read(kind, payload)?),
         })
     }
 
@@ -178,7 +190,9 @@ impl Job {
             Job::ScoreAndRoute(p) | Job::Decay(p) | Job::HandToSales(p) => Some(&p.lead_id),
             Job::Rescore(p) => Some(&p.lead_id),
             Job::SlaWarning(p) | Job::SlaBreach(p) | Job::SlaRecycle(p) => Some(&p.lead_id),
-            Job::RescoreTenant(_) | Job::Webhook(_) | Job::Nurture(_) | Job::Email(_) => None,
+            Job::RescoreTenant(_) | Job::Webhook(_) | Job::Nurture(_) | Job::Email(_) | Job::NotificationEmail(_) => {
+                None
+            }
         }
     }
 }

@@ -25,14 +25,14 @@ pub use email::NormalizedEmail;
 pub use idempotency::IdempotencyKey;
 pub use identity::IdentityKind;
 pub use job::{
-    CLAIM_LEASE, DeadlineJob, DeliveryJob, EmailJob, Job, JobKind, JobRecord, LeadJob, RescoreJob, RescoreRunJob,
-    RunJob,
+    CLAIM_LEASE, DeadlineJob, DeliveryJob, EmailJob, Job, JobKind, JobRecord, LeadJob, NoticeJob, RescoreJob,
+    RescoreRunJob, RunJob,
 };
 pub use phone::{NormalizedPhone, Region};
 pub use role::Role;
 pub use slug::{FormSlug, PluginName, TenantSlug};
 pub use stage::Stage;
-pub use status::{DeliveryStatus, EmailStatus, PluginStatus, RunStatus, WorkflowStatus};
+pub use status::{DeliveryStatus, EmailStatus, NoticeKind, PluginStatus, RunStatus, WorkflowStatus};
 pub use strategy::Strategy;
 pub use tier::Tier;
 pub use webhook::WebhookEvent;

@@ -60,3 +60,19 @@ word_enum!(
         Suppressed = "suppressed",
     }
 );
+
+word_enum!(
+    /// What a notification is about.
+    NoticeKind, "notification kind" {
+        /// A workflow's `notify_owner` step, or a nurture-step plugin's.
+        Nurture = "nurture",
+        /// The owner's follow-up deadline is near.
+        SlaWarning = "sla_warning",
+        /// The deadline passed (to the owner and the escalation manager).
+        SlaBreach = "sla_breach",
+        /// A hot lead was given to the user.
+        HotLeadAssigned = "hot_lead_assigned",
+        /// A nurtured lead did something that matters (a repeated pricing-page visit, a demo request).
+        KeyBehaviour = "key_behaviour",
+    }
+);

@@ -96,6 +96,16 @@ impl Composed {
         })
     }
 
+    /// Makes the links in both bodies tracked ones and adds the open pixel
+    /// to the HTML (before the footer: the unsubscribe link is not tracked).
+    pub fn tracked(mut self, public_url: &str, key: &str, email_id: &str) -> Self {
+        self.text = super::tracking::track_text(&self.text, public_url, key, email_id);
+        self.html = self
+            .html
+            .map(|html| super::tracking::track_html(&html, public_url, key, email_id));
+        self
+    }
+
     /// Adds the unsubscribe footer to both bodies.
     pub fn with_footer(mut self, unsubscribe_url: &str) -> Self {
         self.text = format!("{}\n\n--\nUnsubscribe: {unsubscribe_url}\n", self.text.trim_end());

@@ -1,7 +1,10 @@
-//! The links in a tenant's emails (unsubscribe; tracking next), signed with
-//! the tenant's key so that nobody can make one for an email they did not
-//! receive, and no link redirects anywhere it was not written to go.
+//! The links in a tenant's emails (unsubscribe, the open pixel, tracked
+//! clicks), signed with the tenant's key so that nobody can make one for an
+//! email they did not receive, and no link redirects anywhere it was not
+//! written to go (the target is inside the signed part).
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
@@ -48,6 +51,26 @@ pub fn unsubscribe_url(public_url: &str, key: &str, email_id: &str) -> String {
 }
 
 pub const UNSUBSCRIBE: &str = "unsubscribe";
+pub const OPEN: &str = "open";
+pub const CLICK: &str = "click";
+
+/// The open pixel of an email.
+pub fn open_url(public_url: &str, key: &str, email_id: &str) -> String {
+    format!("{public_url}/email/open/{}", token(key, OPEN, email_id))
+}
+
+/// A tracked link: the click is recorded, then the browser goes to `target`.
+pub fn click_url(public_url: &str, key: &str, email_id: &str, target: &str) -> String {
+    let id = format!("{email_id}.{}", URL_SAFE_NO_PAD.encode(target));
+    format!("{public_url}/email/click/{}", token(key, CLICK, &id))
+}
+
+/// The email id and target of a click token's (already verified) id.
+pub fn click_target(id: &str) -> Option<(&str, String)> {
+    let (email_id, encoded) = id.split_once('.')?;
+    let target = String::from_utf8(URL_SAFE_NO_PAD.decode(encoded).ok()?).ok()?;
+    Some((email_id, target))
+}
 
 #[cfg(test)]
 mod tests {
@@ -63,5 +86,20 @@ mod tests {
         assert_eq!(verify("k1", UNSUBSCRIBE, &forged), None);
         assert_eq!(verify("k1", UNSUBSCRIBE, "e1"), None);
         assert_eq!(id_of(&t), Some("e1"));
+    }
+
+    #[test]
+    fn a_click_token_carries_its_target_under_the_signature() {
+        let url = click_url("http://h", "k", "e1", "https://acme.example/a?b=1&c=d");
+        let token = url.rsplit('/').next().unwrap();
+        let id = verify("k", CLICK, token).unwrap();
+        assert_eq!(
+            click_target(id),
+            Some(("e1", "https://acme.example/a?b=1&c=d".to_owned()))
+        );
+        // Another target under the same signature is refused.
+        let (_, sig) = token.rsplit_once('.').unwrap();
+        let other = format!("e1.{}.{sig}", URL_SAFE_NO_PAD.encode("https://evil.example"));
+        assert_eq!(verify("k", CLICK, &other), None);
     }
 }

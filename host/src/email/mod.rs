@@ -3,10 +3,12 @@
 //! (`delivery`) through an SMTP relay (`smtp`, lettre with rustls) as a
 //! message (`message`) that carries the same Message-ID on every attempt,
 //! the one-click unsubscribe headers, and links signed with the tenant's
-//! key (`links`).
+//! key (`links`); opens and clicks tracked, machines told from people
+//! (`tracking`).
 
 pub mod compose;
 pub mod delivery;
 pub mod links;
 pub mod message;
 pub mod smtp;
+pub mod tracking;

@@ -9,8 +9,18 @@ use serde_json::json;
 
 use super::deadlines::stored_policy;
 use crate::clock::Timestamp;
-use crate::domain::{DeadlineJob, Job, JobRecord, WebhookEvent};
+use crate::domain::{DeadlineJob, Job, JobRecord, NoticeKind, WebhookEvent};
+use crate::notifications::{Notice, notify};
 use crate::storage::{StoreResult, Unit, UnitOfWork, new_id};
+
+fn notice<'a>(user_id: &'a str, kind: NoticeKind, lead_id: &'a str, message: String) -> Notice<'a> {
+    Notice {
+        user_id,
+        kind,
+        lead_id: Some(lead_id),
+        message,
+    }
+}
 
 /// A warning or breach job, run with its removal in one unit.
 pub struct DeadlineDue {
@@ -32,13 +42,26 @@ impl UnitOfWork for DeadlineDue {
         let (lead_id, owner, due) = (deadline.lead_id.as_str(), deadline.owner.as_str(), deadline.due());
         let detail = json!({"owner": owner, "due_at": due});
         let mut data = json!({"lead_id": lead_id, "owner": owner, "due_at": due});
+        let at = due.to_rfc3339();
         if !self.breach {
             unit.timeline(lead_id, "sla_warning", &detail, now);
             unit.announce(WebhookEvent::SlaWarning, &data, now);
+            let message = format!("Follow up by {at}: the deadline is near");
+            notify(unit, notice(owner, NoticeKind::SlaWarning, lead_id, message), now);
             return Ok(());
         }
         unit.timeline(lead_id, "sla_breached", &detail, now);
+        let message = format!("The follow-up deadline {at} passed");
+        notify(
+            unit,
+            notice(owner, NoticeKind::SlaBreach, lead_id, message.clone()),
+            now,
+        );
         let manager = unit.manager_of(owner).await?;
+        if let Some(manager) = manager.as_deref().filter(|m| *m != owner) {
+            let escalated = format!("{message} (escalated: the lead's owner missed it)");
+            notify(unit, notice(manager, NoticeKind::SlaBreach, lead_id, escalated), now);
+        }
         let escalated = json!({"owner": owner, "manager": manager, "due_at": due});
         unit.timeline(lead_id, "escalated", &escalated, now);
         data["manager"] = json!(manager);

@@ -14,9 +14,11 @@ use serde_json::json;
 use crate::app::AppState;
 use crate::domain::{FormSlug, TenantSlug};
 use crate::email::links;
+use crate::email::tracking::{self, Engagement};
 use crate::error::ApiError;
 use crate::forms::page::{self, PageState};
 use crate::http::submission::{Target, query_params, receive};
+use crate::leads::engagement::EmailEngagement;
 use crate::leads::unsubscribe::Unsubscribe;
 use crate::storage::{EmailRecord, StoreError};
 
@@ -26,26 +28,109 @@ pub fn router() -> Router<AppState> {
         .route("/metrics", get(metrics))
         .route("/f/{tenant}/{form}", get(show_form).post(submit_form))
         .route("/email/unsubscribe/{token}", get(confirm_unsubscribe).post(unsubscribe))
+        .route("/email/open/{token}", get(open_pixel))
+        .route("/email/click/{token}", get(follow_link))
 }
 
-/// The email a signed unsubscribe token names; `None` for a token that
-/// names no email or whose signature is not its tenant's.
-async fn unsubscribing(state: &AppState, token: &str) -> Result<Option<EmailRecord>, ApiError> {
+/// The email and the signed id a token names, if its signature is the
+/// email's tenant's for `purpose`.
+async fn signed(state: &AppState, purpose: &str, token: &str) -> Result<Option<(EmailRecord, String)>, ApiError> {
     let Some(id) = links::id_of(token) else { return Ok(None) };
-    let email = match state.store.email_by_id(id).await {
+    let email_id = id.split('.').next().unwrap_or(id);
+    let email = match state.store.email_by_id(email_id).await {
         Ok(email) => email,
         Err(StoreError::NotFound) => return Ok(None),
         Err(other) => return Err(other.into()),
     };
     let settings = state.store.tenant(&email.tenant_id).settings().await?;
-    Ok(links::verify(&settings.link_key, links::UNSUBSCRIBE, token).map(|_| email))
+    Ok(links::verify(&settings.link_key, purpose, token).map(|id| (email, id.to_owned())))
+}
+
+/// Records an open or a click, and runs the re-score it wrote (in the
+/// background: the reader is not kept waiting).
+async fn engage(
+    state: &AppState,
+    email: EmailRecord,
+    engagement: Engagement,
+    url: Option<String>,
+    headers: &HeaderMap,
+) -> Result<(), ApiError> {
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|ua| ua.chars().take(500).collect::<String>());
+    let since_sent = email.sent_at.and_then(|sent| {
+        let micros = crate::clock::Timestamp::now().micros() - sent.micros();
+        u64::try_from(micros).ok().map(std::time::Duration::from_micros)
+    });
+    let reader = tracking::reader(engagement, user_agent.as_deref(), since_sent);
+    let store = state.store.tenant(&email.tenant_id);
+    let workflows = crate::nurture::active_workflows(&state.workflows, &store).await?;
+    let recorded = store
+        .run(EmailEngagement {
+            email,
+            engagement,
+            url,
+            reader,
+            user_agent,
+            workflows,
+        })
+        .await?;
+    if let Some(recorded) = recorded {
+        crate::jobs::spawn(state, recorded.job);
+    }
+    Ok(())
+}
+
+/// A 1x1 transparent GIF.
+const PIXEL: [u8; 43] = [
+    0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff,
+    0x21, 0xf9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x02,
+    0x02, 0x44, 0x01, 0x00, 0x3b,
+];
+
+/// The open pixel: the open is recorded, and the image is never cached (each
+/// open fetches it again).
+async fn open_pixel(State(state): State<AppState>, Path(token): Path<String>, headers: HeaderMap) -> Response {
+    match signed(&state, links::OPEN, &token).await {
+        Ok(Some((email, _))) => {
+            if let Err(error) = engage(&state, email, Engagement::Opened, None, &headers).await {
+                tracing::warn!(%error, "recording an open failed");
+            }
+            let headers = [(header::CONTENT_TYPE, "image/gif"), (header::CACHE_CONTROL, "no-store")];
+            (headers, PIXEL.as_slice()).into_response()
+        }
+        Ok(None) => StatusCode::NOT_FOUND.into_response(),
+        Err(error) => error.into_response(),
+    }
+}
+
+/// A tracked link: the click is recorded, then the browser goes where the
+/// email's link went (only there: the target is under the signature).
+async fn follow_link(State(state): State<AppState>, Path(token): Path<String>, headers: HeaderMap) -> Response {
+    let (email, id) = match signed(&state, links::CLICK, &token).await {
+        Ok(Some(found)) => found,
+        Ok(None) => return unknown_link(),
+        Err(error) => return error_page(error),
+    };
+    let Some((_, target)) = links::click_target(&id) else {
+        return unknown_link();
+    };
+    if let Err(error) = engage(&state, email, Engagement::Clicked, Some(target.clone()), &headers).await {
+        // The reader still gets where they were going.
+        tracing::warn!(%error, "recording a click failed");
+    }
+    axum::response::Redirect::to(&target).into_response()
+}
+
+/// The email a signed unsubscribe token names; `None` for a token that
+/// names no email or whose signature is not its tenant's.
+async fn unsubscribing(state: &AppState, token: &str) -> Result<Option<EmailRecord>, ApiError> {
+    Ok(signed(state, links::UNSUBSCRIBE, token).await?.map(|(email, _)| email))
 }
 
 fn unknown_link() -> Response {
-    let markup = page::closed(
-        "链接无效 / Link not valid",
-        "这个退订链接无效。/ This unsubscribe link is not valid.",
-    );
+    let markup = page::closed("链接无效 / Link not valid", "这个链接无效。/ This link is not valid.");
     (StatusCode::NOT_FOUND, Html(markup.into_string())).into_response()
 }
 

@@ -18,6 +18,7 @@ use crate::app::AppState;
 use crate::clock::Timestamp;
 use crate::domain::{CLAIM_LEASE, Job, JobKind, JobRecord};
 use crate::followup::sla::DeadlineDue;
+use crate::notifications::EmailNotice;
 use crate::pipeline::{StepRoute, run_step};
 use crate::plugins::host::WRITE_SUCCESSES_EVERY;
 use crate::routing::pool::Recycle;
@@ -60,6 +61,7 @@ impl Lane {
                 JobKind::SlaRecycle,
                 JobKind::Webhook,
                 JobKind::Email,
+                JobKind::NotificationEmail,
             ],
             Lane::Steps => &[
                 JobKind::ScoreAndRoute,
@@ -261,6 +263,16 @@ pub async fn execute(state: &AppState, job: JobRecord) {
         }
         Job::Nurture(due) => crate::nurture::run::advance(state, &job, due).await,
         Job::Email(email) => crate::email::delivery::deliver(state, &job, &email.email_id).await,
+        Job::NotificationEmail(notice) => {
+            let public_url = state.settings.public_url.clone().unwrap_or_default();
+            store
+                .run(EmailNotice {
+                    job_id,
+                    notification_id: notice.notification_id.clone(),
+                    public_url,
+                })
+                .await
+        }
         Job::RescoreTenant(run) => crate::scoring::rescore::run(state, &job, &run.run_id).await,
         Job::SlaWarning(deadline) | Job::SlaBreach(deadline) => {
             let breach = matches!(job.job, Job::SlaBreach(_));

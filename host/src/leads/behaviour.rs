@@ -168,8 +168,43 @@ impl UnitOfWork for RecordEvent {
         let recorded = unit.insert_behaviour_event(&self.lead_id, &self.event, now);
         let changes = [LeadChange::Event(&self.event.kind)];
         react(unit, &self.workflows, &self.lead_id, &changes, now).await?;
+        tell_owner_of_key_behaviour(unit, &self.lead_id, &self.event.kind, now).await?;
         Ok(Some(recorded))
     }
+}
+
+/// A demo request, or a pricing-page visit repeated within a week, by a
+/// lead in a nurture run: its owner hears of it at once.
+async fn tell_owner_of_key_behaviour(
+    unit: &mut Unit<'_>,
+    lead_id: &str,
+    kind: &str,
+    now: Timestamp,
+) -> StoreResult<()> {
+    const WEEK: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+    let message = match kind {
+        "demo_requested" => "A nurtured lead asked for a demo",
+        "pricing_page_viewed" => "A nurtured lead keeps coming back to the pricing page",
+        _ => return Ok(()),
+    };
+    let Some(owner) = unit.lead_owner(lead_id).await? else {
+        return Ok(());
+    };
+    if !unit.runs_of_lead(lead_id).await?.iter().any(|r| r.is_active()) {
+        return Ok(());
+    }
+    let since = Timestamp(now.micros() - WEEK.as_micros() as i64);
+    if kind == "pricing_page_viewed" && unit.events_since(lead_id, kind, since).await? < 2 {
+        return Ok(());
+    }
+    let notice = crate::notifications::Notice {
+        user_id: &owner,
+        kind: crate::domain::NoticeKind::KeyBehaviour,
+        lead_id: Some(lead_id),
+        message: message.into(),
+    };
+    crate::notifications::notify(unit, notice, now);
+    Ok(())
 }
 
 /// Records `event` on the lead (see [`RecordEvent`]); `NotFound` for no such lead.

@@ -4,6 +4,7 @@
 
 pub mod behaviour;
 mod context;
+pub mod engagement;
 mod intake;
 pub mod ownership;
 mod stage;

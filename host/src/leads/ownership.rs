@@ -7,8 +7,9 @@
 use serde_json::{Value, json};
 
 use crate::clock::Timestamp;
-use crate::domain::{Stage, Tier, WebhookEvent};
+use crate::domain::{NoticeKind, Stage, Tier, WebhookEvent};
 use crate::followup::{SlaPolicy, deadlines};
+use crate::notifications::{Notice, notify};
 use crate::storage::Unit;
 
 /// Why a lead changes hands; each has its timeline entry and announcement.
@@ -81,6 +82,18 @@ pub fn change_owner(
         }
     }
     unit.timeline(lead_id, cause.timeline_kind(), &detail, now);
+    // A hot lead given to someone (not taken by them) reaches them at once.
+    if let (OwnerCause::Routed | OwnerCause::Reassigned, Some(owner), Tier::Hot) = (cause, owner, tier)
+        && previous != Some(owner)
+    {
+        let notice = Notice {
+            user_id: owner,
+            kind: NoticeKind::HotLeadAssigned,
+            lead_id: Some(lead_id),
+            message: "A hot lead was assigned to you".into(),
+        };
+        notify(unit, notice, now);
+    }
     if !announce {
         return;
     }

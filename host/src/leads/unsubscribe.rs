@@ -23,6 +23,11 @@ impl UnitOfWork for Unsubscribe {
     async fn run(&self, unit: &mut Unit<'_>) -> StoreResult<()> {
         let now = Timestamp::now();
         let email = &self.email;
+        // A notification email's link stops that user's notification emails.
+        if let Some(user_id) = &email.user_id {
+            unit.stop_notification_emails(user_id);
+            return Ok(());
+        }
         if unit.is_suppressed(&email.to).await? {
             return Ok(()); // a second click changes nothing
         }

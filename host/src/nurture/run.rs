@@ -21,9 +21,10 @@ use super::workflow::{Condition, Step, TimeOfDay, Workflow, duration};
 use super::{ActiveWorkflow, LeadChange, active_workflows, consent_fields, consents, enrolment};
 use crate::app::AppState;
 use crate::clock::Timestamp;
-use crate::domain::{EmailStatus, Job, JobRecord, LeadJob, RunJob, WorkflowStatus};
+use crate::domain::{EmailStatus, Job, JobRecord, LeadJob, NoticeKind, RunJob, WorkflowStatus};
 use crate::email::compose::{Composed, OwnerView, Templates, render};
 use crate::email::links;
+use crate::notifications::{Notice, notify};
 use crate::plugins::StepCalls;
 use crate::plugins::calls::prepare;
 use crate::plugins::contract::{actions_json, check_actions};
@@ -628,8 +629,18 @@ impl UnitOfWork for FinishRunStep {
                     }
                 }
                 Effect::Notify { step_id, message } => {
-                    let detail = json!({"workflow": run.workflow, "step": step_id, "message": message});
-                    unit.timeline(lead_id, "owner_notified", &detail, now);
+                    if let Some(owner) = unit.lead_owner(lead_id).await? {
+                        let notice = Notice {
+                            user_id: &owner,
+                            kind: NoticeKind::Nurture,
+                            lead_id: Some(lead_id),
+                            message: message.clone(),
+                        };
+                        notify(unit, notice, now);
+                        let detail =
+                            json!({"workflow": run.workflow, "step": step_id, "owner": owner, "message": message});
+                        unit.timeline(lead_id, "owner_notified", &detail, now);
+                    }
                 }
                 Effect::HandToSales { step_id } => {
                     if held {
@@ -707,6 +718,7 @@ async fn queue_email(
     let message_id = format!("{id}@{domain}");
     let email = email
         .clone()
+        .tracked(public_url, &key, &id)
         .with_footer(&links::unsubscribe_url(public_url, &key, &id));
     unit.insert_email(
         &NewEmail {
@@ -714,6 +726,7 @@ async fn queue_email(
             lead_id: &run.lead_id,
             run_id: Some(&run.id),
             step_id: Some(step_id),
+            user_id: None,
             message_id: &message_id,
             to: &to,
             from: &from,

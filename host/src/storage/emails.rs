@@ -19,6 +19,8 @@ pub struct EmailRecord {
     pub lead_id: String,
     pub run_id: Option<String>,
     pub step_id: Option<String>,
+    /// A notification email's recipient (a user, not the lead).
+    pub user_id: Option<String>,
     pub message_id: String,
     pub to: String,
     pub from: String,
@@ -45,6 +47,7 @@ impl EmailRecord {
             lead_id: row.try_get("lead_id")?,
             run_id: row.try_get("run_id")?,
             step_id: row.try_get("step_id")?,
+            user_id: row.try_get("user_id")?,
             message_id: row.try_get("message_id")?,
             to: row.try_get("to_address")?,
             from: row.try_get("from_address")?,
@@ -68,6 +71,7 @@ pub struct NewEmail<'a> {
     pub lead_id: &'a str,
     pub run_id: Option<&'a str>,
     pub step_id: Option<&'a str>,
+    pub user_id: Option<&'a str>,
     pub message_id: &'a str,
     pub to: &'a str,
     pub from: &'a str,
@@ -220,8 +224,8 @@ impl Unit<'_> {
         self.write(
             Statement::new(
                 "INSERT INTO emails (id, tenant_id, lead_id, run_id, step_id, message_id, to_address, from_address, \
-                 subject, text_body, html_body, status, attempts, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'queued', 0, $12)",
+                 subject, text_body, html_body, status, attempts, created_at, user_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'queued', 0, $12, $13)",
             )
             .bind(email.id)
             .bind(self.tenant())
@@ -234,7 +238,8 @@ impl Unit<'_> {
             .bind(email.subject)
             .bind(email.text)
             .bind(email.html)
-            .bind(now.micros()),
+            .bind(now.micros())
+            .bind(email.user_id),
         );
     }
 
@@ -316,6 +321,78 @@ impl Unit<'_> {
                 .bind(job_id)
                 .bind(at.micros())
                 .bind(error),
+        );
+    }
+}
+
+/// An open or a click of an email, and who made it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct EmailEventRecord {
+    pub kind: String,
+    pub url: Option<String>,
+    /// `person`, `privacy_proxy` or `link_scanner`.
+    pub reader: String,
+    pub user_agent: Option<String>,
+    pub at: Timestamp,
+}
+
+impl TenantStore<'_> {
+    pub async fn email_events(&self, email_id: &str) -> StoreResult<Vec<EmailEventRecord>> {
+        let rows = sqlx::query(
+            "SELECT kind, url, reader, user_agent, created_at FROM email_events \
+             WHERE tenant_id = $1 AND email_id = $2 ORDER BY created_at, id",
+        )
+        .bind(&self.tenant_id)
+        .bind(email_id)
+        .fetch_all(&self.store.read)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(EmailEventRecord {
+                    kind: row.try_get("kind")?,
+                    url: row.try_get("url")?,
+                    reader: row.try_get("reader")?,
+                    user_agent: row.try_get("user_agent")?,
+                    at: Timestamp(row.try_get("created_at")?),
+                })
+            })
+            .collect()
+    }
+}
+
+/// Opens and clicks in a unit.
+impl Unit<'_> {
+    pub fn insert_email_event(&mut self, event: &EmailEventRecord, email_id: &str) {
+        self.write(
+            Statement::new(
+                "INSERT INTO email_events (id, tenant_id, email_id, kind, url, reader, user_agent, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(super::new_id())
+            .bind(self.tenant())
+            .bind(email_id)
+            .bind(&event.kind)
+            .bind(event.url.clone())
+            .bind(&event.reader)
+            .bind(event.user_agent.clone())
+            .bind(event.at.micros()),
+        );
+    }
+
+    /// A person opened the email (`clicked`: and clicked a link in it): the
+    /// first time of each is kept.
+    pub fn email_engaged(&mut self, email_id: &str, clicked: bool, now: Timestamp) {
+        let clicked_at = match clicked {
+            true => ", clicked_at = COALESCE(clicked_at, $3)",
+            false => "",
+        };
+        self.write(
+            Statement::new(format!(
+                "UPDATE emails SET opened_at = COALESCE(opened_at, $3){clicked_at} WHERE tenant_id = $1 AND id = $2"
+            ))
+            .bind(self.tenant())
+            .bind(email_id)
+            .bind(now.micros()),
         );
     }
 }

@@ -18,6 +18,7 @@ mod followup;
 mod forms;
 mod jobs;
 mod leads;
+mod notifications;
 mod nurture;
 mod pipeline;
 mod plugins;
@@ -36,13 +37,14 @@ use sqlx::any::install_default_drivers;
 use sqlx::{Any, AnyPool, Transaction};
 
 pub use behaviour::{BehaviourEventRecord, NewBehaviourEvent, RecordedEvent};
-pub use emails::{EmailAttemptRecord, EmailRecord, NewEmail, SuppressionRecord};
+pub use emails::{EmailAttemptRecord, EmailEventRecord, EmailRecord, NewEmail, SuppressionRecord};
 pub use followup::{ActivityRecord, Agenda, AgendaLead, NewActivity, TaskRecord};
 pub use forms::{FormRecord, FormVersionRecord, NewFormVersion};
 pub use jobs::{DueJob, WRITER_LEASE};
 pub use leads::{
     IdentityOwners, LeadContact, LeadFilter, LeadOrder, LeadPage, LeadRecord, LeadVisibility, POOL, TouchRecord,
 };
+pub use notifications::{NotificationMail, NotificationRecord};
 pub use nurture::{ActiveVersion, NewRun, RunLogRecord, RunMove, RunRecord, StepCount, TenantSettings};
 pub use pipeline::{RepRecord, StepLead};
 pub use plugins::{NewPlugin, PendingCompile, PluginRecord};

@@ -453,6 +453,11 @@ impl Unit<'_> {
     }
 }
 
+/// The tenant's sender identity, or its name at a placeholder address.
+pub(super) fn sender_or_placeholder(email_from: Option<String>, tenant_name: &str) -> String {
+    email_from.unwrap_or_else(|| format!("{} <noreply@leadhost.local>", tenant_name.replace(['<', '>', '"'], "")))
+}
+
 /// What a step's email needs of the lead and tenant, read in the unit.
 impl Unit<'_> {
     /// The lead's address, the tenant's sender identity (its name at a
@@ -472,9 +477,7 @@ impl Unit<'_> {
             return Ok(None);
         };
         let name: String = row.try_get("name")?;
-        let from = row
-            .try_get::<Option<String>, _>("email_from")?
-            .unwrap_or_else(|| format!("{} <noreply@leadhost.local>", name.replace(['<', '>', '"'], "")));
+        let from = sender_or_placeholder(row.try_get("email_from")?, &name);
         let key = row.try_get::<Option<String>, _>("link_key")?.unwrap_or_default();
         Ok(Some((to, from, key)))
     }

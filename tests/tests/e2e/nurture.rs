@@ -23,6 +23,7 @@ on_both_backends!(
     one_click_unsubscribe_and_missing_consent_stop_email,
     a_plugin_steps_actions_are_checked_and_a_failure_keeps_the_run,
     an_awaited_event_wakes_a_run_a_pause_holds_it_and_archiving_ends_it,
+    owners_hear_of_hot_leads_deadlines_notices_and_key_behaviour,
 );
 
 const DAY: u64 = 24 * 3600;
@@ -30,8 +31,8 @@ const WAIT: Duration = Duration::from_secs(30);
 
 /// A tenant (see `followup::sla_tenant`: an SLA policy and a team `inside`
 /// with one rep) whose warm and cold leads are held for nurture, a model
-/// where a company of 50-199 is warm and a pricing-page visit makes it hot
-/// (and SQL), and a sender identity.
+/// where a company of 50-199 is warm and a pricing-page visit or a click in
+/// an email makes it hot (and SQL), and a sender identity.
 async fn nurture_server(backend: Backend, sink: &SmtpSink) -> anyhow::Result<(TestServer, String, Value)> {
     let server = TestServer::start_with(backend, &["--manual-clock", "--smtp-url", &sink.url()]).await?;
     let (server, token, people) = sla_tenant(server).await?;
@@ -44,6 +45,8 @@ async fn nurture_server(backend: Backend, sink: &SmtpSink) -> anyhow::Result<(Te
                 {"kind": "attribute", "id": "size", "field": "company_size",
                  "cases": [{"equals": "200-999", "points": 12}, {"equals": "50-199", "points": 6}]},
                 {"kind": "behaviour", "id": "pricing", "event": "pricing_page_viewed", "window_days": 30,
+                 "cases": [{"min_count": 1, "points": 6}]},
+                {"kind": "behaviour", "id": "clicks", "event": "email_clicked", "window_days": 30,
                  "cases": [{"min_count": 1, "points": 6}]}
             ]
         }),
@@ -79,7 +82,8 @@ fn drip() -> Value {
             {"id": "pause-1", "kind": "wait", "for": "2d"},
             {"id": "case-study", "kind": "send_email", "email": {
                 "subject": "How others in {{ fields.industry }} use it",
-                "text": "A case study for {{ fields.name }}.",
+                "text": "A case study for {{ fields.name }}: https://acme.example/case-study?from=email",
+                "html": "<p>A <a href=\"https://acme.example/case-study?from=email\">case study</a> for {{ fields.name }}.</p>",
                 "fallbacks": {"industry": "your industry"}}},
             {"id": "pause-2", "kind": "wait", "for": "2d"},
             {"id": "last-call", "kind": "send_email", "email": {
@@ -152,6 +156,14 @@ async fn emails_with_status(
     .await
 }
 
+/// The first tracked URL (`/email/click/` or `/email/open/`) in an HTML body.
+fn tracked(html: &str, route: &str) -> String {
+    let at = html.find(route).expect("a tracked URL");
+    let start = html[..at].rfind('"').expect("an attribute's quote") + 1;
+    let end = at + html[at..].find('"').expect("the closing quote");
+    html[start..end].to_owned()
+}
+
 fn unsubscribe_link(email: &ReceivedEmail) -> String {
     let header = email.header("List-Unsubscribe").expect("a List-Unsubscribe header");
     header.trim().trim_start_matches('<').trim_end_matches('>').to_owned()
@@ -215,16 +227,42 @@ async fn a_held_lead_gets_a_drip_and_goes_to_sales_when_it_turns_hot(backend: Ba
     let (_, steps) = server.get_json(&token, "/api/v1/workflows/drip/steps").await?;
     assert_eq!(steps["steps"][4]["waiting"], 1, "{steps}");
 
-    // A pricing-page visit makes it hot: handed to sales at once, and the
-    // run ends (it reached SQL).
-    let (status, body) = post(
-        &server,
-        &token,
-        &format!("/api/v1/leads/{id}/events"),
-        &json!({"kind": "pricing_page_viewed", "url": "https://acme.example/pricing"}),
-    )
-    .await?;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
+    // The case study's link is tracked. A link scanner follows it at once
+    // and a privacy proxy fetches the pixel: recorded apart, no score.
+    let case_study = &received[1];
+    let html = case_study.html.as_deref().unwrap();
+    let click = tracked(html, "/email/click/");
+    let pixel = tracked(html, "/email/open/");
+    assert!(
+        case_study.text.as_deref().unwrap().contains(&click),
+        "the text's link is the same tracked one"
+    );
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let scanner = no_redirects
+        .get(&click)
+        .header("user-agent", "Mimecast URL Protection")
+        .send()
+        .await?;
+    assert!(scanner.status().is_redirection());
+    let proxy = "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)";
+    let fetched = no_redirects.get(&pixel).header("user-agent", proxy).send().await?;
+    assert_eq!(fetched.headers()["content-type"], "image/gif");
+    assert_eq!(lead(&server, &token, &id).await?["score"], 6, "machines do not score");
+    // A person clicks a minute later: taken where the link went, and the
+    // click scores; hot, the lead is handed to sales at once and the run
+    // ends (it reached SQL).
+    advance(&server, 60).await?;
+    let browser = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 Version/17.0 Safari/605.1.15";
+    let person = no_redirects.get(&click).header("user-agent", browser).send().await?;
+    assert!(person.status().is_redirection());
+    assert_eq!(
+        person.headers()["location"],
+        "https://acme.example/case-study?from=email"
+    );
+    let forged = click.replacen("/email/click/", "/email/click/x", 1);
+    assert_eq!(no_redirects.get(&forged).send().await?.status(), StatusCode::NOT_FOUND);
     let rep = people["rep@acme.example"]["id"].clone();
     let handed = eventually("the hand-over", || async {
         let lead = lead(&server, &token, &id).await?;
@@ -239,10 +277,36 @@ async fn a_held_lead_gets_a_drip_and_goes_to_sales_when_it_turns_hot(backend: Ba
     );
     let runs = runs_of(&server, &token, &id).await?;
     assert_eq!(runs[0]["end_reason"], "the lead reached sql", "{}", runs[0]);
+    let emails = emails_of(&server, &token, &id).await?;
+    let (_, engaged) = server
+        .get_json(&token, &format!("/api/v1/emails/{}", emails[1]["id"].as_str().unwrap()))
+        .await?;
+    let readers: Vec<&str> = engaged["engagement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["reader"].as_str().unwrap())
+        .collect();
+    assert_eq!(readers, ["link_scanner", "privacy_proxy", "person"], "{engaged}");
+    assert!(
+        !engaged["clicked_at"].is_null() && !engaged["opened_at"].is_null(),
+        "{engaged}"
+    );
     advance(&server, 3 * DAY).await?;
-    assert_eq!(sink.messages()?.len(), 2, "no email after the run ended");
-    let message_ids: Vec<_> = sink.messages()?.into_iter().map(|m| m.message_id).collect();
-    assert_ne!(message_ids[0], message_ids[1]);
+    let to_lead: Vec<ReceivedEmail> = sink
+        .messages()?
+        .into_iter()
+        .filter(|m| m.to == "li.wei@example.com")
+        .collect();
+    assert_eq!(to_lead.len(), 2, "no email after the run ended");
+    assert_ne!(to_lead[0].message_id, to_lead[1].message_id);
+    // The rep it went to hears of the hot lead, by email too.
+    let to_rep = sink
+        .messages()?
+        .into_iter()
+        .filter(|m| m.to == "rep@acme.example")
+        .count();
+    assert_eq!(to_rep, 1);
     Ok(())
 }
 
@@ -613,5 +677,166 @@ async fn an_awaited_event_wakes_a_run_a_pause_holds_it_and_archiving_ends_it(bac
         .await?;
     assert_eq!(older["emails"][0]["subject"], "Thanks for downloading");
     assert_eq!(older["emails"][0]["attempts_log"][0]["outcome"], "accepted");
+    Ok(())
+}
+
+async fn notifications_of(server: &TestServer, token: &str) -> anyhow::Result<Value> {
+    let (status, body) = server.get_json(token, "/api/v1/notifications").await?;
+    anyhow::ensure!(status == StatusCode::OK, "{body}");
+    Ok(body)
+}
+
+fn notice_kinds(list: &Value) -> Vec<String> {
+    let mut kinds: Vec<String> = list["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["kind"].as_str().unwrap().to_owned())
+        .collect();
+    kinds.sort();
+    kinds
+}
+
+async fn owners_hear_of_hot_leads_deadlines_notices_and_key_behaviour(backend: Backend) -> anyhow::Result<()> {
+    let sink = SmtpSink::start().await?;
+    let (server, token, people) = nurture_server(backend, &sink).await?;
+    let rep = people["rep@acme.example"]["token"].as_str().unwrap().to_owned();
+    let boss = people["boss@acme.example"]["token"].as_str().unwrap().to_owned();
+    let workflow = json!({
+        "name": "Tell the owner",
+        "trigger": {"on": "lead_created"},
+        "steps": [
+            {"id": "tell", "kind": "notify_owner", "message": "New hot lead from the website: call today"},
+            {"id": "watch", "kind": "wait", "for": "7d"}
+        ]
+    });
+    put_workflow(&server, &token, "tell", &workflow).await?;
+    // A hot lead (a company of 200-999) goes to the rep.
+    let (status, created) = server
+        .submit(
+            "acme",
+            "website-demo-request",
+            &demo_lead("hot@example.com", "138 0013 8020"),
+        )
+        .await?;
+    anyhow::ensure!(status == StatusCode::CREATED, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    let mine = eventually("the rep's two notifications", || async {
+        let list = notifications_of(&server, &rep).await?;
+        Ok((list["unread"] == 2).then_some(list))
+    })
+    .await?;
+    assert_eq!(notice_kinds(&mine), ["hot_lead_assigned", "nurture"], "{mine}");
+    assert_eq!(mine["notifications"][0]["lead_id"], id.as_str());
+    // By default a hot lead comes by email too (a workflow's notice does not).
+    let mail = sink.wait_for(1, WAIT).await?;
+    let to_rep: Vec<&ReceivedEmail> = mail.iter().filter(|m| m.to == "rep@acme.example").collect();
+    assert_eq!(
+        to_rep.len(),
+        1,
+        "{:?}",
+        mail.iter().map(|m| (&m.to, &m.subject)).collect::<Vec<_>>()
+    );
+    assert!(
+        to_rep[0].subject.contains("A hot lead was assigned to you"),
+        "{}",
+        to_rep[0].subject
+    );
+
+    // The deadline (5 minutes for a hot lead): a warning, then the breach,
+    // which also reaches the manager, both by email.
+    advance(&server, 3 * 60 + 1).await?;
+    advance(&server, 2 * 60 + 1).await?;
+    let mine = eventually("the warning and the breach", || async {
+        let list = notifications_of(&server, &rep).await?;
+        Ok((list["unread"] == 4).then_some(list))
+    })
+    .await?;
+    assert_eq!(
+        notice_kinds(&mine),
+        ["hot_lead_assigned", "nurture", "sla_breach", "sla_warning"]
+    );
+    let theirs = notifications_of(&server, &boss).await?;
+    assert_eq!(notice_kinds(&theirs), ["sla_breach"], "{theirs}");
+    let mail = sink.wait_for(3, WAIT).await?;
+    let breach_mail: Vec<&ReceivedEmail> = mail.iter().filter(|m| m.subject.contains("passed")).collect();
+    let mut to: Vec<&str> = breach_mail.iter().map(|m| m.to.as_str()).collect();
+    to.sort();
+    assert_eq!(to, ["boss@acme.example", "rep@acme.example"]);
+
+    // Reading: one, then the rest; another user's is not found.
+    let first = mine["notifications"][0]["id"].as_str().unwrap();
+    let (status, body) = post(
+        &server,
+        &rep,
+        &format!("/api/v1/notifications/{first}/read"),
+        &json!({}),
+    )
+    .await?;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["unread"], 3);
+    let (status, _) = post(
+        &server,
+        &boss,
+        &format!("/api/v1/notifications/{first}/read"),
+        &json!({}),
+    )
+    .await?;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    post(&server, &rep, "/api/v1/notifications/read", &json!({})).await?;
+    assert_eq!(notifications_of(&server, &rep).await?["unread"], 0);
+
+    // A nurtured lead's repeated pricing-page visits reach the owner.
+    for _ in 0..2 {
+        let (status, body) = post(
+            &server,
+            &token,
+            &format!("/api/v1/leads/{id}/events"),
+            &json!({"kind": "pricing_page_viewed", "url": "https://acme.example/pricing"}),
+        )
+        .await?;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let mine = notifications_of(&server, &rep).await?;
+    assert_eq!(mine["unread"], 1, "once, on the second visit: {mine}");
+    assert_eq!(mine["notifications"][0]["kind"], "key_behaviour");
+
+    // Each user chooses what comes by email; the manager's email link stops them.
+    let (status, bad) = server
+        .send_json(
+            Method::PUT,
+            &rep,
+            "/api/v1/me/notifications",
+            &json!({"email": ["sla_breach", "gossip"]}),
+        )
+        .await?;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(leadhost_tests::pointers(&bad), ["/email/1"]);
+    let (status, chosen) = server
+        .send_json(
+            Method::PUT,
+            &rep,
+            "/api/v1/me/notifications",
+            &json!({"email": ["key_behaviour"]}),
+        )
+        .await?;
+    assert_eq!(status, StatusCode::OK, "{chosen}");
+    assert_eq!(chosen["email"], json!(["key_behaviour"]));
+    let stop = unsubscribe_link(breach_mail.iter().find(|m| m.to == "boss@acme.example").unwrap());
+    let stopped = server
+        .http
+        .post(&stop)
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await?;
+    assert_eq!(stopped.status(), StatusCode::OK);
+    let (_, choice) = server.get_json(&boss, "/api/v1/me/notifications").await?;
+    assert_eq!(choice["email"], json!([]), "{choice}");
+    let (_, suppressions) = server.get_json(&token, "/api/v1/suppressions").await?;
+    assert_eq!(
+        suppressions["suppressions"],
+        json!([]),
+        "a user's address is not suppressed"
+    );
     Ok(())
 }

@@ -48,6 +48,7 @@ pub async fn show(
     let email = store.email(&id).await.map_err(missing(|| format!("no email {id:?}")))?;
     let mut body = json!(email);
     body["attempts_log"] = json!(store.email_attempts(&email.id).await?);
+    body["engagement"] = json!(store.email_events(&email.id).await?);
     Ok(Json(body))
 }
 

@@ -7,6 +7,7 @@ mod events;
 mod followup;
 mod forms;
 mod leads;
+mod notifications;
 mod plugins;
 mod pool;
 mod routing;
@@ -93,6 +94,13 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/emails", get(emails::log))
         .route("/emails/{id}", get(emails::show))
         .route("/suppressions", get(emails::suppressions))
+        .route("/notifications", get(notifications::list))
+        .route("/notifications/read", post(notifications::read_all))
+        .route("/notifications/{id}/read", post(notifications::read))
+        .route(
+            "/me/notifications",
+            get(notifications::email_choice).put(notifications::choose_email),
+        )
         .route_layer(middleware::from_fn_with_state(state, authorize))
 }
 
