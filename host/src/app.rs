@@ -6,7 +6,7 @@ use crate::config::Settings;
 use crate::email::smtp::SmtpRelay;
 use crate::forms::FormCatalog;
 use crate::metrics::Metrics;
-use crate::nurture::ActiveWorkflows;
+use crate::nurture::NurtureCaches;
 use crate::plugins::PluginHost;
 use crate::recent::SETTINGS_TTL;
 use crate::routing::RoutingRulesCache;
@@ -28,8 +28,8 @@ pub struct AppState {
     pub http: reqwest::Client,
     /// SHA-256 of the operator token given at start, if any.
     pub operator_token_hash: Option<String>,
-    /// Each tenant's active workflows (every change that could enrol a lead reads them).
-    pub workflows: Arc<ActiveWorkflows>,
+    /// What nurture runs and enrolments read again and again.
+    pub nurture: Arc<NurtureCaches>,
     /// The SMTP relay; `None`: emails wait in the outbox.
     pub smtp: Option<Arc<SmtpRelay>>,
 }
@@ -48,7 +48,7 @@ impl AppState {
             routing_rules: Arc::new(RoutingRulesCache::new(SETTINGS_TTL)),
             http: reqwest::Client::new(),
             operator_token_hash,
-            workflows: Arc::new(ActiveWorkflows::new(SETTINGS_TTL)),
+            nurture: Arc::new(NurtureCaches::default()),
             smtp: None,
         }
     }

@@ -65,7 +65,7 @@ async fn engage(
     });
     let reader = tracking::reader(engagement, user_agent.as_deref(), since_sent);
     let store = state.store.tenant(&email.tenant_id);
-    let workflows = crate::nurture::active_workflows(&state.workflows, &store).await?;
+    let workflows = crate::nurture::active_workflows(&state.nurture.active, &store).await?;
     let recorded = store
         .run(EmailEngagement {
             email,
@@ -165,7 +165,7 @@ async fn unsubscribe(State(state): State<AppState>, Path(token): Path<String>) -
     };
     let store = state.store.tenant(&email.tenant_id);
     let done = async {
-        let workflows = crate::nurture::active_workflows(&state.workflows, &store).await?;
+        let workflows = crate::nurture::active_workflows(&state.nurture.active, &store).await?;
         store
             .run(Unsubscribe {
                 email: email.clone(),

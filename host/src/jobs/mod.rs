@@ -14,6 +14,8 @@
 
 use std::time::Duration;
 
+use futures_util::StreamExt;
+
 use crate::app::AppState;
 use crate::clock::Timestamp;
 use crate::domain::{CLAIM_LEASE, Job, JobKind, JobRecord};
@@ -33,6 +35,9 @@ const SWEEP_BATCH: i64 = 200;
 /// A tenant's lead steps taken by one pass of the steps sweep: its backlog
 /// waits for later passes, and never hides another tenant's jobs.
 const STEPS_PER_TENANT: i64 = 8;
+/// A tenant's nurture runs moved at once: each is mostly reads and one
+/// write through the group commit, so a few in flight keep the writer busy.
+const RUNS_IN_FLIGHT: usize = 16;
 /// The longest a swept job may run before it is given up (and retried
 /// later); well under the claim's lease, so no second worker takes it
 /// meanwhile. (A tenant-wide re-score renews its lease chunk by chunk and is
@@ -186,8 +191,18 @@ async fn sweep_lane(state: &AppState, lane: Lane, deliveries: Deliveries) -> usi
             .map(|(tenant, jobs)| {
                 let state = state.clone();
                 let round = tokio::spawn(async move {
-                    for job in jobs {
-                        bounded(&state, job).await;
+                    match lane {
+                        // Runs are independent of each other (each checks its own seq).
+                        Lane::Nurture => {
+                            futures_util::stream::iter(jobs)
+                                .for_each_concurrent(RUNS_IN_FLIGHT, |job| bounded(&state, job))
+                                .await
+                        }
+                        _ => {
+                            for job in jobs {
+                                bounded(&state, job).await;
+                            }
+                        }
                     }
                 });
                 (tenant, round)
@@ -203,7 +218,7 @@ async fn sweep_lane(state: &AppState, lane: Lane, deliveries: Deliveries) -> usi
                 tracing::error!(%err, "a webhook delivery panicked; its lease will run out and it will be tried again");
             }
         }
-        if lane != Lane::Deadlines || (due.len() as i64) < SWEEP_BATCH {
+        if lane == Lane::Steps || (due.len() as i64) < SWEEP_BATCH {
             return ran;
         }
     }

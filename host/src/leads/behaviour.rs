@@ -214,7 +214,7 @@ pub async fn record(
     lead_id: &str,
     event: NewBehaviourEvent,
 ) -> StoreResult<RecordedEvent> {
-    let workflows = crate::nurture::active_workflows(&state.workflows, store).await?;
+    let workflows = crate::nurture::active_workflows(&state.nurture.active, store).await?;
     store
         .run(RecordEvent {
             lead_id: lead_id.to_owned(),

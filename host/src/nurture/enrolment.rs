@@ -200,3 +200,45 @@ impl crate::storage::UnitOfWork for ManualEnrolment {
         Ok(Ok(enrol(unit, &self.workflow, &self.lead_id, "enrolled by hand", now)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn workflow(trigger: serde_json::Value) -> Workflow {
+        Workflow::stored(json!({"name": "w", "trigger": trigger, "steps": [{"id": "x", "kind": "exit"}]})).unwrap()
+    }
+
+    #[test]
+    fn triggers_match_their_change_only() {
+        let created = workflow(json!({"on": "lead_created", "forms": ["demo"], "sources": ["baidu"]}));
+        let change = LeadChange::Created {
+            form: "demo",
+            source: "BAIDU",
+        };
+        assert!(change.triggers(&created.trigger));
+        let other_form = LeadChange::Created {
+            form: "webinar",
+            source: "baidu",
+        };
+        assert!(!other_form.triggers(&created.trigger));
+        let tier = workflow(json!({"on": "tier_changed", "to": ["hot"]}));
+        assert!(LeadChange::TierChanged(Tier::Hot).triggers(&tier.trigger));
+        assert!(!LeadChange::TierChanged(Tier::Warm).triggers(&tier.trigger));
+        let manual = workflow(json!({"on": "manual"}));
+        assert!(!change.triggers(&manual.trigger), "manual workflows enrol only by hand");
+    }
+
+    #[test]
+    fn exits_follow_the_workflows_conditions() {
+        let mut w = workflow(json!({"on": "manual"}));
+        assert!(LeadChange::StageChanged(Stage::Sql).exit_reason(&w).is_some());
+        assert!(LeadChange::StageChanged(Stage::Mql).exit_reason(&w).is_none());
+        assert!(LeadChange::Unsubscribed.exit_reason(&w).is_some());
+        w.exit_when.owner_activity = false;
+        assert!(LeadChange::OwnerActivity.exit_reason(&w).is_none());
+        assert!(LeadChange::Event("download").exit_reason(&w).is_none());
+    }
+}

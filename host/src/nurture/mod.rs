@@ -21,7 +21,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::domain::World;
-use crate::recent::Recent;
+use crate::recent::{Recent, SETTINGS_TTL};
 use crate::storage::{StoreError, StoreResult, TenantStore};
 pub use enrolment::{LeadChange, react};
 pub use workflow::{TenantFacts, Workflow};
@@ -38,6 +38,59 @@ pub struct ActiveWorkflow {
 /// Each tenant's active workflows, read once a while (every change that
 /// could enrol a lead consults them).
 pub type ActiveWorkflows = Recent<String, Vec<ActiveWorkflow>>;
+
+/// What runs and enrolments read again and again, kept a while (a change
+/// made through this process applies at once; another's within the TTL).
+pub struct NurtureCaches {
+    pub active: ActiveWorkflows,
+    /// Each tenant's consent fields.
+    pub consent: Recent<String, BTreeSet<String>>,
+    /// Workflow versions by (workflow id, version): they never change.
+    pub versions: Recent<(String, i32), Workflow>,
+}
+
+impl Default for NurtureCaches {
+    fn default() -> Self {
+        Self {
+            active: ActiveWorkflows::new(SETTINGS_TTL),
+            consent: Recent::new(SETTINGS_TTL),
+            versions: Recent::forever(),
+        }
+    }
+}
+
+impl NurtureCaches {
+    /// Forgets the tenant's active workflows (one was published, paused, ...).
+    pub fn forget(&self, tenant_id: &str) {
+        self.active.retain(|tenant| tenant != tenant_id);
+    }
+
+    pub async fn consent_fields(&self, store: &TenantStore<'_>) -> StoreResult<Arc<BTreeSet<String>>> {
+        self.consent
+            .get(store.tenant_id().to_owned(), consent_fields(store))
+            .await
+    }
+
+    /// A run's workflow as its version says, and the workflow's status now
+    /// (an active workflow's from the cache, else read).
+    pub async fn run_workflow(
+        &self,
+        store: &TenantStore<'_>,
+        workflow_id: &str,
+        version: i32,
+    ) -> StoreResult<(crate::domain::WorkflowStatus, Arc<Workflow>)> {
+        let active = active_workflows(&self.active, store).await?;
+        let key = (workflow_id.to_owned(), version);
+        if active.iter().any(|w| w.workflow_id == workflow_id)
+            && let Some(workflow) = self.versions.fresh(&key)
+        {
+            return Ok((crate::domain::WorkflowStatus::Active, workflow));
+        }
+        let (status, definition) = store.run_workflow(workflow_id, version).await?;
+        let workflow = self.versions.remember(key, Workflow::stored(definition)?);
+        Ok((status, workflow))
+    }
+}
 
 /// The tenant's active workflows at their current versions.
 pub async fn active_workflows(

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 use super::actions::{ActionTally, Checked, StepAction};
 use super::workflow::{Condition, Step, TimeOfDay, Workflow, duration};
-use super::{ActiveWorkflow, LeadChange, active_workflows, consent_fields, consents, enrolment};
+use super::{ActiveWorkflow, LeadChange, active_workflows, consents, enrolment};
 use crate::app::AppState;
 use crate::clock::Timestamp;
 use crate::domain::{EmailStatus, Job, JobRecord, LeadJob, NoticeKind, RunJob, WorkflowStatus};
@@ -51,7 +51,10 @@ pub async fn advance(state: &AppState, job: &JobRecord, due: &RunJob) -> StoreRe
         Ok(_) | Err(StoreError::NotFound) => return store.run(DropJob(job.id.clone())).await,
         Err(other) => return Err(other),
     };
-    let (status, definition) = store.run_workflow(&run.workflow_id, run.version).await?;
+    let (status, workflow) = state
+        .nurture
+        .run_workflow(&store, &run.workflow_id, run.version)
+        .await?;
     let now = Timestamp::now();
     let plan = match status {
         WorkflowStatus::Paused => {
@@ -62,14 +65,14 @@ pub async fn advance(state: &AppState, job: &JobRecord, due: &RunJob) -> StoreRe
         }
         WorkflowStatus::Archived => Plan::ended("the workflow was archived"),
         WorkflowStatus::Active => {
-            let workflow = Workflow::stored(definition)?;
-            let context = RunContext::read(&store, &run).await?;
+            let consent_fields = state.nurture.consent_fields(&store).await?;
+            let context = RunContext::read(&store, &run, &consent_fields).await?;
             Planner::new(state, &store, &workflow, &run, context, now)
                 .plan()
                 .await?
         }
     };
-    let workflows = active_workflows(&state.workflows, &store).await?;
+    let workflows = active_workflows(&state.nurture.active, &store).await?;
     store
         .run(FinishRunStep {
             job_id: job.id.clone(),
@@ -98,7 +101,7 @@ struct RunContext {
 }
 
 impl RunContext {
-    async fn read(store: &TenantStore<'_>, run: &RunRecord) -> StoreResult<Self> {
+    async fn read(store: &TenantStore<'_>, run: &RunRecord, consent_fields: &BTreeSet<String>) -> StoreResult<Self> {
         let lead = store.lead(&run.lead_id, &LeadVisibility::All).await?;
         let owner = match &lead.owner_id {
             Some(id) => Some(store.user_by_id(id).await?),
@@ -107,7 +110,7 @@ impl RunContext {
         let recorded = store.behaviour_events(&lead.id).await?;
         let events = recorded.iter().map(|e| e.kind.clone()).collect();
         let behaviour = Behaviour::from_events(recorded.into_iter().map(|e| (e.kind, e.occurred_at)).collect());
-        let consent = consents(&lead.fields, &consent_fields(store).await?);
+        let consent = consents(&lead.fields, consent_fields);
         let suppressed = match &lead.email {
             Some(address) => store.is_suppressed(address).await?,
             None => false,

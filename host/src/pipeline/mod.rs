@@ -173,7 +173,7 @@ async fn write(
 ) -> StoreResult<bool> {
     done.earlier_successes = take_earlier_successes(state, &done);
     let earlier = done.earlier_successes.clone();
-    let workflows = active_workflows(&state.workflows, store).await?;
+    let workflows = active_workflows(&state.nurture.active, store).await?;
     let finished = store
         .run(FinishStep {
             job_id: job_id.to_owned(),

@@ -24,6 +24,7 @@ on_both_backends!(
     a_plugin_steps_actions_are_checked_and_a_failure_keeps_the_run,
     an_awaited_event_wakes_a_run_a_pause_holds_it_and_archiving_ends_it,
     owners_hear_of_hot_leads_deadlines_notices_and_key_behaviour,
+    the_sending_rate_holds_the_rest_for_the_next_minute,
 );
 
 const DAY: u64 = 24 * 3600;
@@ -838,5 +839,61 @@ async fn owners_hear_of_hot_leads_deadlines_notices_and_key_behaviour(backend: B
         json!([]),
         "a user's address is not suppressed"
     );
+    Ok(())
+}
+
+/// The tenant's sending rate is counted in the database per minute: past
+/// it, emails wait for the next minute (nothing is dropped).
+async fn the_sending_rate_holds_the_rest_for_the_next_minute(backend: Backend) -> anyhow::Result<()> {
+    let sink = SmtpSink::start().await?;
+    let (server, token, _) = nurture_server(backend, &sink).await?;
+    let (status, body) = server
+        .send_json(
+            Method::PATCH,
+            &token,
+            "/api/v1/settings",
+            &json!({"emails_per_minute": 2}),
+        )
+        .await?;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, bad) = server
+        .send_json(
+            Method::PATCH,
+            &token,
+            "/api/v1/settings",
+            &json!({"emails_per_minute": 0, "time_zone": "Mars/Olympus"}),
+        )
+        .await?;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(leadhost_tests::pointers(&bad), ["/time_zone", "/emails_per_minute"]);
+    put_workflow(&server, &token, "drip", &drip()).await?;
+    let mut leads = Vec::new();
+    for i in 0..3 {
+        let lead = warm_lead(
+            &server,
+            &token,
+            &format!("rate{i}@example.com"),
+            &format!("138 0013 803{i}"),
+        )
+        .await?;
+        leads.push(lead["id"].as_str().unwrap().to_owned());
+    }
+    let sent = || async {
+        let mut sent = 0;
+        for id in &leads {
+            sent += emails_of(&server, &token, id)
+                .await?
+                .iter()
+                .filter(|e| e["status"] == "sent")
+                .count();
+        }
+        anyhow::Ok(sent)
+    };
+    eventually("two sent", || async { Ok((sent().await? == 2).then_some(())) }).await?;
+    assert_eq!(sink.wait_for(2, WAIT).await?.len(), 2);
+    // The third waits for the next minute.
+    advance(&server, 61).await?;
+    eventually("the third sent", || async { Ok((sent().await? == 3).then_some(())) }).await?;
+    assert_eq!(sink.wait_for(3, WAIT).await?.len(), 3);
     Ok(())
 }

@@ -105,7 +105,7 @@ pub async fn record_activity(
         lead_id: lead.id.clone(),
         user_id,
         activity,
-        workflows: crate::nurture::active_workflows(&state.workflows, &store).await?,
+        workflows: crate::nurture::active_workflows(&state.nurture.active, &store).await?,
     };
     let record = store.run(log).await?;
     Ok((StatusCode::CREATED, Json(json!(record))))

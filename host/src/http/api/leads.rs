@@ -186,7 +186,7 @@ pub async fn change_stage(
         to,
         reason: reason.map(str::to_owned),
         by: caller.user_id.clone().unwrap_or_default(),
-        workflows: crate::nurture::active_workflows(&state.workflows, &store).await?,
+        workflows: crate::nurture::active_workflows(&state.nurture.active, &store).await?,
     };
     let problems = change.problems();
     if !problems.is_empty() {

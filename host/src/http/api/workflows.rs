@@ -74,7 +74,7 @@ pub async fn publish(
         .map_err(|errors| ApiError::validation("the workflow is not valid", errors))?;
     let stored = json!(workflow);
     let record: WorkflowRecord = store.publish_workflow(&slug, &workflow.name, &stored).await?;
-    state.workflows.retain(|tenant| tenant != store.tenant_id());
+    state.nurture.forget(store.tenant_id());
     let status = if record.current_version == 1 {
         StatusCode::CREATED
     } else {
@@ -100,7 +100,7 @@ pub async fn update(
 ) -> Result<Json<WorkflowRecord>, ApiError> {
     let store = state.store.tenant(caller.tenant_id()?);
     let updated = store.set_workflow_status(&slug, update.status).await;
-    state.workflows.retain(|tenant| tenant != store.tenant_id());
+    state.nurture.forget(store.tenant_id());
     Ok(Json(updated.map_err(not_found(&slug))?))
 }
 
