@@ -167,6 +167,17 @@ fn single_line(value: &str) -> String {
     value.replace(['\r', '\n'], " ").trim().to_owned()
 }
 
+/// The Message-ID an email of the outbox carries on every attempt: its id
+/// at the sender's domain.
+pub fn message_id(email_id: &str, from: &str) -> String {
+    let domain = from
+        .rsplit_once('@')
+        .map(|(_, d)| d.trim_end_matches('>').trim())
+        .filter(|d| !d.is_empty())
+        .unwrap_or("leadhost.local");
+    format!("{email_id}@{domain}")
+}
+
 /// Checks a sender identity ("Acme Sales <sales@acme.example>") as a
 /// message's `From` would take it.
 pub fn check_sender(from: &str) -> Result<(), MessageError> {

@@ -12,6 +12,7 @@ use crate::clock::Timestamp;
 use crate::domain::{Job, JobRecord, NoticeJob, NoticeKind};
 use crate::email::compose::{Composed, header_value};
 use crate::email::links;
+use crate::email::message::message_id;
 use crate::storage::{NewEmail, NotificationRecord, StoreResult, Unit, UnitOfWork, new_id};
 
 /// Longest message kept (characters).
@@ -72,12 +73,7 @@ impl UnitOfWork for EmailNotice {
             return Ok(());
         }
         let id = new_id();
-        let domain = mail
-            .from
-            .rsplit_once('@')
-            .map(|(_, d)| d.trim_end_matches('>').trim())
-            .unwrap_or("leadhost.local");
-        let message_id = format!("{id}@{domain}");
+        let message_id = message_id(&id, &mail.from);
         let lead = mail.lead_name.as_deref().unwrap_or("a lead");
         let subject = header_value(&format!("[leadhost] {lead}: {}", notification.message), 200);
         let text = format!(

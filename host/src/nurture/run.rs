@@ -24,6 +24,7 @@ use crate::clock::Timestamp;
 use crate::domain::{EmailStatus, Job, JobRecord, LeadJob, NoticeKind, RunJob, WorkflowStatus};
 use crate::email::compose::{Composed, OwnerView, Templates, render};
 use crate::email::links;
+use crate::email::message::message_id;
 use crate::notifications::{Notice, notify};
 use crate::plugins::StepCalls;
 use crate::plugins::calls::prepare;
@@ -713,12 +714,7 @@ async fn queue_email(
         return Ok(());
     };
     let id = new_id();
-    let domain = from
-        .rsplit_once('@')
-        .map(|(_, d)| d.trim_end_matches('>').trim())
-        .filter(|d| !d.is_empty())
-        .unwrap_or("leadhost.local");
-    let message_id = format!("{id}@{domain}");
+    let message_id = message_id(&id, &from);
     let email = email
         .clone()
         .tracked(public_url, &key, &id)
