@@ -21,9 +21,12 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// only the connect, so a relay that stops answering would otherwise hang the send for good
 /// (lettre/lettre#1027). Relays usually answer the final DATA within seconds, even after scanning.
 const SEND_DEADLINE: Duration = Duration::from_secs(30);
-/// How many idle connections the pool keeps for reuse. lettre does not cap connections in use, only
-/// those parked between sends; a relay usually allows a handful per client.
-const POOL_MAX_IDLE: u32 = 4;
+/// How many connections the relay gets: sends beyond it wait their turn. lettre's pool caps only the
+/// connections parked between sends, so without this bound a burst of sends would open (and close) a
+/// connection each; a relay usually allows a handful per client.
+const CONNECTIONS: usize = 32;
+/// How many idle connections the pool keeps for reuse: all of them.
+const POOL_MAX_IDLE: u32 = CONNECTIONS as u32;
 /// Parked connections older than this are closed, before the relay times them out on its side.
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -42,6 +45,8 @@ pub struct SmtpRelay {
     transport: Mutex<AsyncSmtpTransport<Tokio1Executor>>,
     /// The URL without the password, for logs.
     description: String,
+    /// One permit per connection (see [`CONNECTIONS`]).
+    in_flight: tokio::sync::Semaphore,
 }
 
 /// Why LEADHOST_SMTP_URL cannot be used. Its messages never quote the URL, which may hold a password.
@@ -86,6 +91,7 @@ impl SmtpRelay {
             builder,
             transport,
             description: describe(&parsed),
+            in_flight: tokio::sync::Semaphore::new(CONNECTIONS),
         })
     }
 
@@ -114,6 +120,11 @@ impl SmtpRelay {
                     SendOutcome::Transient { answer }
                 };
             }
+        };
+        let Ok(_permit) = self.in_flight.acquire().await else {
+            return SendOutcome::Transient {
+                answer: "the relay is shutting down".into(),
+            };
         };
         let transport = self.current_transport().clone();
         match tokio::time::timeout(SEND_DEADLINE, transport.send(message)).await {

@@ -160,29 +160,34 @@ async fn sweep_lane(state: &AppState, lane: Lane, deliveries: Deliveries) -> usi
         };
         let mut by_tenant: Vec<(String, Vec<JobRecord>)> = Vec::new();
         let mut delivering = Vec::new();
-        for job in &due {
-            // A tenant whose plugin work already queues gets no more steps
-            // now: they would wait there, holding the sweep (and their
-            // claims); they are taken in a later pass.
-            if lane != Lane::Deadlines && state.plugins.is_busy(&job.tenant_id) {
-                continue;
+        // A tenant whose plugin work already queues gets no more steps now:
+        // they would wait there, holding the sweep (and their claims); they
+        // are taken in a later pass.
+        let takeable: Vec<&str> = due
+            .iter()
+            .filter(|job| lane == Lane::Deadlines || !state.plugins.is_busy(&job.tenant_id))
+            .map(|job| job.id.as_str())
+            .collect();
+        // Those another worker holds (or has done) are not returned.
+        let claimed = match state.store.claim_jobs(&takeable, CLAIM_LEASE).await {
+            Ok(claimed) => claimed,
+            Err(err) => {
+                tracing::warn!(%err, "claiming due jobs failed");
+                return ran;
             }
-            match state.store.claim_job(&job.id, CLAIM_LEASE).await {
+        };
+        for job in claimed {
+            match job {
                 // Long or network-bound work must not hold up the sweep.
-                Ok(Some(job)) if is_delivery(&job.job) && deliveries == Deliveries::Awaited => {
+                job if is_delivery(&job.job) && deliveries == Deliveries::Awaited => {
                     let state = state.clone();
                     delivering.push(tokio::spawn(async move { bounded(&state, job).await }));
                 }
-                Ok(Some(job)) if matches!(job.job, Job::RescoreTenant(_)) || is_delivery(&job.job) => spawn(state, job),
-                Ok(Some(job)) => match by_tenant.iter_mut().find(|(tenant, _)| *tenant == job.tenant_id) {
+                job if matches!(job.job, Job::RescoreTenant(_)) || is_delivery(&job.job) => spawn(state, job),
+                job => match by_tenant.iter_mut().find(|(tenant, _)| *tenant == job.tenant_id) {
                     Some((_, jobs)) => jobs.push(job),
                     None => by_tenant.push((job.tenant_id.clone(), vec![job])),
                 },
-                Ok(None) => continue, // another worker has it, or it is done
-                Err(err) => {
-                    tracing::warn!(job = %job.id, %err, "claiming a job failed");
-                    continue;
-                }
             }
             ran += 1;
         }

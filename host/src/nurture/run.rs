@@ -57,20 +57,26 @@ pub async fn advance(state: &AppState, job: &JobRecord, due: &RunJob) -> StoreRe
         .run_workflow(&store, &run.workflow_id, run.version)
         .await?;
     let now = Timestamp::now();
-    let plan = match status {
+    let (plan, sender) = match status {
         WorkflowStatus::Paused => {
             return state
                 .store
                 .retry_job(&job.id, "the workflow is paused", now.plus(PAUSED_RETRY))
                 .await;
         }
-        WorkflowStatus::Archived => Plan::ended("the workflow was archived"),
+        WorkflowStatus::Archived => (Plan::ended("the workflow was archived"), None),
         WorkflowStatus::Active => {
             let consent_fields = state.nurture.consent_fields(&store).await?;
             let context = RunContext::read(&store, &run, &consent_fields).await?;
-            Planner::new(state, &store, &workflow, &run, context, now)
+            let sender = context.lead.email.clone().map(|to| Sender {
+                to,
+                from: context.settings.sender(),
+                link_key: context.settings.link_key.clone(),
+            });
+            let plan = Planner::new(state, &store, &workflow, &run, context, now)
                 .plan()
-                .await?
+                .await?;
+            (plan, sender)
         }
     };
     let workflows = active_workflows(&state.nurture.active, &store).await?;
@@ -81,6 +87,7 @@ pub async fn advance(state: &AppState, job: &JobRecord, due: &RunJob) -> StoreRe
             plan,
             workflows,
             public_url: state.settings.public_url.clone().unwrap_or_default(),
+            sender,
         })
         .await
 }
@@ -582,6 +589,15 @@ struct FinishRunStep {
     plan: Plan,
     workflows: Arc<Vec<ActiveWorkflow>>,
     public_url: String,
+    /// Who the run's emails go to and come from (`None`: the lead has no address).
+    sender: Option<Sender>,
+}
+
+/// An email's addresses and the key its links are signed with.
+struct Sender {
+    to: String,
+    from: String,
+    link_key: String,
 }
 
 #[async_trait::async_trait]
@@ -594,12 +610,22 @@ impl UnitOfWork for FinishRunStep {
             return Ok(()); // another worker ran it
         }
         let run = &self.run;
-        let current = unit.held_run(&run.id).await?;
+        let current = unit.held_run(&run.id, &run.lead_id).await?;
         if !current.is_some_and(|c| c.is_active() && c.seq == run.seq) {
             return Ok(()); // the run moved on meanwhile (an awaited event, an exit)
         }
-        let Some((mut fields, held)) = unit.lead_fields_and_hold(&run.lead_id).await? else {
-            return Ok(());
+        // Read (and held) only when the plan changes the lead's fields or hands it over.
+        let reads_lead = self
+            .plan
+            .effects
+            .iter()
+            .any(|e| matches!(e, Effect::SetField { .. } | Effect::HandToSales { .. }));
+        let (mut fields, held) = match reads_lead {
+            true => match unit.lead_fields_and_hold(&run.lead_id).await? {
+                Some(found) => found,
+                None => return Ok(()),
+            },
+            false => (Value::Null, false),
         };
         let lead_id = run.lead_id.as_str();
         let mut fields_changed = false;
@@ -607,7 +633,9 @@ impl UnitOfWork for FinishRunStep {
         for effect in &self.plan.effects {
             match effect {
                 Effect::Email { step_id, email } => {
-                    queue_email(unit, run, step_id, email, &self.public_url, now).await?
+                    if let Some(sender) = &self.sender {
+                        queue_email(unit, run, step_id, email, sender, &self.public_url, now);
+                    }
                 }
                 Effect::SetField { field, value } => {
                     if let Some(map) = fields.as_object_mut() {
@@ -702,23 +730,26 @@ impl UnitOfWork for FinishRunStep {
 
 /// Writes an email to the outbox with its Message-ID and the job that
 /// sends it.
-async fn queue_email(
+fn queue_email(
     unit: &mut Unit<'_>,
     run: &RunRecord,
     step_id: &str,
     email: &Composed,
+    sender: &Sender,
     public_url: &str,
     now: Timestamp,
-) -> StoreResult<()> {
-    let Some((to, from, key)) = unit.email_identity(&run.lead_id).await? else {
-        return Ok(());
-    };
+) {
+    let Sender {
+        to,
+        from,
+        link_key: key,
+    } = sender;
     let id = new_id();
-    let message_id = message_id(&id, &from);
+    let message_id = message_id(&id, from);
     let email = email
         .clone()
-        .tracked(public_url, &key, &id)
-        .with_footer(&links::unsubscribe_url(public_url, &key, &id));
+        .tracked(public_url, key, &id)
+        .with_footer(&links::unsubscribe_url(public_url, key, &id));
     unit.insert_email(
         &NewEmail {
             id: &id,
@@ -727,8 +758,8 @@ async fn queue_email(
             step_id: Some(step_id),
             user_id: None,
             message_id: &message_id,
-            to: &to,
-            from: &from,
+            to,
+            from,
             subject: &email.subject,
             text: &email.text,
             html: email.html.as_deref(),
@@ -740,7 +771,6 @@ async fn queue_email(
     let detail = json!({"email": id, "workflow": run.workflow, "step": step_id, "subject": email.subject,
                         "status": EmailStatus::Queued});
     unit.timeline(&run.lead_id, "email_queued", &detail, now);
-    Ok(())
 }
 
 #[cfg(test)]

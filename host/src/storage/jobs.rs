@@ -11,6 +11,11 @@ use super::{Store, StoreError, StoreResult};
 use crate::clock::Timestamp;
 use crate::domain::{Job, JobKind, JobRecord};
 
+/// How many of the oldest due jobs a listing looks at, per job it lists: enough
+/// that a tenant with a backlog does not hide the others (each tenant takes at
+/// most `per_tenant`), without sorting every due job each round.
+const OLDEST_PER_LIMIT: i64 = 20;
+
 /// A job that is due and not held.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DueJob {
@@ -72,6 +77,42 @@ impl Store {
         .transpose()
     }
 
+    /// Takes each of `job_ids` for `lease` that no other worker holds, in
+    /// one statement; the jobs taken come back in the order given.
+    pub async fn claim_jobs(&self, job_ids: &[&str], lease: Duration) -> StoreResult<Vec<JobRecord>> {
+        if job_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let now = Timestamp::now().micros();
+        let list: Vec<String> = (0..job_ids.len()).map(|i| format!("${}", i + 3)).collect();
+        let sql = format!(
+            "UPDATE jobs SET locked_until = $1, attempts = attempts + 1 \
+             WHERE id IN ({}) AND run_at <= $2 AND (locked_until IS NULL OR locked_until < $2) \
+             RETURNING id, tenant_id, kind, payload, attempts",
+            list.join(", ")
+        );
+        let mut query = sqlx::query(&sql).bind(now + lease.as_micros() as i64).bind(now);
+        for id in job_ids {
+            query = query.bind(*id);
+        }
+        let rows = query.fetch_all(&self.write).await?;
+        let mut claimed: Vec<JobRecord> = rows
+            .iter()
+            .map(|row| {
+                let kind: String = row.try_get("kind")?;
+                let payload: String = row.try_get("payload")?;
+                Ok(JobRecord {
+                    id: row.try_get("id")?,
+                    tenant_id: row.try_get("tenant_id")?,
+                    job: Job::decode(&kind, &payload).map_err(|e| StoreError::Corrupt(e.0))?,
+                    attempts: row.try_get("attempts")?,
+                })
+            })
+            .collect::<StoreResult<_>>()?;
+        claimed.sort_by_key(|job| job_ids.iter().position(|id| *id == job.id));
+        Ok(claimed)
+    }
+
     /// Jobs that are due and not held: new ones nobody ran, and ones whose
     /// worker died holding them.
     /// At most `per_tenant` of each tenant (so one tenant's backlog cannot
@@ -79,10 +120,15 @@ impl Store {
     pub async fn due_jobs(&self, kinds: &[JobKind], per_tenant: i64, limit: i64) -> StoreResult<Vec<DueJob>> {
         let now = Timestamp::now().micros();
         let kinds: Vec<String> = kinds.iter().map(|k| format!("'{}'", k.as_str())).collect();
+        // The oldest due jobs first (a bounded scan of `jobs_kind_due`, not
+        // all that are due: a backlog of 100,000 is not sorted for every
+        // round), then at most `per_tenant` of each tenant among them.
         let sql = format!(
             "SELECT id, tenant_id FROM ( \
                SELECT id, tenant_id, run_at, ROW_NUMBER() OVER (PARTITION BY tenant_id ORDER BY run_at, id) AS n \
-               FROM jobs WHERE run_at <= $1 AND (locked_until IS NULL OR locked_until < $1) AND kind IN ({}) \
+               FROM (SELECT id, tenant_id, run_at FROM jobs \
+                     WHERE kind IN ({}) AND run_at <= $1 AND (locked_until IS NULL OR locked_until < $1) \
+                     ORDER BY run_at, id LIMIT $4) oldest \
              ) due WHERE n <= $2 ORDER BY run_at, id LIMIT $3",
             kinds.join(", ")
         );
@@ -90,6 +136,7 @@ impl Store {
             .bind(now)
             .bind(per_tenant)
             .bind(limit)
+            .bind(limit * OLDEST_PER_LIMIT)
             .fetch_all(&self.read)
             .await?;
         rows.iter()

@@ -96,6 +96,17 @@ pub struct TenantSettings {
     pub emails_per_minute: i32,
     #[serde(skip)]
     pub link_key: String,
+    /// The tenant's name (the placeholder sender's).
+    #[serde(skip)]
+    pub name: String,
+}
+
+impl TenantSettings {
+    /// The sender of the tenant's email: its identity, or its name at a
+    /// placeholder address.
+    pub fn sender(&self) -> String {
+        sender_or_placeholder(self.email_from.clone(), &self.name)
+    }
 }
 
 /// Counts of a workflow's active runs at each step.
@@ -230,16 +241,18 @@ impl TenantStore<'_> {
     }
 
     pub async fn settings(&self) -> StoreResult<TenantSettings> {
-        let row = sqlx::query("SELECT time_zone, email_from, emails_per_minute, link_key FROM tenants WHERE id = $1")
-            .bind(&self.tenant_id)
-            .fetch_optional(&self.store.read)
-            .await?
-            .ok_or(StoreError::NotFound)?;
+        let row =
+            sqlx::query("SELECT name, time_zone, email_from, emails_per_minute, link_key FROM tenants WHERE id = $1")
+                .bind(&self.tenant_id)
+                .fetch_optional(&self.store.read)
+                .await?
+                .ok_or(StoreError::NotFound)?;
         Ok(TenantSettings {
             time_zone: row.try_get("time_zone")?,
             email_from: row.try_get("email_from")?,
             emails_per_minute: row.try_get("emails_per_minute")?,
             link_key: row.try_get::<Option<String>, _>("link_key")?.unwrap_or_default(),
+            name: row.try_get("name")?,
         })
     }
 
@@ -310,9 +323,12 @@ impl Unit<'_> {
         rows.iter().map(RunRecord::from_row).collect()
     }
 
-    /// The run, its row held until the unit commits; `None` if it is gone.
-    pub async fn held_run(&mut self, run_id: &str) -> StoreResult<Option<RunRecord>> {
-        self.settle().await?;
+    /// The run (of the lead `lead_id`), its row held until the unit commits;
+    /// `None` if it is gone.
+    pub async fn held_run(&mut self, run_id: &str, lead_id: &str) -> StoreResult<Option<RunRecord>> {
+        // Every write to a run holds its lead's key: only those need sending first.
+        let tenant = self.tenant_id;
+        self.settle_if(|held| held.holds_lead(tenant, lead_id)).await?;
         let sql = format!(
             "SELECT {RUN_COLUMNS} FROM workflow_runs r JOIN workflows w ON w.id = r.workflow_id \
              WHERE r.tenant_id = $1 AND r.id = $2{}",
@@ -458,30 +474,8 @@ pub(super) fn sender_or_placeholder(email_from: Option<String>, tenant_name: &st
     email_from.unwrap_or_else(|| format!("{} <noreply@leadhost.local>", tenant_name.replace(['<', '>', '"'], "")))
 }
 
-/// What a step's email needs of the lead and tenant, read in the unit.
+/// What a step reads and writes of the lead, in the unit.
 impl Unit<'_> {
-    /// The lead's address, the tenant's sender identity (its name at a
-    /// placeholder address when none is set) and its link key; `None` when
-    /// the lead has no address.
-    pub async fn email_identity(&mut self, lead_id: &str) -> StoreResult<Option<(String, String, String)>> {
-        let row = sqlx::query(
-            "SELECT l.email, t.name, t.email_from, t.link_key FROM leads l JOIN tenants t ON t.id = l.tenant_id \
-             WHERE l.tenant_id = $1 AND l.id = $2",
-        )
-        .bind(self.tenant_id)
-        .bind(lead_id)
-        .fetch_optional(&mut *self.conn)
-        .await?;
-        let Some(row) = row else { return Ok(None) };
-        let Some(to) = row.try_get::<Option<String>, _>("email")? else {
-            return Ok(None);
-        };
-        let name: String = row.try_get("name")?;
-        let from = sender_or_placeholder(row.try_get("email_from")?, &name);
-        let key = row.try_get::<Option<String>, _>("link_key")?.unwrap_or_default();
-        Ok(Some((to, from, key)))
-    }
-
     /// The lead's owner now.
     pub async fn lead_owner(&mut self, lead_id: &str) -> StoreResult<Option<String>> {
         Ok(self.lead_owner_row(lead_id).await?.flatten())
