@@ -143,8 +143,10 @@ impl TenantStore<'_> {
     }
 
     /// The emails a run sent (its branches on opens and clicks read them).
+    /// (Unordered: ordering by time in SQL would lead SQLite's planner to
+    /// the tenant's index by time, a scan of every email of the tenant.)
     pub async fn run_emails(&self, run_id: &str) -> StoreResult<Vec<EmailRecord>> {
-        let rows = sqlx::query("SELECT * FROM emails WHERE tenant_id = $1 AND run_id = $2 ORDER BY created_at, id")
+        let rows = sqlx::query("SELECT * FROM emails WHERE tenant_id = $1 AND run_id = $2")
             .bind(&self.tenant_id)
             .bind(run_id)
             .fetch_all(&self.store.read)
@@ -154,8 +156,9 @@ impl TenantStore<'_> {
 
     pub async fn email_attempts(&self, email_id: &str) -> StoreResult<Vec<EmailAttemptRecord>> {
         let rows = sqlx::query(
-            "SELECT a.attempt, a.outcome, a.answer, a.created_at FROM email_attempts a \
-             JOIN emails e ON e.id = a.email_id WHERE e.tenant_id = $1 AND a.email_id = $2 ORDER BY a.attempt",
+            "SELECT attempt, outcome, answer, created_at FROM email_attempts \
+             WHERE email_id = $2 AND EXISTS (SELECT 1 FROM emails e WHERE e.id = $2 AND e.tenant_id = $1) \
+             ORDER BY attempt",
         )
         .bind(&self.tenant_id)
         .bind(email_id)

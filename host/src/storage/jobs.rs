@@ -119,18 +119,28 @@ impl Store {
     /// hide another's jobs), oldest first, of the given kinds.
     pub async fn due_jobs(&self, kinds: &[JobKind], per_tenant: i64, limit: i64) -> StoreResult<Vec<DueJob>> {
         let now = Timestamp::now().micros();
-        let kinds: Vec<String> = kinds.iter().map(|k| format!("'{}'", k.as_str())).collect();
-        // The oldest due jobs first (a bounded scan of `jobs_kind_due`, not
-        // all that are due: a backlog of 100,000 is not sorted for every
-        // round), then at most `per_tenant` of each tenant among them.
+        // The oldest due jobs of each kind (a bounded scan of `jobs_kind_due`
+        // per kind: an `IN` over the kinds, or a scan by due time, would sort
+        // a backlog of 100,000 whole for every round), then at most
+        // `per_tenant` of each tenant among them, oldest first.
+        let oldest: Vec<String> = kinds
+            .iter()
+            .enumerate()
+            .map(|(i, kind)| {
+                format!(
+                    "SELECT * FROM (SELECT id, tenant_id, run_at FROM jobs \
+                     WHERE kind = '{}' AND run_at <= $1 AND (locked_until IS NULL OR locked_until < $1) \
+                     ORDER BY run_at, id LIMIT $4) k{i}",
+                    kind.as_str()
+                )
+            })
+            .collect();
         let sql = format!(
             "SELECT id, tenant_id FROM ( \
                SELECT id, tenant_id, run_at, ROW_NUMBER() OVER (PARTITION BY tenant_id ORDER BY run_at, id) AS n \
-               FROM (SELECT id, tenant_id, run_at FROM jobs \
-                     WHERE kind IN ({}) AND run_at <= $1 AND (locked_until IS NULL OR locked_until < $1) \
-                     ORDER BY run_at, id LIMIT $4) oldest \
+               FROM ({}) oldest \
              ) due WHERE n <= $2 ORDER BY run_at, id LIMIT $3",
-            kinds.join(", ")
+            oldest.join(" UNION ALL ")
         );
         let rows = sqlx::query(&sql)
             .bind(now)
