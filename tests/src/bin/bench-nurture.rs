@@ -9,8 +9,9 @@
 //! with the server stopped (as enrolment writes them, without the timeline
 //! entry), then made due at T0, a few seconds after the server is started,
 //! so the measurement begins with the server up and every job due at once.
-//! It ends when the sink holds `--leads` distinct Message-IDs. Prints
-//! figures; BENCHMARKS.md keeps the latest.
+//! It ends when the sink holds `--leads` distinct Message-IDs, or at
+//! `--timeout` seconds or a Ctrl-C or SIGTERM, with the figures so far.
+//! Prints figures; BENCHMARKS.md keeps the latest.
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -22,6 +23,7 @@ use leadhost_tests::{Backend, StatusCode, TestServer};
 use reqwest::Method;
 use serde_json::json;
 use sqlx::{Connection, Row};
+use tokio::signal::unix::{SignalKind, signal};
 
 const TENANT: &str = "bench";
 const WORKFLOW: &str = "one-email";
@@ -200,14 +202,18 @@ async fn bench(backend: Backend, opts: &Options) -> anyhow::Result<Measured> {
     println!("T0; load average {}", load_average());
     let started = Instant::now();
 
+    // A long run stopped from outside (Ctrl-C, SIGTERM) still reports what
+    // arrived, and its server and database are still cleaned up.
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
     let mut next_report = PROGRESS_EVERY;
     let mut last_count = 0;
-    let timed_out = loop {
+    let stopped = loop {
         if sink.distinct() >= n {
-            break false;
+            break None;
         }
         if started.elapsed() > opts.timeout {
-            break true;
+            break Some("timed out");
         }
         if started.elapsed() >= next_report {
             let count = sink.distinct();
@@ -223,15 +229,19 @@ async fn bench(backend: Backend, opts: &Options) -> anyhow::Result<Measured> {
             last_count = count;
             next_report += PROGRESS_EVERY;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+            _ = terminate.recv() => break Some("stopped by SIGTERM"),
+            _ = interrupt.recv() => break Some("stopped by SIGINT"),
+        }
     };
     let sink_cpu = own_cpu() - cpu_at_t0;
     println!("done; load average {}", load_average());
     let received = sink.received();
-    if timed_out {
+    if let Some(why) = stopped {
         println!(
-            "timed out after {} s with {} of {n} received",
-            opts.timeout.as_secs(),
+            "{why} after {:.0} s with {} of {n} received",
+            started.elapsed().as_secs_f64(),
             sink.distinct()
         );
     }
@@ -283,7 +293,7 @@ async fn bench(backend: Backend, opts: &Options) -> anyhow::Result<Measured> {
         sink.connections()
     );
     println!(
-        "all received {} after T0: {:.0} emails/s from T0 ({:.0}/s from the first to the last message, \
+        "the last received {} after T0: {:.0} emails/s from T0 ({:.0}/s from the first to the last message, \
          the first {} after T0)",
         secs(total),
         distinct.len() as f64 / total.as_secs_f64().max(1e-6),
@@ -343,7 +353,7 @@ async fn main() -> anyhow::Result<()> {
         all.push(bench(*backend, &opts).await?);
     }
     println!(
-        "\n| backend | leads | received | all received after | emails/s | due → received p50 / p99 / max \
+        "\n| backend | leads | received | the last after T0 | emails/s | due → received p50 / p99 / max \
          | queued → sent p50 / p99 / max | duplicates |"
     );
     println!("|---|---|---|---|---|---|---|---|");
