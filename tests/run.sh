@@ -69,6 +69,20 @@ bash plugins/examples/bant-scorer-py/build.sh "$components"
 phase "testing the plugin SDK and examples (native)"
 (cd plugins && cargo test --locked) 2>&1 | tee -a "$log"
 
+phase "installing headless Chromium for the browser tests (chromium, chromium-driver, fonts-noto-cjk)"
+# The browser tests (tests/tests/browser/) drive Debian's Chromium through
+# its matching chromedriver; the Noto CJK fonts make Chinese labels render
+# in their screenshots. apt runs only when one of them is missing, so a
+# second run costs nothing.
+noto_cjk=/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ] || [ ! -e "$noto_cjk" ]; then
+  command -v apt-get >/dev/null || { echo "error: the browser tests need chromium, chromium-driver and fonts-noto-cjk, and apt-get is not here to install them" >&2; exit 1; }
+  sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  "${sudo[@]}" apt-get update -q
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium chromium-driver fonts-noto-cjk
+fi
+
 phase "building the server and tests"
 cargo build --workspace --bins --tests --locked
 

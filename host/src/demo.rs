@@ -79,6 +79,9 @@ pub struct LoadedDemo {
     pub tenant: TenantRecord,
     pub admin_email: String,
     pub forms: Vec<String>,
+    /// Users given a password at this start (email, role, password): shown
+    /// once, on the first start.
+    pub new_logins: Vec<(String, Role, String)>,
 }
 
 pub async fn load(state: &AppState, examples_dir: &Path) -> anyhow::Result<LoadedDemo> {
@@ -95,6 +98,7 @@ pub async fn load(state: &AppState, examples_dir: &Path) -> anyhow::Result<Loade
         Err(e) => return Err(e.into()),
     };
     let mut admin_email = None;
+    let mut new_logins = Vec::new();
     for user in &demo.users {
         let email = NormalizedEmail::parse(&user.email).map_err(|e| anyhow::anyhow!(e))?;
         let role = Role::parse_tenant_role(&user.role).map_err(|e| anyhow::anyhow!(e))?;
@@ -119,6 +123,13 @@ pub async fn load(state: &AppState, examples_dir: &Path) -> anyhow::Result<Loade
         {
             Ok(_) | Err(StoreError::Conflict(_)) => {}
             Err(e) => return Err(e.into()),
+        }
+        let users = store.tenant(&tenant.id);
+        let added = users.user_by_email(email.as_str()).await?;
+        if users.password_hash(&added.id).await?.is_none() {
+            let password = crate::tenants::generate_password();
+            crate::tenants::set_password(store, &tenant.id, &added.id, &password).await?;
+            new_logins.push((added.email, role, password));
         }
     }
     let base = file.parent().unwrap_or(examples_dir);
@@ -201,6 +212,7 @@ pub async fn load(state: &AppState, examples_dir: &Path) -> anyhow::Result<Loade
         tenant,
         admin_email: admin_email.context("the demo tenant needs an admin user")?,
         forms,
+        new_logins,
     })
 }
 

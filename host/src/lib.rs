@@ -42,6 +42,7 @@ pub mod error;
 pub mod followup;
 pub mod forms;
 pub mod http;
+pub mod i18n;
 pub mod jobs;
 pub mod leads;
 pub mod metrics;

@@ -13,9 +13,12 @@ use serde_json::{Value, json};
 
 pub use reqwest::StatusCode;
 
+pub mod browser;
 pub mod bulk;
+pub mod pages;
 pub mod smtp;
 pub mod smtp_counter;
+pub mod workspace;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

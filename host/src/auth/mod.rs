@@ -8,12 +8,13 @@
 mod password;
 mod permissions;
 pub mod personal_data;
+pub mod session;
 mod token;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
-pub use password::{hash_password, verify_password};
+pub use password::{MIN_PASSWORD_CHARS, hash_password, verify_password};
 pub use permissions::allowed;
 pub use token::{ApiToken, hash_token};
 
@@ -40,6 +41,9 @@ impl Caller {
     pub fn lead_visibility(&self) -> LeadVisibility {
         match (self.role, &self.user_id) {
             (Role::Rep, Some(user_id)) => LeadVisibility::OwnAndPool {
+                user_id: user_id.clone(),
+            },
+            (Role::Manager, Some(user_id)) => LeadVisibility::ManagedTeams {
                 user_id: user_id.clone(),
             },
             _ => LeadVisibility::All,

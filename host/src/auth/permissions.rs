@@ -11,14 +11,16 @@ const LEAD_READERS: &[Role] = &[Admin, Manager, Rep];
 const PLUGIN_STAFF: &[Role] = &[Admin, Integrator];
 
 /// The roles allowed to call `method` on the route pattern `path` (as axum's
-/// `MatchedPath` spells it, e.g. `/api/v1/leads/{id}`).
+/// `MatchedPath` spells it, e.g. `/api/v1/leads/{id}` or `/app/leads/{id}`):
+/// one table for the API and the pages.
 pub fn allowed(method: &Method, path: &str) -> &'static [Role] {
-    let route = path.trim_start_matches("/api/v1");
+    // API routes are listed without their prefix; pages keep theirs.
+    let route = path.strip_prefix("/api/v1").unwrap_or(path);
     match (method.as_str(), route) {
         ("GET" | "POST", "/tenants") => &[Operator],
         ("GET", "/me") => &[Admin, Manager, Rep, Integrator, Operator],
         ("GET", "/users") => &[Admin, Manager],
-        ("POST", "/users") => &[Admin],
+        ("POST", "/users" | "/users/{id}/deactivate") | ("PUT", "/users/{id}/password") => &[Admin],
         // Reps may only say whether they take leads (checked in the handler).
         ("PATCH", "/users/{id}") => LEAD_READERS,
         ("GET", "/teams" | "/teams/{name}" | "/routing/rules") => LEAD_READERS,
@@ -60,6 +62,15 @@ pub fn allowed(method: &Method, path: &str) -> &'static [Role] {
         ("GET", "/notifications" | "/me/notifications")
         | ("POST", "/notifications/read" | "/notifications/{id}/read")
         | ("PUT", "/me/notifications") => LEAD_READERS,
+        // The pages (`http::pages`): the workspace is the lead readers';
+        // every signed-in user has an account page.
+        ("GET", "/app" | "/app/agenda" | "/app/leads" | "/app/leads/{id}" | "/app/pool") => LEAD_READERS,
+        ("POST", "/app/leads/{id}/activities" | "/app/leads/{id}/stage") => LEAD_READERS,
+        ("POST", "/app/leads/{id}/claim") => &[Rep],
+        ("GET", "/app/notifications") | ("POST", "/app/notifications/read") => LEAD_READERS,
+        ("GET", "/app/account") | ("POST", "/app/account/password" | "/app/account/preferences" | "/app/logout") => {
+            STAFF
+        }
         _ => &[],
     }
 }

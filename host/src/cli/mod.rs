@@ -188,6 +188,17 @@ enum TenantCommand {
 
 #[derive(Subcommand)]
 enum UserCommand {
+    /// Set a user's password for the page logins (their sessions end): read
+    /// from standard input, or made and printed when not given.
+    Password {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        email: String,
+        /// Read the password from standard input instead of making one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
     /// Add a user to a tenant.
     Add {
         #[arg(long)]
@@ -368,6 +379,27 @@ async fn serve(database_url: Option<String>, args: ServeArgs) -> anyhow::Result<
         for form in &demo.forms {
             writeln!(out, "  form page: http://{addr}/f/{}/{form}", demo.tenant.slug)?;
         }
+        writeln!(
+            out,
+            "  log in at http://{addr}/login (workspace {:?}):",
+            demo.tenant.slug
+        )?;
+        if demo.new_logins.is_empty() {
+            writeln!(
+                out,
+                "    the passwords were printed at the first start; a new one for a user:\n    \
+                 cargo run -p leadhost -- user password --tenant {} --email {}",
+                demo.tenant.slug, demo.admin_email
+            )?;
+        } else {
+            writeln!(
+                out,
+                "    passwords made at this first start (shown once, stored hashed):"
+            )?;
+            for (email, role, password) in &demo.new_logins {
+                writeln!(out, "    {email:<28} {:<10} {password}", role.as_str())?;
+            }
+        }
         writeln!(out, "  an admin API token for it (shown once, stored hashed):")?;
         writeln!(
             out,
@@ -378,7 +410,9 @@ async fn serve(database_url: Option<String>, args: ServeArgs) -> anyhow::Result<
     out.flush()?;
     drop(out);
 
-    axum::serve(listener, crate::http::app(state))
+    // The peer's address reaches the pages (the login throttle counts by it).
+    let app = crate::http::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     Ok(())
@@ -593,6 +627,36 @@ async fn admin_command(store: &Store, command: Command) -> anyhow::Result<()> {
             let name = name.unwrap_or_else(|| email.as_str().to_owned());
             let user = add_user(store, &tenant.id, &email, &name, role, password.as_deref(), attributes).await?;
             println!("added {} ({}) to {}", user.email, user.role, tenant.slug);
+        }
+        Command::User(UserCommand::Password {
+            tenant,
+            email,
+            password_stdin,
+        }) => {
+            let tenant = store
+                .tenant_by_slug(&tenant)
+                .await
+                .with_context(|| format!("tenant {tenant:?}"))?;
+            let email = NormalizedEmail::parse(&email).map_err(parse_err)?;
+            let user = store
+                .tenant(&tenant.id)
+                .user_by_email(email.as_str())
+                .await
+                .with_context(|| format!("user {} in tenant {}", email.as_str(), tenant.slug))?;
+            let (password, made) = match password_stdin {
+                true => (read_password()?, false),
+                false => (crate::tenants::generate_password(), true),
+            };
+            anyhow::ensure!(
+                password.chars().count() >= crate::auth::MIN_PASSWORD_CHARS,
+                "a password needs at least {} characters",
+                crate::auth::MIN_PASSWORD_CHARS
+            );
+            crate::tenants::set_password(store, &tenant.id, &user.id, &password).await?;
+            println!("password set for {} ({}) in {}", user.email, user.role, tenant.slug);
+            if made {
+                println!("{password}");
+            }
         }
         Command::Token(TokenCommand::Create { tenant, user, label }) => {
             let tenant = store

@@ -37,6 +37,9 @@ word_enum!(
         HandToSales = "hand_to_sales",
         /// Email a notification to its user, if they want that kind by email.
         NotificationEmail = "notification_email",
+        /// Route a lead again whose owner has left (deactivated): rules,
+        /// strategies and router plugins, without them, or the pool.
+        Reroute = "reroute",
     }
 );
 
@@ -59,6 +62,7 @@ pub enum Job {
     Email(EmailJob),
     HandToSales(LeadJob),
     NotificationEmail(NoticeJob),
+    Reroute(LeadJob),
 }
 
 /// A job about one lead.
@@ -144,13 +148,14 @@ impl Job {
             Job::Email(_) => JobKind::Email,
             Job::HandToSales(_) => JobKind::HandToSales,
             Job::NotificationEmail(_) => JobKind::NotificationEmail,
+            Job::Reroute(_) => JobKind::Reroute,
         }
     }
 
     /// The payload as stored in `jobs.payload`.
     pub fn payload(&self) -> Value {
         let value = match self {
-            Job::ScoreAndRoute(p) | Job::Decay(p) | Job::HandToSales(p) => serde_json::to_value(p),
+            Job::ScoreAndRoute(p) | Job::Decay(p) | Job::HandToSales(p) | Job::Reroute(p) => serde_json::to_value(p),
             Job::Rescore(p) => serde_json::to_value(p),
             Job::RescoreTenant(p) => serde_json::to_value(p),
             Job::SlaWarning(p) | Job::SlaBreach(p) | Job::SlaRecycle(p) => serde_json::to_value(p),
@@ -181,13 +186,14 @@ impl Job {
             JobKind::Email => Job::Email(read(kind, payload)?),
             JobKind::HandToSales => Job::HandToSales(read(kind, payload)?),
             JobKind::NotificationEmail => Job::NotificationEmail(read(kind, payload)?),
+            JobKind::Reroute => Job::Reroute(read(kind, payload)?),
         })
     }
 
     /// The lead a lead step works on (score and route, re-score, decay).
     pub fn lead_id(&self) -> Option<&str> {
         match self {
-            Job::ScoreAndRoute(p) | Job::Decay(p) | Job::HandToSales(p) => Some(&p.lead_id),
+            Job::ScoreAndRoute(p) | Job::Decay(p) | Job::HandToSales(p) | Job::Reroute(p) => Some(&p.lead_id),
             Job::Rescore(p) => Some(&p.lead_id),
             Job::SlaWarning(p) | Job::SlaBreach(p) | Job::SlaRecycle(p) => Some(&p.lead_id),
             Job::RescoreTenant(_) | Job::Webhook(_) | Job::Nurture(_) | Job::Email(_) | Job::NotificationEmail(_) => {

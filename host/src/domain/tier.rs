@@ -10,3 +10,14 @@ word_enum!(
         Hot = "hot",
     }
 );
+
+impl Tier {
+    /// Warmer is higher: how lists sort by tier.
+    pub fn rank(self) -> i32 {
+        match self {
+            Tier::Cold => 1,
+            Tier::Warm => 2,
+            Tier::Hot => 3,
+        }
+    }
+}

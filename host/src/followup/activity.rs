@@ -4,7 +4,61 @@
 
 use super::deadlines::{stored_policy, watch};
 use crate::clock::Timestamp;
+use crate::domain::ActivityKind;
+use crate::error::FieldError;
 use crate::storage::{ActivityRecord, NewActivity, StoreError, StoreResult, Unit, UnitOfWork, new_id};
+
+/// Longest outcome or note kept.
+const TEXT_LIMIT: usize = 4000;
+
+/// An activity as a person entered it (over the API or on the lead's page),
+/// before its checks.
+pub struct ActivityInput {
+    pub kind: String,
+    pub outcome: Option<String>,
+    pub note: Option<String>,
+    /// `Err(problem)`: the time given could not be read.
+    pub next_follow_up_at: Result<Option<Timestamp>, String>,
+}
+
+impl ActivityInput {
+    /// The activity, or each problem at its pointer.
+    pub fn check(self, now: Timestamp) -> Result<NewActivity, Vec<FieldError>> {
+        let mut problems = Vec::new();
+        let kind = ActivityKind::parse(&self.kind);
+        if kind.is_none() {
+            let kinds: Vec<&str> = ActivityKind::ALL.iter().map(|k| k.as_str()).collect();
+            problems.push(FieldError::new("/kind", format!("must be one of {}", kinds.join(", "))));
+        }
+        let blank_to_none = |text: Option<String>| text.filter(|t| !t.trim().is_empty());
+        let (outcome, note) = (blank_to_none(self.outcome), blank_to_none(self.note));
+        for (pointer, text) in [("/outcome", &outcome), ("/note", &note)] {
+            if text.as_ref().is_some_and(|t| t.chars().count() > TEXT_LIMIT) {
+                problems.push(FieldError::new(pointer, format!("at most {TEXT_LIMIT} characters")));
+            }
+        }
+        let next = match self.next_follow_up_at {
+            Ok(Some(at)) if at <= now => {
+                problems.push(FieldError::new("/next_follow_up_at", "must be in the future"));
+                None
+            }
+            Ok(next) => next,
+            Err(problem) => {
+                problems.push(FieldError::new("/next_follow_up_at", problem));
+                None
+            }
+        };
+        match (kind, problems.is_empty()) {
+            (Some(kind), true) => Ok(NewActivity {
+                kind,
+                outcome,
+                note,
+                next_follow_up_at: next,
+            }),
+            _ => Err(problems),
+        }
+    }
+}
 
 pub struct LogActivity {
     pub lead_id: String,

@@ -76,7 +76,10 @@ pub fn render(form: &CompiledForm, state: &PageState<'_>) -> Markup {
                 @for error in &unplaced { p.error { (error.message) } }
             }
         }
-        form method="post" accept-charset="utf-8" novalidate[!state.errors.is_empty()] {
+        // `novalidate`: the server's messages, beside each field, are the
+        // ones people read; the browser's own bubbles would come first and
+        // hide them (and differ from browser to browser).
+        form method="post" accept-charset="utf-8" novalidate {
             @for (name, value) in &state.hidden {
                 input type="hidden" name=(format!("_{name}")) value=(value);
             }

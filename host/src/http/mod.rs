@@ -4,6 +4,7 @@
 mod api;
 pub(crate) mod authorize;
 pub mod body;
+mod pages;
 mod public;
 mod submission;
 
@@ -30,6 +31,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", api::router(state.clone()))
         .merge(public::router())
+        .merge(pages::router(state.clone()))
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .with_state(state)
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))

@@ -27,6 +27,7 @@ use crate::routing::pool::Recycle;
 use crate::scoring::{CAUSE_DECAY, CAUSE_INTAKE};
 /// The timeline's cause for the score written when a held lead is handed to sales.
 const CAUSE_HAND_OVER: &str = "hand-over to sales";
+const CAUSE_REROUTE: &str = "its owner left";
 /// Often enough for webhook retries and deadlines to land within a second.
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
 const RETRY_AFTER: Duration = Duration::from_secs(30);
@@ -73,6 +74,7 @@ impl Lane {
                 JobKind::Rescore,
                 JobKind::Decay,
                 JobKind::HandToSales,
+                JobKind::Reroute,
                 JobKind::RescoreTenant,
             ],
             Lane::Nurture => &[JobKind::Nurture],
@@ -278,6 +280,17 @@ pub async fn execute(state: &AppState, job: JobRecord) {
                 &lead.lead_id,
                 CAUSE_HAND_OVER,
                 StepRoute::HandOver,
+            )
+            .await
+        }
+        Job::Reroute(lead) => {
+            run_step(
+                state,
+                tenant_id,
+                &job_id,
+                &lead.lead_id,
+                CAUSE_REROUTE,
+                StepRoute::Reroute,
             )
             .await
         }

@@ -39,6 +39,9 @@ pub enum StepRoute {
     New,
     /// A held lead handed to sales: routes it by the rules below its hold.
     HandOver,
+    /// A lead whose owner has left: routes it again (passing over `hold`
+    /// rules: it is with sales already), if its owner is still the one who left.
+    Reroute,
 }
 
 /// Runs the step of job `job_id` on one lead: scores it (with `cause` on
@@ -87,7 +90,7 @@ async fn decide(
     let scorers = Arc::new(Scorers::prepare(&state.plugins, store).await?);
     let router = Arc::new(match route {
         StepRoute::New => Router::prepare(&state.plugins, &state.routing_rules, store).await?,
-        StepRoute::HandOver => Router::prepare(&state.plugins, &state.routing_rules, store)
+        StepRoute::HandOver | StepRoute::Reroute => Router::prepare(&state.plugins, &state.routing_rules, store)
             .await?
             .handing_over(),
         StepRoute::No => Router::none(),
@@ -96,7 +99,7 @@ async fn decide(
     let plugin_parts = scorers.apply(&mut calls, scores);
     let scored = rescored(&model, &lead, &behaviour, plugin_parts, now, cause);
     let route = match route {
-        StepRoute::New | StepRoute::HandOver => {
+        StepRoute::New | StepRoute::HandOver | StepRoute::Reroute => {
             Some(routing(&mut calls, unwrap_arc(router), routed, &lead, &scored).await)
         }
         StepRoute::No => None,
@@ -179,7 +182,7 @@ async fn write(
             job_id: job_id.to_owned(),
             done,
             disable_after: DISABLE_AFTER,
-            handing_over: route == StepRoute::HandOver,
+            route,
             workflows,
         })
         .await;

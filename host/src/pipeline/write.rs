@@ -15,14 +15,17 @@ use crate::plugins::failures::count_failures;
 use crate::routing::placement::place;
 use crate::storage::{StoreResult, Unit, UnitOfWork, new_id};
 
+use super::StepRoute;
+
 /// A step to write.
 pub struct FinishStep {
     pub job_id: String,
     pub done: ProcessedLead,
     /// Failures in a row after which a plugin is switched off.
     pub disable_after: i32,
-    /// A held lead handed to sales (else a route is a new lead's first).
-    pub handing_over: bool,
+    /// Which routing this step does: a new lead's first, a held lead's
+    /// hand-over, or a departed owner's lead's again.
+    pub route: super::StepRoute,
     /// The tenant's active workflows, which the step's changes may enrol
     /// the lead in.
     pub workflows: Arc<Vec<ActiveWorkflow>>,
@@ -81,7 +84,7 @@ impl UnitOfWork for FinishStep {
         }
         let new_tier = done.scored.as_ref().map_or(lead.tier, |s| s.tier);
         // A held lead that turns hot goes to sales at once.
-        if lead.held && !self.handing_over && new_tier == Tier::Hot && lead.tier != Tier::Hot {
+        if lead.held && self.route != StepRoute::HandOver && new_tier == Tier::Hot && lead.tier != Tier::Hot {
             let job = Job::HandToSales(LeadJob {
                 lead_id: done.lead_id.clone(),
             });
@@ -91,7 +94,9 @@ impl UnitOfWork for FinishStep {
         }
         match &done.route {
             // Handed over meanwhile by another path (or never held): it is with sales.
-            Some(_) if self.handing_over && !lead.held => {}
+            Some(_) if self.route == StepRoute::HandOver && !lead.held => {}
+            // Claimed or given to someone meanwhile: it has an owner again.
+            Some(_) if self.route == StepRoute::Reroute && !lead.owner_left => {}
             Some(route) => self.route(unit, &lead, route, &mut changes, now).await?,
             None => {}
         }
@@ -115,7 +120,7 @@ impl FinishStep {
         now: Timestamp,
     ) -> StoreResult<()> {
         let done = &self.done;
-        if !self.handing_over {
+        if self.route == StepRoute::New {
             changes.push(LeadChange::Created {
                 form: &lead.form,
                 source: &lead.source,
@@ -136,7 +141,7 @@ impl FinishStep {
             unit.timeline(&done.lead_id, "held", &detail, now);
             return Ok(());
         }
-        if self.handing_over {
+        if self.route == StepRoute::HandOver {
             unit.set_held(&done.lead_id, None);
         }
         {

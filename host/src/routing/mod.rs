@@ -5,6 +5,7 @@
 //! enabled router plugin decides. Whatever no rule or plugin places goes to
 //! the public pool. Every decision records who or what made it and why.
 
+pub mod departure;
 pub mod placement;
 pub mod pool;
 pub mod rules;

@@ -17,6 +17,9 @@ use crate::storage::{OwnedLead, StoreError, StoreResult, Unit, UnitOfWork};
 const DAY_MICROS: i64 = 86_400_000_000;
 const HOUR_MICROS: i64 = 3_600_000_000;
 
+/// A claim's answer when another rep was first.
+pub const CLAIMED_BY_ANOTHER: &str = "another rep has claimed this lead; it is no longer in the pool";
+
 /// A rep takes a pool lead.
 pub struct Claim {
     pub lead_id: String,
@@ -45,9 +48,7 @@ impl UnitOfWork for Claim {
         }
         let lead = unit.lead_for_owner_change(lead_id).await?.ok_or(StoreError::NotFound)?;
         if lead.owner.is_some() {
-            return Err(StoreError::Conflict(
-                "another rep has claimed this lead; it is no longer in the pool".into(),
-            ));
+            return Err(StoreError::Conflict(CLAIMED_BY_ANOTHER.into()));
         }
         if lead.held {
             return Err(StoreError::Conflict(

@@ -109,6 +109,12 @@ pub enum LeadVisibility {
     OwnAndPool {
         user_id: String,
     },
+    /// A manager: own leads, those of the members of the teams they manage,
+    /// and unowned leads (the pool, and those held in nurture, which a
+    /// manager may assign by hand).
+    ManagedTeams {
+        user_id: String,
+    },
 }
 
 /// The `owner` filter value for leads in the public pool.
@@ -120,6 +126,8 @@ pub struct LeadFilter {
     pub source: Option<String>,
     pub stage: Option<Stage>,
     pub tier: Option<Tier>,
+    /// Only leads with this tag.
+    pub tag: Option<String>,
     pub owner_id: Option<String>,
     pub created_from: Option<Timestamp>,
     pub created_to: Option<Timestamp>,
@@ -139,6 +147,37 @@ pub enum LeadOrder {
     Newest,
     /// Highest score first, newest first within a score.
     Score,
+    /// Hot, then warm, then cold; by score within a tier.
+    Tier,
+    /// The soonest follow-up deadline first (overdue on top); leads
+    /// without one last.
+    FollowUpDue,
+}
+
+/// Sorts past every real deadline (`FollowUpDue` puts leads without one last).
+const NO_DEADLINE: i64 = i64::MAX;
+
+impl LeadOrder {
+    /// The integer sort keys before the id, and whether they run downwards.
+    fn keys(self) -> (&'static [&'static str], bool) {
+        const TIER_RANK: &str = "(CASE l.tier WHEN 'hot' THEN 3 WHEN 'warm' THEN 2 ELSE 1 END)";
+        match self {
+            LeadOrder::Newest => (&[], true),
+            LeadOrder::Score => (&["l.score"], true),
+            LeadOrder::Tier => (&[TIER_RANK, "l.score"], true),
+            LeadOrder::FollowUpDue => (&["COALESCE(l.follow_up_due_at, 9223372036854775807)"], false),
+        }
+    }
+
+    /// The key values of a lead, as `keys` names them.
+    fn values(self, lead: &LeadRecord) -> Vec<i64> {
+        match self {
+            LeadOrder::Newest => vec![],
+            LeadOrder::Score => vec![lead.score.into()],
+            LeadOrder::Tier => vec![lead.tier.rank().into(), lead.score.into()],
+            LeadOrder::FollowUpDue => vec![lead.follow_up_due_at.map(|t| t.micros()).unwrap_or(NO_DEADLINE)],
+        }
+    }
 }
 
 pub struct LeadPage {
@@ -238,7 +277,12 @@ impl Unit<'_> {
     pub fn insert_lead(&mut self, lead_id: &str, sub: &NewSubmission, now: Timestamp) {
         let email = sub.email.as_ref().map(|e| e.as_str().to_owned());
         let phone = sub.phone.as_ref().map(|p| p.as_str().to_owned());
-        let search = search_text(sub.name.as_deref(), email.as_deref(), sub.company.as_deref());
+        let search = search_text(
+            sub.name.as_deref(),
+            email.as_deref(),
+            phone.as_deref(),
+            sub.company.as_deref(),
+        );
         let statement = Statement::new(
             "INSERT INTO leads (id, tenant_id, form_id, form_version, email, phone, name, company, fields, \
              channel, source, stage, owner_id, score, tier, search_text, created_at, updated_at, stage_entered_at) \
@@ -268,6 +312,7 @@ impl Unit<'_> {
         let search = search_text(
             contact.name.as_deref(),
             contact.email.as_deref(),
+            contact.phone.as_deref(),
             contact.company.as_deref(),
         );
         let statement = Statement::new(
@@ -419,6 +464,14 @@ impl TenantStore<'_> {
         if let Some(tier) = &filter.tier {
             push(&mut sql, " AND l.tier = ?", Bind::from(tier.as_str()));
         }
+        if let Some(tag) = &filter.tag {
+            push(
+                &mut sql,
+                " AND EXISTS (SELECT 1 FROM lead_tags lt WHERE lt.tenant_id = l.tenant_id AND lt.lead_id = l.id \
+                 AND lt.tag = ?)",
+                Bind::from(tag),
+            );
+        }
         match filter.owner_id.as_deref() {
             Some(POOL) => sql.push_str(" AND l.owner_id IS NULL AND l.held_at IS NULL"),
             Some(owner) => push(&mut sql, " AND l.owner_id = ?", Bind::from(owner)),
@@ -434,34 +487,53 @@ impl TenantStore<'_> {
             let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
             push(&mut sql, " AND l.search_text LIKE ? ESCAPE '\\'", Bind::from(pattern));
         }
-        match (filter.order, &filter.after) {
-            (LeadOrder::Newest, Some(after)) => push(&mut sql, " AND l.id < ?", Bind::from(after)),
-            (LeadOrder::Score, Some(after)) => {
-                // The cursor is "score:id" of the previous page's last lead.
-                let (score, id) = after
-                    .split_once(':')
-                    .and_then(|(s, id)| Some((s.parse::<i64>().ok()?, id)))
-                    .ok_or_else(|| StoreError::Invalid(format!("after {after:?} is not a cursor this list gave")))?;
-                push(&mut sql, " AND (l.score < ?", Bind::Int(score));
-                push(&mut sql, " OR (l.score = ?", Bind::Int(score));
-                push(&mut sql, " AND l.id < ?))", Bind::from(id));
+        let (keys, downwards) = filter.order.keys();
+        let (cmp, direction) = if downwards { ("<", "DESC") } else { (">", "ASC") };
+        if let Some(after) = &filter.after {
+            // The cursor is the previous page's last lead: its key values,
+            // then its id, joined by ':'. Keyset: (k1, .., id) past it.
+            let invalid = || StoreError::Invalid(format!("after {after:?} is not a cursor this list gave"));
+            let mut parts: Vec<&str> = after.split(':').collect();
+            let id = parts.pop().ok_or_else(invalid)?;
+            let values = parts
+                .iter()
+                .map(|v| v.parse::<i64>().map_err(|_| invalid()))
+                .collect::<StoreResult<Vec<i64>>>()?;
+            if values.len() != keys.len() {
+                return Err(invalid());
             }
-            (_, None) => {}
+            sql.push_str(" AND (");
+            for level in 0..=keys.len() {
+                if level > 0 {
+                    sql.push_str(" OR ");
+                }
+                sql.push('(');
+                for (key, value) in keys.iter().zip(&values).take(level) {
+                    push(&mut sql, &format!("{key} = ? AND "), Bind::Int(*value));
+                }
+                match keys.get(level) {
+                    Some(key) => push(&mut sql, &format!("{key} {cmp} ?)"), Bind::Int(values[level])),
+                    None => push(&mut sql, &format!("l.id {cmp} ?)"), Bind::from(id)),
+                }
+            }
+            sql.push(')');
         }
         push_visibility(&mut sql, &mut binds, visibility);
-        let order = match filter.order {
-            LeadOrder::Newest => "l.id DESC",
-            LeadOrder::Score => "l.score DESC, l.id DESC",
-        };
-        sql.push_str(&format!(" ORDER BY {order} LIMIT {}", filter.limit + 1));
+        let order: Vec<String> = keys
+            .iter()
+            .chain(&["l.id"])
+            .map(|key| format!("{key} {direction}"))
+            .collect();
+        sql.push_str(&format!(" ORDER BY {} LIMIT {}", order.join(", "), filter.limit + 1));
 
         let rows = bind_all(sqlx::query(&sql), binds).fetch_all(&self.store.read).await?;
         let mut leads = rows.iter().map(LeadRecord::from_row).collect::<StoreResult<Vec<_>>>()?;
         let next = if leads.len() > filter.limit as usize {
             leads.truncate(filter.limit as usize);
-            leads.last().map(|l| match filter.order {
-                LeadOrder::Newest => l.id.clone(),
-                LeadOrder::Score => format!("{}:{}", l.score, l.id),
+            leads.last().map(|l| {
+                let mut parts: Vec<String> = filter.order.values(l).iter().map(i64::to_string).collect();
+                parts.push(l.id.clone());
+                parts.join(":")
             })
         } else {
             None
@@ -470,18 +542,34 @@ impl TenantStore<'_> {
     }
 }
 
+/// Narrows a query over `leads l` (whose `$1` is the tenant) to what the
+/// caller may see.
 fn push_visibility(sql: &mut String, binds: &mut Vec<Bind>, visibility: &LeadVisibility) {
-    if let LeadVisibility::OwnAndPool { user_id } = visibility {
-        binds.push(Bind::from(user_id));
-        sql.push_str(&format!(
-            " AND ((l.owner_id IS NULL AND l.held_at IS NULL) OR l.owner_id = ${})",
-            binds.len()
-        ));
+    match visibility {
+        LeadVisibility::All => {}
+        LeadVisibility::OwnAndPool { user_id } => {
+            binds.push(Bind::from(user_id));
+            sql.push_str(&format!(
+                " AND ((l.owner_id IS NULL AND l.held_at IS NULL) OR l.owner_id = ${})",
+                binds.len()
+            ));
+        }
+        LeadVisibility::ManagedTeams { user_id } => {
+            binds.push(Bind::from(user_id));
+            let me = binds.len();
+            sql.push_str(&format!(
+                " AND (l.owner_id IS NULL OR l.owner_id = ${me} OR l.owner_id IN \
+                 (SELECT tm.user_id FROM team_members tm JOIN teams t ON t.id = tm.team_id \
+                 WHERE t.tenant_id = $1 AND t.manager_id = ${me}))"
+            ));
+        }
     }
 }
 
-fn search_text(name: Option<&str>, email: Option<&str>, company: Option<&str>) -> String {
-    [name, email, company]
+/// What a text search matches: name, email, phone (as stored, E.164) and
+/// company, lower-cased.
+fn search_text(name: Option<&str>, email: Option<&str>, phone: Option<&str>, company: Option<&str>) -> String {
+    [name, email, phone, company]
         .into_iter()
         .flatten()
         .collect::<Vec<_>>()

@@ -41,6 +41,8 @@ pub struct StepLead {
     pub webhooks: bool,
     /// Held for nurture (no owner, out of the pool).
     pub held: bool,
+    /// Its owner has been deactivated (left the company).
+    pub owner_left: bool,
     pub form: String,
     pub source: String,
 }
@@ -103,6 +105,8 @@ impl Unit<'_> {
                (SELECT stage FROM leads WHERE tenant_id = $2 AND id = $3) AS stage, \
                (SELECT tier FROM leads WHERE tenant_id = $2 AND id = $3) AS tier, \
                (SELECT held_at FROM leads WHERE tenant_id = $2 AND id = $3) AS held_at, \
+               (SELECT u.deactivated_at FROM leads l JOIN users u ON u.id = l.owner_id \
+                WHERE l.tenant_id = $2 AND l.id = $3) AS owner_left_at, \
                (SELECT source FROM leads WHERE tenant_id = $2 AND id = $3) AS source, \
                (SELECT f.slug FROM leads l JOIN forms f ON f.id = l.form_id WHERE l.tenant_id = $2 AND l.id = $3) AS form, \
                (SELECT sla_policy FROM tenants WHERE id = $2) AS sla_policy, \
@@ -122,6 +126,7 @@ impl Unit<'_> {
             sla_policy: row.try_get("sla_policy")?,
             webhooks: row.try_get::<i64, _>("webhooks")? > 0,
             held: row.try_get::<Option<i64>, _>("held_at")?.is_some(),
+            owner_left: row.try_get::<Option<i64>, _>("owner_left_at")?.is_some(),
             form: row.try_get("form")?,
             source: row.try_get("source")?,
         }))

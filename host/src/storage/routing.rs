@@ -55,6 +55,20 @@ pub struct PoolSettings {
 }
 
 impl TenantStore<'_> {
+    /// Whether `user_id` is a member of a team `manager_id` manages.
+    pub async fn manages(&self, manager_id: &str, user_id: &str) -> StoreResult<bool> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM team_members tm JOIN teams t ON t.id = tm.team_id \
+             WHERE t.tenant_id = $1 AND t.manager_id = $2 AND tm.user_id = $3",
+        )
+        .bind(&self.tenant_id)
+        .bind(manager_id)
+        .bind(user_id)
+        .fetch_one(&self.store.read)
+        .await?;
+        Ok(row.try_get::<i64, _>("n")? > 0)
+    }
+
     pub async fn teams(&self) -> StoreResult<Vec<TeamRecord>> {
         let rows = sqlx::query("SELECT id, name, manager_id, strategy FROM teams WHERE tenant_id = $1 ORDER BY name")
             .bind(&self.tenant_id)

@@ -43,6 +43,12 @@ pub struct UserRecord {
     /// Open leads the user owns (capacity counts these).
     pub open_leads: i64,
     pub created_at: Timestamp,
+    /// Set when the user left: they sign in no more, their records stay.
+    pub deactivated_at: Option<Timestamp>,
+    /// `zh` or `en`; `None`: the browser's languages decide.
+    pub language: Option<String>,
+    /// An IANA zone; `None`: the tenant's.
+    pub time_zone: Option<String>,
 }
 
 /// What routing knows of a rep: where they sell, what they specialise in,
@@ -97,6 +103,9 @@ impl UserRecord {
             },
             open_leads: row.try_get("open_leads")?,
             created_at: Timestamp(row.try_get("created_at")?),
+            deactivated_at: row.try_get::<Option<i64>, _>("deactivated_at")?.map(Timestamp),
+            language: row.try_get("language")?,
+            time_zone: row.try_get("time_zone")?,
         })
     }
 }
@@ -201,7 +210,7 @@ impl Store {
         let row = sqlx::query(
             "SELECT t.kind, t.tenant_id, t.user_id, u.role FROM api_tokens t \
              LEFT JOIN users u ON u.id = t.user_id \
-             WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
+             WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.deactivated_at IS NULL",
         )
         .bind(token_hash)
         .fetch_optional(&self.read)
@@ -234,6 +243,9 @@ impl TenantStore<'_> {
             attributes: user.attributes.clone(),
             open_leads: 0,
             created_at: Timestamp::now(),
+            deactivated_at: None,
+            language: None,
+            time_zone: None,
         };
         let attributes = &record.attributes;
         let result = sqlx::query(

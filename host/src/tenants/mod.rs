@@ -106,3 +106,26 @@ pub async fn by_id(directory: &TenantDirectory, store: &Store, id: &str) -> Stor
         .get(TenantKey::Id(id.to_owned()), store.tenant_by_id(id))
         .await
 }
+
+/// A password to give a person once (the demo's, a CLI reset): 80 random
+/// bits in four groups of letters and digits that cannot be mistaken for
+/// each other when read aloud or typed from a screen.
+pub fn generate_password() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+    let mut rng = rand::rngs::OsRng;
+    (0..4)
+        .map(|_| {
+            (0..4)
+                .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// Sets a user's password (hashed here); their sessions end.
+pub async fn set_password(store: &Store, tenant_id: &str, user_id: &str, password: &str) -> StoreResult<()> {
+    let hash = hash_password(password).map_err(|e| crate::storage::StoreError::Corrupt(e.to_string()))?;
+    store.tenant(tenant_id).set_password(user_id, &hash, None).await
+}

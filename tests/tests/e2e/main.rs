@@ -15,3 +15,4 @@ mod sandbox;
 mod scaffold;
 mod scoring;
 mod workflows;
+mod workspace;

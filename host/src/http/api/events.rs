@@ -48,8 +48,9 @@ pub async fn record(
                 .ok_or_else(|| ApiError::NotFound(format!("no lead has the phone {}", phone.as_str())))?
         }
     };
-    if let (LeadVisibility::OwnAndPool { .. }, false) = (caller.lead_visibility(), matches!(lead, LeadRef::Id(_))) {
-        // A rep naming a lead by email or phone must still be allowed to see it.
+    if !matches!(caller.lead_visibility(), LeadVisibility::All) && !matches!(lead, LeadRef::Id(_)) {
+        // A rep or manager naming a lead by email or phone must still be
+        // allowed to see it.
         visible_lead(&state, &caller, &lead_id).await?;
     }
     record_and_rescore(&state, &caller, &lead_id, event).await

@@ -11,14 +11,13 @@ use super::leads::visible;
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::clock::Timestamp;
-use crate::domain::ActivityKind;
 use crate::domain::Role;
 use crate::error::{ApiError, FieldError};
 use crate::followup::SlaPolicy;
-use crate::followup::activity::LogActivity;
+use crate::followup::activity::{ActivityInput, LogActivity};
 use crate::http::body::JsonBody;
 use crate::http::submission::query_params;
-use crate::storage::{NewActivity, StoreError};
+use crate::storage::StoreError;
 
 /// `GET /api/v1/sla/policy` (`null` until set).
 pub async fn show_policy(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
@@ -66,41 +65,20 @@ pub async fn record_activity(
     let store = state.store.tenant(caller.tenant_id()?);
     let lead = visible(&store, &caller, &id).await?;
     let user_id = caller.user_id.clone().ok_or(ApiError::Forbidden)?;
-    let mut problems = Vec::new();
-    let kind = ActivityKind::parse(&body.kind);
-    if kind.is_none() {
-        let kinds: Vec<&str> = ActivityKind::ALL.iter().map(|k| k.as_str()).collect();
-        problems.push(FieldError::new("/kind", format!("must be one of {}", kinds.join(", "))));
-    }
-    for (pointer, text) in [("/outcome", &body.outcome), ("/note", &body.note)] {
-        if text.as_ref().is_some_and(|t| t.chars().count() > 4000) {
-            problems.push(FieldError::new(pointer, "at most 4000 characters"));
-        }
-    }
-    let now = Timestamp::now();
-    let next = match &body.next_follow_up_at {
-        None => None,
-        Some(raw) => match Timestamp::parse_rfc3339(raw) {
-            Some(at) if at > now => Some(at),
-            Some(_) => {
-                problems.push(FieldError::new("/next_follow_up_at", "must be in the future"));
-                None
-            }
-            None => {
-                problems.push(FieldError::new("/next_follow_up_at", "must be an RFC 3339 time"));
-                None
-            }
-        },
-    };
-    let (Some(kind), true) = (kind, problems.is_empty()) else {
-        return Err(ApiError::validation("the activity is not valid", problems));
-    };
-    let activity = NewActivity {
-        kind,
+    let input = ActivityInput {
+        kind: body.kind,
         outcome: body.outcome,
         note: body.note,
-        next_follow_up_at: next,
+        next_follow_up_at: match &body.next_follow_up_at {
+            None => Ok(None),
+            Some(raw) => Timestamp::parse_rfc3339(raw)
+                .map(Some)
+                .ok_or_else(|| "must be an RFC 3339 time".to_owned()),
+        },
     };
+    let activity = input
+        .check(Timestamp::now())
+        .map_err(|problems| ApiError::validation("the activity is not valid", problems))?;
     let log = LogActivity {
         lead_id: lead.id.clone(),
         user_id,
@@ -203,7 +181,13 @@ pub async fn agenda(
     let query = query_params(query.as_deref());
     let me = caller.user_id.clone().ok_or(ApiError::Forbidden)?;
     let user = query.get("user").cloned().unwrap_or(me.clone());
-    if user != me && caller.role == Role::Rep {
+    let theirs = match caller.role {
+        _ if user == me => true,
+        Role::Admin => true,
+        Role::Manager => store.manages(&me, &user).await?,
+        _ => false,
+    };
+    if !theirs {
         return Err(ApiError::Forbidden);
     }
     let now = Timestamp::now();

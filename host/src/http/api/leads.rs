@@ -76,8 +76,10 @@ pub async fn list(
     let order = match text("sort").as_deref() {
         None | Some("newest") => LeadOrder::Newest,
         Some("score") => LeadOrder::Score,
+        Some("tier") => LeadOrder::Tier,
+        Some("follow_up_due") => LeadOrder::FollowUpDue,
         Some(_) => {
-            errors.push(FieldError::new("/sort", "must be newest or score"));
+            errors.push(FieldError::new("/sort", "must be newest, score, tier or follow_up_due"));
             LeadOrder::Newest
         }
     };
@@ -106,6 +108,7 @@ pub async fn list(
         source: text("source"),
         stage,
         tier,
+        tag: text("tag"),
         order,
         owner_id: text("owner"),
         created_from,

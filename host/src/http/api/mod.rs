@@ -32,6 +32,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/me", get(me))
         .route("/users", get(users::list).post(users::create))
         .route("/users/{id}", axum::routing::patch(users::update))
+        .route("/users/{id}/password", axum::routing::put(users::set_password))
+        .route("/users/{id}/deactivate", post(users::deactivate))
         .route("/teams", get(routing::list_teams).post(routing::create_team))
         .route("/teams/{name}", get(routing::show_team).put(routing::replace_team))
         .route("/routing/rules", get(routing::show_rules).put(routing::replace_rules))

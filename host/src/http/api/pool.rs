@@ -32,11 +32,7 @@ pub async fn claim(
     };
     match lead.owner_id.as_deref() {
         Some(owner) if owner == user_id => return Err(ApiError::Conflict("you already own this lead".into())),
-        Some(_) => {
-            return Err(ApiError::Conflict(
-                "another rep has claimed this lead; it is no longer in the pool".into(),
-            ));
-        }
+        Some(_) => return Err(ApiError::Conflict(crate::routing::pool::CLAIMED_BY_ANOTHER.into())),
         None => {}
     }
     store
@@ -104,11 +100,17 @@ pub async fn assign(
         |message: String| ApiError::validation("the assignment is not valid", vec![FieldError::new("/rep", message)]);
     let email = NormalizedEmail::parse(&body.rep).map_err(|e| invalid(e.0))?;
     let rep = match store.user_by_email(email.as_str()).await {
+        Ok(user) if user.deactivated_at.is_some() => return Err(invalid(format!("{} has left", user.email))),
         Ok(user) if user.role == Role::Rep => user,
         Ok(user) => return Err(invalid(format!("{} is a {}, not a rep", user.email, user.role))),
         Err(StoreError::NotFound) => return Err(invalid(format!("no rep has the email {}", email.as_str()))),
         Err(other) => return Err(other.into()),
     };
+    if let (Role::Manager, Some(me)) = (caller.role, caller.user_id.as_deref())
+        && !store.manages(me, &rep.id).await?
+    {
+        return Err(invalid(format!("{} is not in a team you manage", rep.email)));
+    }
     let detail = json!({"from": lead.owner_id, "to": rep.id, "by": caller.user_id,
                         "reason": body.reason.unwrap_or_else(|| "reassigned by hand".into())});
     let assign = Reassign {

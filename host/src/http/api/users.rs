@@ -5,10 +5,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::app::AppState;
-use crate::auth::Caller;
+use crate::auth::{Caller, MIN_PASSWORD_CHARS, hash_password};
 use crate::domain::{NormalizedEmail, Role};
 use crate::error::{ApiError, FieldError};
 use crate::http::body::JsonBody;
+use crate::routing::departure::Departure;
 use crate::storage::{RepAttributes, StoreError};
 use crate::tenants::{add_user, issue_token};
 
@@ -40,8 +41,15 @@ pub async fn create(
     let role = Role::parse_tenant_role(&body.role)
         .map_err(|e| errors.push(FieldError::new("/role", e.0)))
         .ok();
-    if body.password.as_ref().is_some_and(|p| p.chars().count() < 10) {
-        errors.push(FieldError::new("/password", "must be at least 10 characters"));
+    if body
+        .password
+        .as_ref()
+        .is_some_and(|p| p.chars().count() < MIN_PASSWORD_CHARS)
+    {
+        errors.push(FieldError::new(
+            "/password",
+            format!("must be at least {MIN_PASSWORD_CHARS} characters"),
+        ));
     }
     let (Some(email), Some(role), true) = (email, role, errors.is_empty()) else {
         return Err(ApiError::validation("the user is not valid", errors));
@@ -148,4 +156,66 @@ pub async fn update(
         attributes.available = available;
     }
     Ok(Json(json!(store.set_rep_attributes(&id, &attributes).await?)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetPassword {
+    password: String,
+}
+
+/// `PUT /api/v1/users/{id}/password`: an admin sets a user's password (the
+/// first one, or a new one for a user locked out); the user's sessions end.
+pub async fn set_password(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<SetPassword>,
+) -> Result<StatusCode, ApiError> {
+    if body.password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(ApiError::validation(
+            "the password is not valid",
+            vec![FieldError::new(
+                "/password",
+                format!("must be at least {MIN_PASSWORD_CHARS} characters"),
+            )],
+        ));
+    }
+    let store = state.store.tenant(caller.tenant_id()?);
+    let password = body.password;
+    let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?
+        .map_err(ApiError::Internal)?;
+    match store.set_password(&id, &hash, None).await {
+        Err(StoreError::NotFound) => Err(ApiError::NotFound(format!("no user {id:?}"))),
+        other => other.map(|()| StatusCode::NO_CONTENT).map_err(Into::into),
+    }
+}
+
+/// `POST /api/v1/users/{id}/deactivate`: the user has left. Their logins
+/// end at once; their open leads are routed again without them (each by a
+/// durable job, run here one after another); their records stay.
+pub async fn deactivate(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let store = state.store.tenant(caller.tenant_id()?);
+    if caller.user_id.as_deref() == Some(id.as_str()) {
+        return Err(ApiError::Conflict("you cannot deactivate yourself".into()));
+    }
+    if let Err(StoreError::NotFound) = store.user_by_id(&id).await {
+        return Err(ApiError::NotFound(format!("no user {id:?}")));
+    }
+    let departed = store.run(Departure { user_id: id.clone() }).await?;
+    let jobs = departed.jobs.clone();
+    let background = state.clone();
+    tokio::spawn(async move {
+        for job in jobs {
+            crate::jobs::execute(&background, job).await;
+        }
+    });
+    let user = store.user_by_id(&id).await?;
+    Ok(Json(json!({"user": user, "departure": departed})))
 }
