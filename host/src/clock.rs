@@ -24,6 +24,12 @@ pub fn set_manual(at: Timestamp) {
     MANUAL_NOW.store(at.0, Ordering::SeqCst);
 }
 
+/// Back to the system clock (after the demo's history was made on a
+/// clock moved back).
+pub fn use_system() {
+    MANUAL_NOW.store(SYSTEM, Ordering::SeqCst);
+}
+
 /// The manual clock's reading, or `None` on the system clock.
 pub fn manual() -> Option<Timestamp> {
     let now = MANUAL_NOW.load(Ordering::SeqCst);

@@ -65,11 +65,15 @@ impl WindowSize {
     }
 }
 
-/// How a session is opened: JavaScript on and a desktop window unless told.
+/// How a session is opened: JavaScript on, a desktop window and Chromium's
+/// own languages (en-US on Debian's) unless told.
 #[derive(Debug, Clone, Copy)]
 pub struct BrowserOptions {
     pub javascript: bool,
     pub window: WindowSize,
+    /// What the browser asks pages for (`Accept-Language`, and
+    /// `navigator.languages`), e.g. `"zh-CN"`; `None` leaves Chromium's.
+    pub languages: Option<&'static str>,
 }
 
 impl Default for BrowserOptions {
@@ -77,6 +81,7 @@ impl Default for BrowserOptions {
         Self {
             javascript: true,
             window: WindowSize::Desktop,
+            languages: None,
         }
     }
 }
@@ -91,6 +96,14 @@ impl BrowserOptions {
 
     pub fn mobile(mut self) -> Self {
         self.window = WindowSize::Mobile;
+        self
+    }
+
+    /// The languages the browser asks for, most wanted first, as Chromium's
+    /// setting takes them: `"zh-CN"`, or `"zh-CN,en-US"`. (`--lang` alone
+    /// does not change `Accept-Language` on Linux; this preference does.)
+    pub fn languages(mut self, languages: &'static str) -> Self {
+        self.languages = Some(languages);
         self
     }
 
@@ -116,9 +129,20 @@ impl BrowserOptions {
             chrome["mobileEmulation"] =
                 json!({"deviceMetrics": {"width": width, "height": height, "pixelRatio": 2.0, "touch": true}});
         }
+        let mut prefs = serde_json::Map::new();
         if !self.javascript {
             // A managed content setting: 2 blocks scripts on every site.
-            chrome["prefs"] = json!({"profile.managed_default_content_settings.javascript": 2});
+            prefs.insert("profile.managed_default_content_settings.javascript".into(), json!(2));
+        }
+        if let Some(languages) = self.languages {
+            prefs.insert("intl.accept_languages".into(), json!(languages));
+            let first = languages.split(',').next().unwrap_or(languages);
+            if let Some(args) = chrome["args"].as_array_mut() {
+                args.push(json!(format!("--lang={first}")));
+            }
+        }
+        if !prefs.is_empty() {
+            chrome["prefs"] = Value::Object(prefs);
         }
         let capabilities = json!({
             "browserName": "chrome",

@@ -29,3 +29,19 @@ ALTER TABLE users ADD COLUMN time_zone TEXT;
 
 -- A rep searches by phone too: the search text gains it (as stored, E.164).
 UPDATE leads SET search_text = search_text || ' ' || phone WHERE phone IS NOT NULL;
+
+-- A deal, recorded when a lead becomes an opportunity or is won: its value
+-- in minor units (fen, cents) and the expected (or actual) close date.
+ALTER TABLE leads ADD COLUMN deal_value BIGINT;
+ALTER TABLE leads ADD COLUMN expected_close_on TEXT;
+
+-- A rep's leads and the pool, read a page at a time through an index in
+-- each order the lists offer (1,000,000 leads in the tenant, 20,000 of them
+-- one rep's): best score first; warmest tier first; soonest follow-up first
+-- (leads without a deadline last). The expressions are those the queries
+-- sort by (storage/leads.rs, `LeadOrder::keys`), so the planners match them.
+CREATE INDEX leads_tenant_owner_score ON leads (tenant_id, owner_id, score, id);
+CREATE INDEX leads_tenant_owner_tier ON leads
+    (tenant_id, owner_id, (CASE tier WHEN 'hot' THEN 3 WHEN 'warm' THEN 2 ELSE 1 END), score, id);
+CREATE INDEX leads_tenant_owner_due_order ON leads
+    (tenant_id, owner_id, (COALESCE(follow_up_due_at, 9223372036854775807)), id);

@@ -42,7 +42,8 @@ pub fn allowed(method: &Method, path: &str) -> &'static [Role] {
         ("POST", "/forms") | ("PUT" | "PATCH", "/forms/{slug}") => &[Admin],
         ("POST", "/forms/{slug}/leads") => LEAD_READERS,
         ("GET", "/leads" | "/leads/{id}") => LEAD_READERS,
-        ("POST", "/leads/{id}/stage" | "/leads/{id}/events") => LEAD_READERS,
+        ("POST", "/leads/{id}/stage" | "/leads/{id}/events" | "/leads/{id}/tags") => LEAD_READERS,
+        ("DELETE", "/leads/{id}/tags/{tag}") => LEAD_READERS,
         // Tracking scripts send events with an integrator's token; the
         // answer carries the lead's id and score, no personal data.
         ("POST", "/events") => &[Admin, Manager, Rep, Integrator],
@@ -65,7 +66,14 @@ pub fn allowed(method: &Method, path: &str) -> &'static [Role] {
         // The pages (`http::pages`): the workspace is the lead readers';
         // every signed-in user has an account page.
         ("GET", "/app" | "/app/agenda" | "/app/leads" | "/app/leads/{id}" | "/app/pool") => LEAD_READERS,
-        ("POST", "/app/leads/{id}/activities" | "/app/leads/{id}/stage") => LEAD_READERS,
+        (
+            "POST",
+            "/app/leads/{id}/activities"
+            | "/app/leads/{id}/stage"
+            | "/app/leads/{id}/tags"
+            | "/app/leads/{id}/tags/remove"
+            | "/app/leads/{id}/tasks",
+        ) => LEAD_READERS,
         ("POST", "/app/leads/{id}/claim") => &[Rep],
         ("GET", "/app/notifications") | ("POST", "/app/notifications/read") => LEAD_READERS,
         ("GET", "/app/account") | ("POST", "/app/account/password" | "/app/account/preferences" | "/app/logout") => {

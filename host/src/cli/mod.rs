@@ -379,6 +379,13 @@ async fn serve(database_url: Option<String>, args: ServeArgs) -> anyhow::Result<
         for form in &demo.forms {
             writeln!(out, "  form page: http://{addr}/f/{}/{form}", demo.tenant.slug)?;
         }
+        if demo.history_leads > 0 {
+            writeln!(
+                out,
+                "  made {} demo leads over the last 90 days (with activities, stage changes and deals)",
+                demo.history_leads
+            )?;
+        }
         writeln!(
             out,
             "  log in at http://{addr}/login (workspace {:?}):",

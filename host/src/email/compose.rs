@@ -179,6 +179,8 @@ mod tests {
             updated_at: Timestamp(0),
             processed_at: None,
             held_at: None,
+            deal_value: None,
+            expected_close_on: None,
         }
     }
 

@@ -11,6 +11,15 @@ pub mod activity;
 pub mod deadlines;
 pub mod sla;
 
+/// A task's title as typed: trimmed, 1-200 characters.
+pub fn task_title(raw: &str) -> Result<&str, crate::error::FieldError> {
+    let title = raw.trim();
+    if title.is_empty() || title.chars().count() > 200 {
+        return Err(crate::error::FieldError::new("/title", "must be 1-200 characters"));
+    }
+    Ok(title)
+}
+
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};

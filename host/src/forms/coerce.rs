@@ -111,6 +111,9 @@ mod tests {
         let form = check_definition("t", &schema, &json!({})).unwrap();
         let fields = UrlEncoded::parse(b"size=twelve").to_fields(&form);
         assert_eq!(fields["size"], json!("twelve"));
-        assert_eq!(form.validate(&Value::Object(fields))[0].pointer, "/size");
+        assert_eq!(
+            form.validate(&Value::Object(fields), crate::i18n::Lang::En)[0].pointer,
+            "/size"
+        );
     }
 }

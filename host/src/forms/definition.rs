@@ -5,7 +5,10 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
+use super::problems::Problem;
+use super::text::LocalText;
 use crate::error::FieldError;
+use crate::i18n::Lang;
 
 /// The value shape of a field, as read from its schema `type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,20 +72,33 @@ pub struct Condition {
     pub value: Value,
 }
 
+/// What the page's script does with a conditional field while none of its
+/// conditions holds (`ui:conditional`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ConditionalDisplay {
+    /// `"hide"`: the field appears only when it is required.
+    #[default]
+    Hide,
+    /// `"show"`: the field is always there, optional until a condition
+    /// makes it required (e.g. a phone asked of everyone, needed of some).
+    Show,
+}
+
 /// One field of a form, everything the page and the urlencoded reader need.
 #[derive(Debug, Clone)]
 pub struct FieldSpec {
     pub name: String,
-    pub label: String,
-    pub help: Option<String>,
-    pub placeholder: Option<String>,
+    pub label: LocalText,
+    pub help: Option<LocalText>,
+    pub placeholder: Option<LocalText>,
     pub widget: Widget,
     pub kind: FieldKind,
     /// Allowed values with their labels (`enum` + `ui:enumNames`); for an
     /// array field, its items' values.
-    pub options: Vec<(Value, String)>,
+    pub options: Vec<(Value, LocalText)>,
     pub required: bool,
     pub required_when: Vec<Condition>,
+    pub conditional: ConditionalDisplay,
     pub default: Option<Value>,
     pub minimum: Option<f64>,
     pub maximum: Option<f64>,
@@ -91,21 +107,46 @@ pub struct FieldSpec {
 
 impl FieldSpec {
     /// The label of one of this field's values, for messages and the page.
-    pub fn option_label(&self, value: &Value) -> String {
+    pub fn option_label(&self, value: &Value, lang: Lang) -> String {
         self.options
             .iter()
             .find(|(v, _)| v == value)
-            .map(|(_, label)| label.clone())
+            .map(|(_, label)| label.get(lang).to_owned())
             .unwrap_or_else(|| display_value(value))
     }
+
+    /// Whether one of its conditions holds on `values` (the field is then
+    /// required).
+    pub fn condition_holds(&self, values: &Map<String, Value>) -> bool {
+        self.required_when
+            .iter()
+            .any(|c| values.get(&c.field).is_some_and(|v| v == &c.value))
+    }
+}
+
+/// How the page behaves, from the UI schema's top level.
+#[derive(Debug, Clone, Default)]
+pub struct PageSettings {
+    /// `ui:thankYou`: shown after a submission, instead of the default words.
+    pub thank_you: Option<LocalText>,
+    /// `ui:redirect`: an https URL the browser is sent to after a submission.
+    pub redirect: Option<String>,
+    /// `ui:progressive.max_new_fields`: how many fields not yet known a
+    /// returning visitor is asked at most.
+    pub max_new_fields: Option<usize>,
+    /// `ui:kiosk`: the page always runs as a kiosk (as with `?kiosk=1`).
+    pub kiosk: bool,
 }
 
 /// A form version ready for intake: its validator, compiled once.
 pub struct CompiledForm {
     validator: jsonschema::Validator,
-    pub title: String,
-    pub description: Option<String>,
-    pub submit_label: String,
+    /// `ui:title`, else the form's title.
+    pub title: LocalText,
+    pub description: Option<LocalText>,
+    /// `ui:submit`; `None`: the page's default word.
+    pub submit_label: Option<LocalText>,
+    pub page: PageSettings,
     /// In display order.
     pub fields: Vec<FieldSpec>,
     by_name: HashMap<String, usize>,
@@ -136,11 +177,13 @@ impl CompiledForm {
         self.by_name.get(name).map(|&i| &self.fields[i])
     }
 
-    /// Every failing field at once, each at its own pointer.
-    pub fn validate(&self, submission: &Value) -> Vec<FieldError> {
+    /// Every failing field at once, each at its own pointer, with its
+    /// message in `lang`.
+    pub fn validate(&self, submission: &Value, lang: Lang) -> Vec<FieldError> {
         self.validator
             .iter_errors(submission)
             .flat_map(|e| describe(&e))
+            .map(|(pointer, problem)| FieldError::new(pointer, problem.message(lang)))
             .collect()
     }
 
@@ -161,9 +204,10 @@ impl CompiledForm {
     }
 }
 
-/// Turns one validator error into field errors a person can act on. A missing
-/// required field is reported at its own pointer, not its parent's.
-fn describe(error: &jsonschema::ValidationError<'_>) -> Vec<FieldError> {
+/// Turns one validator error into the problems a person can act on, each
+/// at its pointer. A missing required field is reported at its own pointer,
+/// not its parent's.
+fn describe(error: &jsonschema::ValidationError<'_>) -> Vec<(String, Problem)> {
     use jsonschema::error::ValidationErrorKind as Kind;
     let at = error.instance_path().as_str().to_owned();
     match error.kind() {
@@ -172,17 +216,13 @@ fn describe(error: &jsonschema::ValidationError<'_>) -> Vec<FieldError> {
                 .as_str()
                 .map(str::to_owned)
                 .unwrap_or_else(|| property.to_string());
-            vec![FieldError::new(
-                format!("{at}/{}", escape_pointer(&name)),
-                "is required",
-            )]
+            vec![(format!("{at}/{}", escape_pointer(&name)), Problem::Required)]
         }
         Kind::AdditionalProperties { unexpected } => unexpected
             .iter()
-            .map(|name| FieldError::new(format!("{at}/{}", escape_pointer(name)), "is not a field of this form"))
+            .map(|name| (format!("{at}/{}", escape_pointer(name)), Problem::NotAField))
             .collect(),
-        Kind::Format { format } => vec![FieldError::new(at, format!("is not a valid {format}"))],
-        _ => vec![FieldError::new(at, error.masked().to_string())],
+        kind => vec![(at, Problem::of(kind, || error.masked().to_string()))],
     }
 }
 
@@ -241,21 +281,89 @@ pub fn check_definition(title: &str, schema: &Value, ui_schema: &Value) -> Resul
     };
     let mut errors = Vec::new();
     let fields = field_specs(schema, properties, &ui, &mut errors);
+    let mut text = |key: &str| ui_text(ui.get(key), &format!("/ui_schema/{key}"), &mut errors);
+    let title = text("ui:title").unwrap_or_else(|| title.into());
+    // The schema's own `description`s document the data for integrators;
+    // visitors read the UI schema's words, in their language.
+    let description = text("ui:description");
+    let submit_label = text("ui:submit");
+    let page = page_settings(&ui, &mut errors);
     if !errors.is_empty() {
         return Err(errors);
     }
     let by_name = fields.iter().enumerate().map(|(i, f)| (f.name.clone(), i)).collect();
-    let text = |key: &str| ui.get(key).and_then(Value::as_str).map(str::to_owned);
     Ok(CompiledForm {
         validator,
-        title: title.to_owned(),
-        description: text("ui:description")
-            .or_else(|| schema.get("description").and_then(Value::as_str).map(str::to_owned)),
-        submit_label: text("ui:submit").unwrap_or_else(|| "Submit / 提交".to_owned()),
+        title,
+        description,
+        submit_label,
+        page,
         lead_fields: lead_field_names(properties),
         fields,
         by_name,
     })
+}
+
+/// A UI string at `pointer`, if given; a wrong one is added to `errors`.
+fn ui_text(value: Option<&Value>, pointer: &str, errors: &mut Vec<FieldError>) -> Option<LocalText> {
+    LocalText::parse(value?, pointer).map_err(|e| errors.push(e)).ok()
+}
+
+/// The most fields `ui:progressive` may ask of a returning visitor.
+const MAX_NEW_FIELDS_LIMIT: u64 = 50;
+
+/// The page's settings from the UI schema's top level; problems are added
+/// to `errors`.
+fn page_settings(ui: &Map<String, Value>, errors: &mut Vec<FieldError>) -> PageSettings {
+    let thank_you = ui_text(ui.get("ui:thankYou"), "/ui_schema/ui:thankYou", errors);
+    let redirect = ui.get("ui:redirect").and_then(|url| {
+        redirect_url(url)
+            .map_err(|why| errors.push(FieldError::new("/ui_schema/ui:redirect", why)))
+            .ok()
+    });
+    let max_new_fields = ui.get("ui:progressive").and_then(|progressive| {
+        let count = progressive.get("max_new_fields").and_then(Value::as_u64);
+        match count {
+            Some(n @ 1..=MAX_NEW_FIELDS_LIMIT) if progressive.as_object().is_some_and(|o| o.len() == 1) => {
+                Some(n as usize)
+            }
+            _ => {
+                errors.push(FieldError::new(
+                    "/ui_schema/ui:progressive/max_new_fields",
+                    format!(
+                        "ui:progressive must be {{\"max_new_fields\": N}}, N a whole number from 1 to {MAX_NEW_FIELDS_LIMIT}"
+                    ),
+                ));
+                None
+            }
+        }
+    });
+    let kiosk = match ui.get("ui:kiosk") {
+        None => false,
+        Some(Value::Bool(on)) => *on,
+        Some(_) => {
+            errors.push(FieldError::new("/ui_schema/ui:kiosk", "must be true or false"));
+            false
+        }
+    };
+    PageSettings {
+        thank_you,
+        redirect,
+        max_new_fields,
+        kiosk,
+    }
+}
+
+/// `ui:redirect` must be an absolute https URL: the browser is sent there
+/// with a visitor's submission behind it, never over plain http or to a
+/// script.
+fn redirect_url(value: &Value) -> Result<String, String> {
+    let raw = value.as_str().ok_or("must be an https URL, as a string")?;
+    let url = url::Url::parse(raw).map_err(|e| format!("is not a URL ({e}): use e.g. https://example.com/thanks"))?;
+    if url.scheme() != "https" || url.host_str().is_none_or(str::is_empty) {
+        return Err(format!("{raw:?} is not an https URL with a host"));
+    }
+    Ok(url.to_string())
 }
 
 /// Each field's spec, in display order; problems are added to `errors`.
@@ -329,16 +437,26 @@ fn field_order(properties: &Map<String, Value>, ui: &Map<String, Value>, errors:
 
 fn field_spec(name: &str, schema: &Value, ui: &Value) -> Result<FieldSpec, FieldError> {
     let pointer = |key: &str| format!("/ui_schema/{}/{key}", escape_pointer(name));
-    let ui_text = |key: &str| ui.get(key).and_then(Value::as_str).map(str::to_owned);
+    let ui_text = |key: &str| ui.get(key).map(|v| LocalText::parse(v, &pointer(key))).transpose();
+    let schema_text = |key: &str| schema.get(key).and_then(Value::as_str).map(LocalText::from);
     let kind = field_kind(schema);
     let values: Vec<Value> = match kind {
         FieldKind::Array(_) => schema.pointer("/items/enum").and_then(Value::as_array).cloned(),
         _ => schema.get("enum").and_then(Value::as_array).cloned(),
     }
     .unwrap_or_default();
-    let labels: Vec<String> = match ui.get("ui:enumNames") {
-        None => values.iter().map(display_value).collect(),
-        Some(Value::Array(labels)) if labels.len() == values.len() => labels.iter().map(display_value).collect(),
+    let labels: Vec<LocalText> = match ui.get("ui:enumNames") {
+        None => values.iter().map(|v| LocalText::Same(display_value(v))).collect(),
+        Some(Value::Array(labels)) if labels.len() == values.len() => labels
+            .iter()
+            .enumerate()
+            .map(|(i, label)| match label {
+                Value::String(_) | Value::Object(_) => {
+                    LocalText::parse(label, &format!("{}/{i}", pointer("ui:enumNames")))
+                }
+                other => Ok(LocalText::Same(display_value(other))),
+            })
+            .collect::<Result<_, _>>()?,
         Some(_) => {
             return Err(FieldError::new(
                 pointer("ui:enumNames"),
@@ -366,18 +484,29 @@ fn field_spec(name: &str, schema: &Value, ui: &Value) -> Result<FieldSpec, Field
             FieldError::new(pointer("ui:widget"), format!("must be one of {}", names.join(", ")))
         })?,
     };
+    let conditional = match ui.get("ui:conditional").map(|v| v.as_str()) {
+        None | Some(Some("hide")) => ConditionalDisplay::Hide,
+        Some(Some("show")) => ConditionalDisplay::Show,
+        Some(_) => {
+            return Err(FieldError::new(
+                pointer("ui:conditional"),
+                "must be \"hide\" (shown only when required) or \"show\" (always shown)",
+            ));
+        }
+    };
     Ok(FieldSpec {
         name: name.to_owned(),
-        label: ui_text("ui:title")
-            .or_else(|| schema.get("title").and_then(Value::as_str).map(str::to_owned))
-            .unwrap_or_else(|| name.to_owned()),
-        help: ui_text("ui:help").or_else(|| schema.get("description").and_then(Value::as_str).map(str::to_owned)),
-        placeholder: ui_text("ui:placeholder"),
+        label: ui_text("ui:title")?
+            .or_else(|| schema_text("title"))
+            .unwrap_or_else(|| name.into()),
+        help: ui_text("ui:help")?,
+        placeholder: ui_text("ui:placeholder")?,
         widget,
         kind,
         options: values.into_iter().zip(labels).collect(),
         required: false,
         required_when: Vec::new(),
+        conditional,
         default: schema.get("default").cloned(),
         minimum: schema.get("minimum").and_then(Value::as_f64),
         maximum: schema.get("maximum").and_then(Value::as_f64),
@@ -491,7 +620,7 @@ mod tests {
 
     #[test]
     fn reports_every_failing_field_at_its_own_pointer() {
-        let errors = form().validate(&json!({"email": "not-an-email", "size": "three"}));
+        let errors = form().validate(&json!({"email": "not-an-email", "size": "three"}), Lang::En);
         let pointers: Vec<&str> = errors.iter().map(|e| e.pointer.as_str()).collect();
         assert!(pointers.contains(&"/name"), "{errors:?}");
         assert!(pointers.contains(&"/email"), "{errors:?}");
@@ -502,11 +631,22 @@ mod tests {
     fn conditional_requirement_applies_only_when_its_condition_holds() {
         let form = form();
         assert!(
-            form.validate(&json!({"name": "a", "email": "a@b.cn", "relationship": "new"}))
-                .is_empty()
+            form.validate(
+                &json!({"name": "a", "email": "a@b.cn", "relationship": "new"}),
+                Lang::En
+            )
+            .is_empty()
         );
-        let errors = form.validate(&json!({"name": "a", "email": "a@b.cn", "relationship": "existing"}));
+        let errors = form.validate(
+            &json!({"name": "a", "email": "a@b.cn", "relationship": "existing"}),
+            Lang::En,
+        );
         assert_eq!(errors, vec![FieldError::new("/customer_id", "is required")]);
+        let errors = form.validate(
+            &json!({"name": "a", "email": "a@b.cn", "relationship": "existing"}),
+            Lang::Zh,
+        );
+        assert_eq!(errors, vec![FieldError::new("/customer_id", "必填")]);
         assert_eq!(form.field("customer_id").unwrap().required_when.len(), 1);
     }
 
@@ -538,5 +678,47 @@ mod tests {
             .unwrap();
         let pointers: Vec<&str> = errors.iter().map(|e| e.pointer.as_str()).collect();
         assert_eq!(pointers, ["/ui_schema/ui:order/1", "/ui_schema/c"]);
+    }
+
+    #[test]
+    fn page_settings_are_checked_at_their_pointers() {
+        let schema = json!({"type": "object", "properties": {"a": {"type": "string"}}});
+        let good = check_definition(
+            "t",
+            &schema,
+            &json!({"ui:title": {"zh": "标题", "en": "Title"}, "ui:thankYou": {"zh": "谢谢", "en": "Thanks"},
+                    "ui:redirect": "https://example.com/thanks", "ui:progressive": {"max_new_fields": 2},
+                    "ui:kiosk": true}),
+        )
+        .unwrap();
+        assert_eq!(good.title.get(Lang::En), "Title");
+        assert_eq!(good.page.redirect.as_deref(), Some("https://example.com/thanks"));
+        assert_eq!(good.page.max_new_fields, Some(2));
+        assert!(good.page.kiosk);
+        let errors = check_definition(
+            "t",
+            &schema,
+            &json!({"ui:redirect": "http://example.com/", "ui:progressive": {"max_new_fields": 0},
+                    "ui:thankYou": 5, "a": {"ui:conditional": "fade"}}),
+        )
+        .err()
+        .unwrap();
+        let mut pointers: Vec<&str> = errors.iter().map(|e| e.pointer.as_str()).collect();
+        pointers.sort();
+        assert_eq!(
+            pointers,
+            [
+                "/ui_schema/a/ui:conditional",
+                "/ui_schema/ui:progressive/max_new_fields",
+                "/ui_schema/ui:redirect",
+                "/ui_schema/ui:thankYou"
+            ]
+        );
+        for bad in ["javascript:alert(1)", "https://", "/thanks", "ftp://example.com"] {
+            let errors = check_definition("t", &schema, &json!({"ui:redirect": bad}))
+                .err()
+                .unwrap();
+            assert_eq!(errors[0].pointer, "/ui_schema/ui:redirect", "{bad}");
+        }
     }
 }

@@ -18,7 +18,8 @@ use crate::domain::{
     TouchContext,
 };
 use crate::error::{ApiError, FieldError};
-use crate::forms::CompiledForm;
+use crate::forms::{CompiledForm, Problem};
+use crate::i18n::Lang;
 use crate::storage::{FormRecord, LeadContact, StoreResult, TenantRecord, Unit, UnitOfWork, WRITER_LEASE, new_id};
 
 pub struct IntakeRequest<'a> {
@@ -27,6 +28,9 @@ pub struct IntakeRequest<'a> {
     pub compiled: &'a CompiledForm,
     pub fields: Map<String, Value>,
     pub context: TouchContext,
+    /// The language of the validation messages (the page's; the API's is
+    /// English).
+    pub lang: Lang,
 }
 
 /// Stores the submission once it is valid. Every failing field is reported
@@ -39,26 +43,33 @@ pub async fn submit(state: &AppState, request: IntakeRequest<'_>) -> Result<Inta
         compiled,
         mut fields,
         context,
+        lang,
     } = request;
     for value in fields.values_mut() {
         trim_strings(value);
     }
     let fields_value = Value::Object(fields);
-    let mut errors = compiled.validate(&fields_value);
+    let mut errors = compiled.validate(&fields_value, lang);
     let Value::Object(fields) = fields_value else {
         unreachable!("built from a map above")
     };
 
     let headline = compiled.lead_fields(&fields);
+    // The normalisers' own (English) messages say more; other languages
+    // get the keyword's.
+    let message = |english: String, problem: Problem| match lang {
+        Lang::En => english,
+        Lang::Zh => problem.message(lang),
+    };
     let email = headline.email.and_then(|(field, raw)| {
         NormalizedEmail::parse(raw)
-            .map_err(|e| push_unless_reported(&mut errors, field, e.0))
+            .map_err(|e| push_unless_reported(&mut errors, field, message(e.0, Problem::Format("email".into()))))
             .ok()
     });
     let region = tenant.region()?;
     let phone = headline.phone.and_then(|(field, raw)| {
         NormalizedPhone::parse(raw, region)
-            .map_err(|e| push_unless_reported(&mut errors, field, e.0))
+            .map_err(|e| push_unless_reported(&mut errors, field, message(e.0, Problem::Phone)))
             .ok()
     });
     if !errors.is_empty() {

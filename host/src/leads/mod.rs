@@ -4,10 +4,12 @@
 
 pub mod behaviour;
 mod context;
+pub mod deal;
 pub mod engagement;
 mod intake;
 pub mod ownership;
 mod stage;
+pub mod tags;
 pub mod unsubscribe;
 
 pub use context::ContextParams;

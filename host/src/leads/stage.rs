@@ -19,6 +19,8 @@ pub struct StageRequest {
     pub reason: Option<String>,
     /// The user's id.
     pub by: String,
+    /// The deal an opportunity or a won lead records (see `deal::records_deal`).
+    pub deal: Option<super::deal::Deal>,
     /// The tenant's active workflows: a stage may enrol the lead or end its runs.
     pub workflows: std::sync::Arc<Vec<crate::nurture::ActiveWorkflow>>,
 }
@@ -50,6 +52,25 @@ impl StageRequest {
             }
             _ => {}
         }
+        if super::deal::records_deal(to) && self.deal.is_none() {
+            problems.push(FieldError::new(
+                "/deal_value",
+                format!("moving a lead to {to} records a deal: its value and close date"),
+            ));
+        }
+        problems
+    }
+
+    /// [`Self::problems`] after those of reading the deal as typed (a deal
+    /// that could not be read is not also reported missing).
+    pub fn problems_with(&self, deal_problems: Vec<FieldError>) -> Vec<FieldError> {
+        let unreadable = !deal_problems.is_empty();
+        let mut problems = deal_problems;
+        problems.extend(
+            self.problems()
+                .into_iter()
+                .filter(|p| !(unreadable && p.pointer == "/deal_value")),
+        );
         problems
     }
 }
@@ -77,7 +98,12 @@ impl UnitOfWork for StageRequest {
             by: self.by.clone(),
         };
         unit.stage_entered(&self.lead_id, &entry, now);
-        let detail = json!({"from": from, "to": to, "reason": reason, "by": self.by});
+        let mut detail = json!({"from": from, "to": to, "reason": reason, "by": self.by});
+        if let Some(deal) = &self.deal {
+            unit.set_deal(&self.lead_id, deal.value_minor, &deal.close_on);
+            detail["deal_value"] = json!(deal.value_minor as f64 / 100.0);
+            detail["close_on"] = json!(deal.close_on);
+        }
         unit.timeline(&self.lead_id, "stage_changed", &detail, now);
         if let Some(owner) = owner
             && from.is_open() != to.is_open()

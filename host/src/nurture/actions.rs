@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::workflow::MAX_WAIT;
+use crate::domain::Tag;
 use crate::email::compose::Composed;
 use crate::plugins::bindings::Action;
 
@@ -13,7 +14,6 @@ use crate::plugins::bindings::Action;
 pub const MAX_TAGS_PER_CALL: usize = 5;
 /// Owner notifications one call may send.
 pub const MAX_NOTIFICATIONS_PER_CALL: usize = 3;
-const MAX_TAG_CHARS: usize = 64;
 const MAX_MESSAGE_CHARS: usize = 1000;
 
 /// An action as stored between a plugin's wait and the actions after it.
@@ -103,12 +103,9 @@ impl StepAction {
                 if tally.tags >= MAX_TAGS_PER_CALL {
                     return Err(format!("add-tag {tag:?}: at most {MAX_TAGS_PER_CALL} tags per call"));
                 }
-                let tag = tag.trim();
-                if tag.is_empty() || tag.chars().count() > MAX_TAG_CHARS {
-                    return Err(format!("add-tag {tag:?}: a tag is 1-{MAX_TAG_CHARS} characters"));
-                }
+                let tag = Tag::parse(tag).map_err(|e| format!("add-tag {tag:?}: {}", e.0))?;
                 tally.tags += 1;
-                Ok(Checked::AddTag(tag.to_owned()))
+                Ok(Checked::AddTag(tag.as_str().to_owned()))
             }
             StepAction::NotifyOwner(message) => {
                 if tally.notifications >= MAX_NOTIFICATIONS_PER_CALL {

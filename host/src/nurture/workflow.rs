@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::domain::{Stage, Tier};
+use crate::domain::{Stage, Tag, Tier};
 use crate::error::FieldError;
 use crate::scoring::model::FieldTest;
 
@@ -341,9 +341,10 @@ impl Workflow {
                 Step::SetField { field, .. } if field.trim().is_empty() => {
                     problem(format!("{at}/field"), "must name a field".into())
                 }
-                Step::SetTag { tag, .. } if !(1..=64).contains(&tag.chars().count()) => {
-                    problem(format!("{at}/tag"), "must be 1-64 characters".into())
-                }
+                Step::SetTag { tag, .. } if Tag::parse(tag).is_err() => problem(
+                    format!("{at}/tag"),
+                    Tag::parse(tag).err().map(|e| e.0).unwrap_or_default(),
+                ),
                 Step::CreateTask { title, due_in, .. } => {
                     if !(1..=200).contains(&title.chars().count()) {
                         problem(format!("{at}/title"), "must be 1-200 characters".into());

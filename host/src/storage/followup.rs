@@ -39,6 +39,19 @@ pub struct TaskRecord {
     pub done_at: Option<Timestamp>,
 }
 
+impl TaskRecord {
+    fn from_row(r: &sqlx::any::AnyRow) -> StoreResult<Self> {
+        Ok(TaskRecord {
+            id: r.try_get("id")?,
+            user_id: r.try_get("user_id")?,
+            lead_id: r.try_get("lead_id")?,
+            title: r.try_get("title")?,
+            due_at: Timestamp(r.try_get("due_at")?),
+            done_at: r.try_get::<Option<i64>, _>("done_at")?.map(Timestamp),
+        })
+    }
+}
+
 /// A lead on a rep's agenda.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct AgendaLead {
@@ -131,6 +144,18 @@ impl TenantStore<'_> {
         Ok(task)
     }
 
+    /// A lead's open tasks, soonest first.
+    pub async fn open_tasks_of_lead(&self, lead_id: &str) -> StoreResult<Vec<TaskRecord>> {
+        let rows = sqlx::query(
+            "SELECT * FROM tasks WHERE tenant_id = $1 AND lead_id = $2 AND done_at IS NULL ORDER BY due_at LIMIT 100",
+        )
+        .bind(&self.tenant_id)
+        .bind(lead_id)
+        .fetch_all(&self.store.read)
+        .await?;
+        rows.iter().map(TaskRecord::from_row).collect()
+    }
+
     /// Marks a task done (`user_id`: only if it is theirs).
     pub async fn complete_task(&self, task_id: &str, user_id: Option<&str>) -> StoreResult<()> {
         let done = sqlx::query(
@@ -151,7 +176,7 @@ impl TenantStore<'_> {
     /// A rep's day: leads past their deadline, leads due before `end_of_day`,
     /// leads given to them in the last day and not yet touched, and their tasks.
     pub async fn agenda(&self, user_id: &str, now: Timestamp, end_of_day: Timestamp) -> StoreResult<Agenda> {
-        let leads = |condition: &'static str, order: &'static str| {
+        let leads = |condition: &str, order: &'static str| {
             let sql = format!(
                 "SELECT id, name, company, tier, score, follow_up_due_at, assigned_at FROM leads \
                  WHERE tenant_id = $1 AND owner_id = $2 AND {condition} ORDER BY {order} LIMIT 200"
@@ -192,18 +217,7 @@ impl TenantStore<'_> {
                     .bind(end_of_day.micros())
                     .fetch_all(&self.store.read)
                     .await?;
-                rows.iter()
-                    .map(|r| {
-                        Ok(TaskRecord {
-                            id: r.try_get("id")?,
-                            user_id: r.try_get("user_id")?,
-                            lead_id: r.try_get("lead_id")?,
-                            title: r.try_get("title")?,
-                            due_at: Timestamp(r.try_get("due_at")?),
-                            done_at: r.try_get::<Option<i64>, _>("done_at")?.map(Timestamp),
-                        })
-                    })
-                    .collect::<StoreResult<Vec<_>>>()
+                rows.iter().map(TaskRecord::from_row).collect::<StoreResult<Vec<_>>>()
             }
         };
         Ok(Agenda {
@@ -211,7 +225,7 @@ impl TenantStore<'_> {
             due_today: leads("follow_up_due_at >= $3 AND follow_up_due_at < $4", "follow_up_due_at").await?,
             newly_assigned: leads(
                 "touched_at IS NULL AND assigned_at > $3 - 86400000000 AND $4 = $4",
-                "score DESC, id",
+                "score DESC, id DESC",
             )
             .await?,
             overdue_tasks: tasks("due_at < $3 AND $4 = $4").await?,

@@ -44,6 +44,10 @@ pub struct LeadRecord {
     pub processed_at: Option<Timestamp>,
     /// Since when the lead is held for nurture (no owner, out of the pool).
     pub held_at: Option<Timestamp>,
+    /// The deal recorded when it became an opportunity or was won: its
+    /// value in minor units and its (expected) close date.
+    pub deal_value: Option<i64>,
+    pub expected_close_on: Option<String>,
 }
 
 impl LeadRecord {
@@ -77,6 +81,8 @@ impl LeadRecord {
             updated_at: Timestamp(row.try_get("updated_at")?),
             processed_at: row.try_get::<Option<i64>, _>("processed_at")?.map(Timestamp),
             held_at: row.try_get::<Option<i64>, _>("held_at")?.map(Timestamp),
+            deal_value: row.try_get("deal_value")?,
+            expected_close_on: row.try_get("expected_close_on")?,
         })
     }
 }
@@ -129,6 +135,8 @@ pub struct LeadFilter {
     /// Only leads with this tag.
     pub tag: Option<String>,
     pub owner_id: Option<String>,
+    /// Only leads someone owns (a manager's team list, the pool apart).
+    pub owned_only: bool,
     pub created_from: Option<Timestamp>,
     pub created_to: Option<Timestamp>,
     /// Substring of name, email or company, any case.
@@ -156,16 +164,20 @@ pub enum LeadOrder {
 
 /// Sorts past every real deadline (`FollowUpDue` puts leads without one last).
 const NO_DEADLINE: i64 = i64::MAX;
+/// A lead's follow-up deadline as lists sort it (an index has it).
+const FOLLOW_UP_ORDER: &str = "(COALESCE(follow_up_due_at, 9223372036854775807))";
 
 impl LeadOrder {
     /// The integer sort keys before the id, and whether they run downwards.
     fn keys(self) -> (&'static [&'static str], bool) {
-        const TIER_RANK: &str = "(CASE l.tier WHEN 'hot' THEN 3 WHEN 'warm' THEN 2 ELSE 1 END)";
+        // As the indexes of migration 0015 spell them (unqualified: the
+        // forms joined in have no such columns), so the planners use them.
+        const TIER_RANK: &str = "(CASE tier WHEN 'hot' THEN 3 WHEN 'warm' THEN 2 ELSE 1 END)";
         match self {
             LeadOrder::Newest => (&[], true),
             LeadOrder::Score => (&["l.score"], true),
             LeadOrder::Tier => (&[TIER_RANK, "l.score"], true),
-            LeadOrder::FollowUpDue => (&["COALESCE(l.follow_up_due_at, 9223372036854775807)"], false),
+            LeadOrder::FollowUpDue => (&[FOLLOW_UP_ORDER], false),
         }
     }
 
@@ -471,6 +483,9 @@ impl TenantStore<'_> {
                  AND lt.tag = ?)",
                 Bind::from(tag),
             );
+        }
+        if filter.owned_only {
+            sql.push_str(" AND l.owner_id IS NOT NULL");
         }
         match filter.owner_id.as_deref() {
             Some(POOL) => sql.push_str(" AND l.owner_id IS NULL AND l.held_at IS NULL"),

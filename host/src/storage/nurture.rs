@@ -441,6 +441,18 @@ impl Unit<'_> {
         Ok(added.rows_affected() > 0)
     }
 
+    /// Takes a tag off the lead; `false` when it did not have it.
+    pub async fn remove_tag(&mut self, lead_id: &str, tag: &str) -> StoreResult<bool> {
+        self.settle().await?;
+        let removed = sqlx::query("DELETE FROM lead_tags WHERE tenant_id = $1 AND lead_id = $2 AND tag = $3")
+            .bind(self.tenant_id)
+            .bind(lead_id)
+            .bind(tag)
+            .execute(&mut *self.conn)
+            .await?;
+        Ok(removed.rows_affected() > 0)
+    }
+
     /// Sets the lead's fields (the whole object, as the caller changed it).
     pub fn set_lead_fields(&mut self, lead_id: &str, fields: &Value, now: Timestamp) {
         let tenant = self.tenant_id;
@@ -462,6 +474,15 @@ impl Unit<'_> {
     }
 
     /// Holds the lead for nurture (`Some`), or releases it to sales (`None`).
+    /// A deal's value (minor units) and close date on the lead.
+    pub fn set_deal(&mut self, lead_id: &str, value_minor: i64, close_on: &str) {
+        let tenant = self.tenant_id;
+        self.pending
+            .set_lead(tenant, lead_id, "deal_value", Bind::Int(value_minor));
+        self.pending
+            .set_lead(tenant, lead_id, "expected_close_on", Bind::from(close_on));
+    }
+
     pub fn set_held(&mut self, lead_id: &str, at: Option<Timestamp>) {
         let tenant = self.tenant_id;
         self.pending

@@ -1,4 +1,5 @@
-//! The harness's options do what they say (the form page tests rely on them).
+//! The harness's options do what they say (the form page and workspace
+//! tests rely on them).
 
 use leadhost_tests::browser::{Browser, BrowserOptions, screenshot_dir};
 
@@ -37,5 +38,15 @@ async fn javascript_can_be_off_in_a_mobile_window() -> anyhow::Result<()> {
     // WebDriver's own scripts still run: that is how the width is read.
     let width = browser.client().execute("return window.innerWidth", vec![]).await?;
     assert_eq!(width, 390);
+    browser.close().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_browser_asks_for_the_languages_it_is_given() -> anyhow::Result<()> {
+    let browser = Browser::open(BrowserOptions::default().languages("zh-CN,en-US")).await?;
+    browser.goto(SCRIPTED_PAGE).await?;
+    let languages = browser.client().execute("return navigator.languages", vec![]).await?;
+    assert_eq!(languages[0], "zh-CN", "{languages}");
+    assert_eq!(languages[1], "en-US", "{languages}");
     browser.close().await
 }

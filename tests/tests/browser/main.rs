@@ -5,3 +5,5 @@
 
 mod form_page;
 mod harness;
+mod public_form;
+mod workspace;

@@ -3,6 +3,7 @@
 
 mod access;
 mod followup;
+mod form_page_capture;
 mod forms;
 mod intake;
 mod languages;

@@ -26,11 +26,12 @@ async fn the_form_page_works_without_javascript(backend: Backend) -> anyhow::Res
         "type=\"radio\"",
         "type=\"checkbox\"",
         "<textarea",
-        "公司 / Company",
+        "for=\"f-company\">公司 ",
         "class=\"required\"",
         "name=\"_utm_source\" value=\"wechat\"",
         "name=\"_submission\"",
-        "Required when",
+        "name=\"_rendered\"",
+        "当「计划时间」为「本月」时必填",
     ] {
         assert!(html.contains(needle), "page lacks {needle:?}");
     }
@@ -69,7 +70,7 @@ async fn the_form_page_works_without_javascript(backend: Backend) -> anyhow::Res
 
     let good = post("name=Li+Wei&email=li%40example.com&company=ACME&budget=50k-200k&consent=true&_utm_source=wechat&_submission=abc").await?;
     assert_eq!(good.status(), StatusCode::CREATED);
-    assert!(good.text().await?.contains("Thank you"));
+    assert!(good.text().await?.contains("谢谢！我们的顾问将在1个工作日内与您联系。"));
     let again = post("name=Li+Wei&email=li%40example.com&company=ACME&budget=50k-200k&consent=true&_utm_source=wechat&_submission=abc").await?;
     assert_eq!(again.status(), StatusCode::CREATED, "a double click is harmless");
 

@@ -675,7 +675,10 @@ async fn people_move_stages_within_the_allowed_transitions(backend: Backend) -> 
         .to_owned();
     let path = format!("/api/v1/leads/{id}/stage");
     let refused = [
-        (json!({"stage": "opportunity"}), "/stage"),
+        (
+            json!({"stage": "opportunity", "deal_value": 5000, "expected_close": "2027-03-31"}),
+            "/stage",
+        ),
         (json!({"stage": "sold"}), "/stage"),
         (json!({"stage": "lost"}), "/reason"),
         (json!({"stage": "disqualified", "reason": "  "}), "/reason"),
@@ -685,8 +688,34 @@ async fn people_move_stages_within_the_allowed_transitions(backend: Backend) -> 
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body} {problem}");
         assert_eq!(pointers(&problem), [pointer], "{body} {problem}");
     }
-    for stage in ["mql", "sql", "opportunity"] {
+    for stage in ["mql", "sql"] {
         let (status, lead) = post(&server, &token, &path, &json!({"stage": stage})).await?;
+        assert_eq!(status, StatusCode::OK, "{lead}");
+    }
+    // An opportunity records its deal: a value and an expected close date.
+    for (body, expected) in [
+        (json!({"stage": "opportunity"}), vec!["/deal_value", "/expected_close"]),
+        (
+            json!({"stage": "opportunity", "deal_value": "-3", "expected_close": "soon"}),
+            vec!["/deal_value", "/expected_close"],
+        ),
+        (
+            json!({"stage": "opportunity", "deal_value": 120000}),
+            vec!["/expected_close"],
+        ),
+    ] {
+        let (status, problem) = post(&server, &token, &path, &body).await?;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body} {problem}");
+        assert_eq!(pointers(&problem), expected, "{body} {problem}");
+    }
+    {
+        let stage = "opportunity";
+        let body = json!({"stage": stage, "deal_value": "120,000.50", "expected_close": "2027-03-31"});
+        let (status, lead) = post(&server, &token, &path, &body).await?;
+        assert_eq!(
+            (&lead["deal_value"], &lead["expected_close_on"]),
+            (&json!(12_000_050), &json!("2027-03-31"))
+        );
         assert_eq!(
             (status, lead["stage"].as_str()),
             (StatusCode::OK, Some(stage)),
@@ -726,9 +755,15 @@ async fn people_move_stages_within_the_allowed_transitions(backend: Backend) -> 
 
     // Won is final; another tenant cannot move the lead at all.
     for stage in ["sql", "opportunity", "won"] {
-        let (status, body) = post(&server, &token, &path, &json!({"stage": stage})).await?;
+        let body = json!({"stage": stage, "deal_value": 88000, "expected_close": "2027-01-15"});
+        let (status, body) = post(&server, &token, &path, &body).await?;
         assert_eq!(status, StatusCode::OK, "{stage}: {body}");
     }
+    let won = crate::scoring::lead(&server, &token, &id).await?;
+    assert_eq!(
+        (&won["deal_value"], &won["expected_close_on"]),
+        (&json!(8_800_000), &json!("2027-01-15"))
+    );
     let (status, problem) = post(&server, &token, &path, &json!({"stage": "recycled"})).await?;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(

@@ -16,6 +16,7 @@ on_both_backends!(
     pages_refuse_posts_without_their_csrf_token_and_other_reps_leads,
     a_rep_works_the_agenda_claims_and_logs_a_call,
     a_departing_reps_logins_end_and_their_open_leads_are_routed_again,
+    tags_are_added_and_removed_over_the_api,
 );
 
 async fn managers_see_their_teams_leads_and_the_pool(backend: Backend) -> anyhow::Result<()> {
@@ -422,6 +423,114 @@ async fn a_rep_works_the_agenda_claims_and_logs_a_call(backend: Backend) -> anyh
     assert_eq!(moved.status, StatusCode::SEE_OTHER, "{}", moved.html);
     let page = rep.get(&format!("/app/leads/{pool_lead}")).await?;
     assert!(page.html.contains("stage · sql"), "{}", page.html);
+
+    // An opportunity records its deal; the page says what is missing.
+    let lead_path = format!("/app/leads/{pool_lead}");
+    let stage = format!("{lead_path}/stage");
+    let missing = rep.post(&stage, &[("_csrf", &csrf), ("stage", "opportunity")]).await?;
+    assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(missing.html.contains("a deal value is needed"), "{}", missing.html);
+    let moved = rep
+        .post(
+            &stage,
+            &[
+                ("_csrf", &csrf),
+                ("stage", "opportunity"),
+                ("deal_value", "120,000"),
+                ("expected_close", "2099-06-30"),
+            ],
+        )
+        .await?;
+    assert_eq!(moved.status, StatusCode::SEE_OTHER, "{}", moved.html);
+    let page = rep.get(&lead_path).await?;
+    assert!(page.html.contains("120000.00 · 2099-06-30"), "{}", page.html);
+
+    // Tags and a task.
+    let tagged = rep
+        .post(&format!("{lead_path}/tags"), &[("_csrf", &csrf), ("tag", " 展会2026 ")])
+        .await?;
+    assert_eq!(tagged.status, StatusCode::SEE_OTHER);
+    let bad = rep
+        .post(&format!("{lead_path}/tags"), &[("_csrf", &csrf), ("tag", "   ")])
+        .await?;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let tasked = rep
+        .post(
+            &format!("{lead_path}/tasks"),
+            &[
+                ("_csrf", &csrf),
+                ("title", "发报价单 Send the quote"),
+                ("due_at", "2099-06-01T09:00"),
+            ],
+        )
+        .await?;
+    assert_eq!(tasked.status, StatusCode::SEE_OTHER);
+    let page = rep.get(&lead_path).await?;
+    let tags = page.html.split("id=\"tags\"").nth(1).unwrap();
+    assert!(tags.contains("展会2026"), "{}", page.html);
+    assert!(page.html.contains("发报价单 Send the quote"));
+    let removed = rep
+        .post(
+            &format!("{lead_path}/tags/remove"),
+            &[("_csrf", &csrf), ("tag", "展会2026")],
+        )
+        .await?;
+    assert_eq!(removed.status, StatusCode::SEE_OTHER);
+    let page = rep.get(&lead_path).await?;
+    assert!(
+        page.html.contains("tagged") && page.html.contains("untagged"),
+        "both on the timeline"
+    );
+    assert!(
+        !page
+            .html
+            .split("id=\"tags\"")
+            .nth(1)
+            .unwrap()
+            .split("</ul>")
+            .next()
+            .unwrap()
+            .contains("展会2026")
+    );
+    Ok(())
+}
+
+async fn tags_are_added_and_removed_over_the_api(backend: Backend) -> anyhow::Result<()> {
+    let server = TestServer::start(backend).await?;
+    let ws = Workspace::create(&server).await?;
+    let rep = &ws.person("rep_a").token;
+    let lead = &ws.leads["a"];
+    let path = format!("/api/v1/leads/{lead}/tags");
+    let (status, body) = server
+        .send_json(Method::POST, rep, &path, &json!({"tag": " vip "}))
+        .await?;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["tags"], json!(["vip"]));
+    let (status, _) = server
+        .send_json(Method::POST, rep, &path, &json!({"tag": "vip"}))
+        .await?;
+    assert_eq!(status, StatusCode::OK, "already tagged");
+    let (status, problem) = server
+        .send_json(Method::POST, rep, &path, &json!({"tag": "x".repeat(65)}))
+        .await?;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(leadhost_tests::pointers(&problem), ["/tag"]);
+    let (status, _) = server
+        .send_json(Method::POST, &ws.person("rep_b").token, &path, &json!({"tag": "mine"}))
+        .await?;
+    assert_eq!(status, StatusCode::NOT_FOUND, "another rep's lead");
+    let (_, filtered) = server.get_json(rep, "/api/v1/leads?tag=vip").await?;
+    assert_eq!(filtered["leads"].as_array().unwrap().len(), 1);
+    let (status, _) = server
+        .send_json(Method::DELETE, rep, &format!("{path}/vip"), &json!({}))
+        .await?;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = server
+        .send_json(Method::DELETE, rep, &format!("{path}/vip"), &json!({}))
+        .await?;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, filtered) = server.get_json(rep, "/api/v1/leads?tag=vip").await?;
+    assert_eq!(filtered["leads"].as_array().unwrap().len(), 0);
     Ok(())
 }
 
@@ -567,4 +676,89 @@ async fn a_departing_reps_logins_end_and_their_open_leads_are_routed_again(backe
         .await?);
     assert_eq!(twice["departure"]["deactivated"], false);
     Ok(())
+}
+
+/// The demo (the server's embedded default) starts with people who can log
+/// in (passwords made and printed once) and 90 days of leads made through
+/// the real paths: claimed, worked, qualified, won and lost with deals.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_starts_with_logins_and_ninety_days_of_worked_leads() -> anyhow::Result<()> {
+    let server = TestServer::start_on(leadhost_tests::TestDatabase::embedded_default()?, &[]).await?;
+    let printed = printed_until(&server, "an admin API token").await?;
+    let made: usize = printed
+        .iter()
+        .find_map(|l| l.trim().strip_prefix("made ")?.split(' ').next()?.parse().ok())
+        .expect("the demo says how many leads it made");
+    assert!(made >= 150, "a few hundred leads: {made}");
+    let password = printed
+        .iter()
+        .find(|l| l.contains("li.na@demo.example"))
+        .and_then(|l| l.split_whitespace().last())
+        .expect("the rep's password is printed")
+        .to_owned();
+    let mut rep = PageVisitor::new(&server);
+    assert_eq!(
+        rep.log_in("demo", "li.na@demo.example", &password).await?.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(rep.get("/app/agenda").await?.status, StatusCode::OK);
+    let mine = rep.get("/app/leads").await?;
+    assert!(mine.html.contains("class=\"lead\""), "the rep has leads: {}", mine.html);
+
+    let token = server
+        .cli(&["token", "create", "--tenant", "demo", "--user", "admin@demo.example"])?
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    let (_, won) = server.get_json(&token, "/api/v1/leads?stage=won&limit=200").await?;
+    let won = won["leads"].as_array().unwrap();
+    assert!(
+        !won.is_empty() && won.iter().all(|l| l["deal_value"].as_i64() > Some(0)),
+        "{won:?}"
+    );
+    let two_months_ago = (time_now() - std::time::Duration::from_secs(60 * 86_400)).to_string();
+    let (_, old) = server
+        .get_json(&token, &format!("/api/v1/leads?created_to={two_months_ago}&limit=5"))
+        .await?;
+    assert!(
+        !old["leads"].as_array().unwrap().is_empty(),
+        "leads from two months ago and more: {old}"
+    );
+
+    // A restart makes nothing again and shows no password.
+    let server = TestServer::start_on(server.stop(), &[]).await?;
+    let printed = printed_until(&server, "an admin API token").await?;
+    assert!(
+        !printed
+            .iter()
+            .any(|l| l.contains(&password) || l.trim().starts_with("made ")),
+        "{printed:?}"
+    );
+    assert!(
+        printed.iter().any(|l| l.contains("printed at the first start")),
+        "{printed:?}"
+    );
+    Ok(())
+}
+
+/// The server's standard output once a line containing `marker` is in it.
+async fn printed_until(server: &TestServer, marker: &str) -> anyhow::Result<Vec<String>> {
+    let deadline = Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let lines = server.stdout.lock().unwrap().clone();
+        if lines.iter().any(|l| l.contains(marker)) {
+            return Ok(lines);
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the server did not print {marker:?}: {lines:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+fn time_now() -> jiff::Timestamp {
+    jiff::Timestamp::now()
 }

@@ -124,10 +124,9 @@ pub async fn create_task(
         return Err(ApiError::Forbidden);
     }
     let mut problems = Vec::new();
-    let title = body.title.trim();
-    if title.is_empty() || title.chars().count() > 200 {
-        problems.push(FieldError::new("/title", "must be 1-200 characters"));
-    }
+    let title = crate::followup::task_title(&body.title)
+        .map_err(|problem| problems.push(problem))
+        .unwrap_or_default();
     let due = Timestamp::parse_rfc3339(&body.due_at);
     if due.is_none() {
         problems.push(FieldError::new("/due_at", "must be an RFC 3339 time"));

@@ -8,11 +8,13 @@ use serde_json::{Value, json};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::clock::Timestamp;
-use crate::domain::{Stage, Tier};
+use crate::domain::{Stage, Tag, Tier};
 use crate::error::{ApiError, FieldError};
 use crate::http::body::JsonBody;
 use crate::http::submission::{Target, query_params, receive};
 use crate::leads;
+use crate::leads::deal::deal_for;
+use crate::leads::tags::{AddTag, RemoveTag};
 use crate::storage::{LeadFilter, LeadOrder, LeadRecord, LeadVisibility, StageRecord, StoreError, TenantStore};
 
 /// `POST /api/v1/forms/{slug}/leads`: the authenticated intake route. The
@@ -111,6 +113,7 @@ pub async fn list(
         tag: text("tag"),
         order,
         owner_id: text("owner"),
+        owned_only: false,
         created_from,
         created_to,
         text: text("q"),
@@ -160,6 +163,13 @@ pub struct StageBody {
     stage: String,
     #[serde(default)]
     reason: Option<String>,
+    /// For opportunity and won: the deal's value (a number, or a string
+    /// such as "120000.50") and its expected close date (YYYY-MM-DD; a won
+    /// deal without one closed today).
+    #[serde(default)]
+    deal_value: Option<Value>,
+    #[serde(default)]
+    expected_close: Option<String>,
 }
 
 /// `POST /api/v1/leads/{id}/stage`: a person moves the lead, within the
@@ -183,15 +193,26 @@ pub async fn change_stage(
         }
         return Err(ApiError::validation("the stage change is not allowed", problems));
     };
+    let value = match &request.deal_value {
+        Some(Value::String(text)) => Some(text.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    let zone = jiff::tz::TimeZone::get(&store.settings().await?.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    let (deal, deal_problems) = match deal_for(to, value.as_deref(), request.expected_close.as_deref(), &zone) {
+        Ok(deal) => (deal, Vec::new()),
+        Err(problems) => (None, problems),
+    };
     let change = leads::StageRequest {
         lead_id: lead.id.clone(),
         from: lead.stage,
         to,
         reason: reason.map(str::to_owned),
         by: caller.user_id.clone().unwrap_or_default(),
+        deal,
         workflows: crate::nurture::active_workflows(&state.nurture.active, &store).await?,
     };
-    let problems = change.problems();
+    let problems = change.problems_with(deal_problems);
     if !problems.is_empty() {
         return Err(ApiError::validation("the stage change is not allowed", problems));
     }
@@ -208,4 +229,56 @@ pub(super) async fn visible(store: &TenantStore<'_>, caller: &Caller, id: &str) 
 
 fn stage_names() -> String {
     Stage::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TagBody {
+    tag: String,
+}
+
+/// `POST /api/v1/leads/{id}/tags`: tags the lead (201, or 200 when it had
+/// the tag); a `tag_added` workflow may enrol it. Answers with its tags.
+pub async fn add_tag(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<TagBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let store = state.store.tenant(caller.tenant_id()?);
+    let lead = visible(&store, &caller, &id).await?;
+    let tag = Tag::parse(&body.tag)
+        .map_err(|e| ApiError::validation("the tag is not valid", vec![FieldError::new("/tag", e.0)]))?;
+    let added = store
+        .run(AddTag {
+            lead_id: lead.id.clone(),
+            tag,
+            by: caller.user_id.clone().unwrap_or_default(),
+            workflows: crate::nurture::active_workflows(&state.nurture.active, &store).await?,
+        })
+        .await?;
+    let status = if added { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(json!({"tags": store.lead_tags(&lead.id).await?}))))
+}
+
+/// `DELETE /api/v1/leads/{id}/tags/{tag}`.
+pub async fn remove_tag(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, tag)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let store = state.store.tenant(caller.tenant_id()?);
+    let lead = visible(&store, &caller, &id).await?;
+    let by = caller.user_id.clone().unwrap_or_default();
+    match store
+        .run(RemoveTag {
+            lead_id: lead.id,
+            tag,
+            by,
+        })
+        .await?
+    {
+        true => Ok(StatusCode::NO_CONTENT),
+        false => Err(ApiError::NotFound("the lead has no such tag".into())),
+    }
 }

@@ -64,6 +64,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/leads", get(leads::list))
         .route("/leads/{id}", get(leads::show))
         .route("/leads/{id}/stage", post(leads::change_stage))
+        .route("/leads/{id}/tags", post(leads::add_tag))
+        .route("/leads/{id}/tags/{tag}", axum::routing::delete(leads::remove_tag))
         .route("/leads/{id}/events", post(events::record_on_lead))
         .route("/events", post(events::record))
         .route("/scoring/model", get(scoring::show_model).put(scoring::replace_model))

@@ -61,7 +61,7 @@ fn lead_table(viewer: &Viewer, leads: &[AgendaLead], now: Timestamp) -> Markup {
                         tr.lead {
                             td { a href=(format!("/app/leads/{}", lead.id)) { (lead.name.as_deref().unwrap_or("—")) } }
                             td { (lead.company.as_deref().unwrap_or("")) }
-                            td class=(format!("tier-{}", lead.tier.as_str())) { (lead.tier.as_str()) }
+                            td class=(format!("tier-{}", lead.tier.as_str())) { (viewer.lang.term(lead.tier.as_str())) }
                             td { (lead.score) }
                             td {
                                 @if let Some(due) = lead.follow_up_due_at { (countdown(viewer, due, now)) }

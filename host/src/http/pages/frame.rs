@@ -90,7 +90,7 @@ pub fn page(viewer: &Viewer, section: Section, title: &str, body: Markup) -> Mar
                         }
                         (link("/app/account", w.account, Section::Account))
                     }
-                    span.who { (viewer.session.name) " · " (viewer.session.role.as_str()) }
+                    span.who { (viewer.session.name) " · " (viewer.lang.term(viewer.session.role.as_str())) }
                     form method="post" action="/app/logout" {
                         (csrf(viewer))
                         button type="submit" { (w.log_out) }
@@ -103,10 +103,6 @@ pub fn page(viewer: &Viewer, section: Section, title: &str, body: Markup) -> Mar
 }
 
 /// A page outside the workspace (login, errors).
-pub fn bare(lang: Lang, title: &str, message: &str) -> Markup {
-    bare_with(lang, title, html! { p role="alert" { (message) } })
-}
-
 pub fn bare_with(lang: Lang, title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)

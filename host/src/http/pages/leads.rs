@@ -15,9 +15,11 @@ use super::frame::{self, Section, countdown, csrf, local_time, page, parse_input
 use super::{PageError, Viewer};
 use crate::app::AppState;
 use crate::clock::Timestamp;
-use crate::domain::{ActivityKind, Role, Stage, Tier};
+use crate::domain::{ActivityKind, Role, Stage, Tag, Tier};
 use crate::followup::activity::{ActivityInput, LogActivity};
 use crate::leads::StageRequest;
+use crate::leads::deal::{deal_for, records_deal};
+use crate::leads::tags::{AddTag, RemoveTag};
 use crate::storage::{LeadFilter, LeadOrder, LeadRecord, StoreError, TenantStore};
 
 const PAGE_SIZE: u32 = 50;
@@ -42,6 +44,8 @@ pub async fn list(
         tag: given("tag").map(str::to_owned),
         text: given("q").map(str::to_owned),
         owner_id: (viewer.caller.role == Role::Rep).then(|| viewer.user_id().to_owned()),
+        // A manager's list is their teams' leads; the pool has its own page.
+        owned_only: viewer.caller.role == Role::Manager,
         order,
         after: given("after").map(str::to_owned),
         limit: PAGE_SIZE,
@@ -88,22 +92,22 @@ pub async fn list(
                     label for="stage" { (w.stage) }
                     select #stage name="stage" {
                         option value="" { (w.any_stage) }
-                        @for stage in Stage::ALL { option value=(stage.as_str()) selected[filter.stage == Some(*stage)] { (stage.as_str()) } }
+                        @for stage in Stage::ALL { option value=(stage.as_str()) selected[filter.stage == Some(*stage)] { (viewer.lang.term(stage.as_str())) } }
                     }
                 }
                 div {
                     label for="tier" { (w.tier) }
                     select #tier name="tier" {
                         option value="" { (w.any_tier) }
-                        @for tier in [Tier::Hot, Tier::Warm, Tier::Cold] { option value=(tier.as_str()) selected[filter.tier == Some(tier)] { (tier.as_str()) } }
+                        @for tier in [Tier::Hot, Tier::Warm, Tier::Cold] { option value=(tier.as_str()) selected[filter.tier == Some(tier)] { (viewer.lang.term(tier.as_str())) } }
                     }
                 }
                 div {
-                    label for="tag" { "Tag" }
+                    label for="tag" { (w.tags) }
                     input #tag name="tag" value=(given("tag").unwrap_or("")) size="10";
                 }
                 div {
-                    label for="sort" { "↕" }
+                    label for="sort" { (w.sort_by) }
                     select #sort name="sort" {
                         @for (value, label) in [("follow_up_due", w.sla_due), ("score", w.score), ("tier", w.tier), ("newest", w.created)] {
                             option value=(value) selected[sort_name == value] { (label) }
@@ -148,10 +152,10 @@ pub(super) fn lead_rows(
                         tr.lead data-id=(lead.id) {
                             td { a href=(format!("/app/leads/{}", lead.id)) { (lead.name.as_deref().or(lead.email.as_deref()).unwrap_or("—")) } }
                             td { (lead.company.as_deref().unwrap_or("")) }
-                            td class=(format!("tier-{}", lead.tier.as_str())) { (lead.tier.as_str()) }
+                            td class=(format!("tier-{}", lead.tier.as_str())) { (viewer.lang.term(lead.tier.as_str())) }
                             td { (lead.score) }
                             td { @if let Some(due) = lead.follow_up_due_at { (countdown(viewer, due, now)) } }
-                            td { (lead.stage.as_str()) }
+                            td { (viewer.lang.term(lead.stage.as_str())) }
                             td { (owner_label(viewer, lead, owners)) }
                             td.muted { (local_time(viewer, lead.created_at)) }
                         }
@@ -197,6 +201,8 @@ pub async fn show(
         Some("activity") => Some(w.activity_saved),
         Some("stage") => Some(w.stage_changed),
         Some("claimed") => Some(w.claimed),
+        Some("tag") => Some(w.tag_added),
+        Some("task") => Some(w.task_added),
         _ => None,
     };
     let page_state = LeadPageState {
@@ -216,8 +222,9 @@ async fn lead_page(
     let store = state.store.tenant(viewer.tenant_id());
     let lead = visible_lead(&store, viewer, id).await?;
     let owners = owner_names(&store).await?;
-    let timeline = timeline(&store, &lead, &owners).await?;
+    let timeline = timeline(viewer, &store, &lead, &owners).await?;
     let tags = store.lead_tags(&lead.id).await?;
+    let tasks = store.open_tasks_of_lead(&lead.id).await?;
     let now = Timestamp::now();
     let title = lead
         .name
@@ -245,21 +252,56 @@ async fn lead_page(
             div {
                 section #lead-facts {
                     dl {
-                        dt { (w.email) } dd { (lead.email.as_deref().unwrap_or("")) }
-                        dt { (w.phone) } dd { (lead.phone.as_deref().unwrap_or("")) }
-                        dt { (w.company) } dd { (lead.company.as_deref().unwrap_or("")) }
-                        dt { (w.score) } dd { (lead.score) " · " span class=(format!("tier-{}", lead.tier.as_str())) { (lead.tier.as_str()) } }
-                        dt { (w.stage) } dd #stage-now { (lead.stage.as_str()) }
+                        @for (label, value) in [(w.email, &lead.email), (w.phone, &lead.phone), (w.company, &lead.company)] {
+                            @if let Some(value) = value { dt { (label) } dd { (value) } }
+                        }
+                        dt { (w.score) } dd { (lead.score) " · " span class=(format!("tier-{}", lead.tier.as_str())) { (viewer.lang.term(lead.tier.as_str())) } }
+                        dt { (w.stage) } dd #stage-now data-stage=(lead.stage.as_str()) { (viewer.lang.term(lead.stage.as_str())) }
                         dt { (w.owner) } dd #owner { (owner_label(viewer, &lead, &owners)) }
                         dt { (w.source) } dd { (lead.source) }
-                        dt { (w.sla_due) } dd { @if let Some(due) = lead.follow_up_due_at { (countdown(viewer, due, now)) } }
-                        dt { "Tags" } dd #tags { (tags.join(", ")) }
+                        @if let Some(due) = lead.follow_up_due_at { dt { (w.sla_due) } dd { (countdown(viewer, due, now)) } }
+                        @if let Some(value) = lead.deal_value {
+                            dt { (w.deal_value) } dd #deal { (format!("{:.2}", value as f64 / 100.0)) " · " (lead.expected_close_on.as_deref().unwrap_or("")) }
+                        }
                     }
                     @if can_claim {
                         form method="post" action=(format!("/app/leads/{}/claim", lead.id)) {
                             (csrf(viewer))
                             p { button #claim type="submit" { (w.claim) } }
                         }
+                    }
+                }
+                section #tags-and-tasks {
+                    h2 { (w.tags) }
+                    ul #tags {
+                        @for tag in &tags {
+                            li {
+                                (tag) " "
+                                form method="post" action=(format!("/app/leads/{}/tags/remove", lead.id)) style="display:inline" {
+                                    (csrf(viewer))
+                                    input type="hidden" name="tag" value=(tag);
+                                    button type="submit" aria-label=(format!("{} {tag}", w.remove)) { "×" }
+                                }
+                            }
+                        }
+                    }
+                    form method="post" action=(format!("/app/leads/{}/tags", lead.id)) novalidate {
+                        (csrf(viewer))
+                        label for="new-tag" { (w.add_tag) }
+                        input #new-tag name="tag" maxlength="64";
+                        " " button type="submit" { (w.add_tag) }
+                    }
+                    h2 { (w.tasks) }
+                    ul #tasks {
+                        @for task in &tasks { li { (task.title) " · " (countdown(viewer, task.due_at, now)) } }
+                    }
+                    form method="post" action=(format!("/app/leads/{}/tasks", lead.id)) novalidate {
+                        (csrf(viewer))
+                        label for="task-title" { (w.task_title) }
+                        input #task-title name="title" maxlength="200";
+                        label for="task-due" { (w.due) }
+                        input #task-due type="datetime-local" name="due_at";
+                        p { button type="submit" { (w.add_task) } }
                     }
                 }
                 section #log-activity {
@@ -269,7 +311,7 @@ async fn lead_page(
                         label for="kind" { (w.kind) }
                         select #kind name="kind" {
                             @for kind in ActivityKind::ALL {
-                                option value=(kind.as_str()) selected[page_state.activity.get("kind").map(String::as_str) == Some(kind.as_str())] { (kind.as_str()) }
+                                option value=(kind.as_str()) selected[page_state.activity.get("kind").map(String::as_str) == Some(kind.as_str())] { (viewer.lang.term(kind.as_str())) }
                             }
                         }
                         label for="outcome" { (w.outcome) }
@@ -289,10 +331,16 @@ async fn lead_page(
                             (csrf(viewer))
                             label for="to-stage" { (w.stage) }
                             select #to-stage name="stage" {
-                                @for stage in lead.stage.next_by_hand() { option value=(stage.as_str()) { (stage.as_str()) } }
+                                @for stage in lead.stage.next_by_hand() { option value=(stage.as_str()) { (viewer.lang.term(stage.as_str())) } }
                             }
                             label for="reason" { (w.reason) }
                             input #reason name="reason";
+                            @if lead.stage.next_by_hand().iter().any(|s| records_deal(*s)) {
+                                label for="deal_value" { (w.deal_value) }
+                                input #deal_value name="deal_value" inputmode="decimal";
+                                label for="expected_close" { (w.expected_close) }
+                                input #expected_close type="date" name="expected_close";
+                            }
                             p { button type="submit" { (w.save) } }
                         }
                     }
@@ -314,6 +362,7 @@ struct TimelineItem {
 /// timeline's events (score changes with their reasons, assignments,
 /// emails, plugin failures, ...), behaviour events, stages and activities.
 async fn timeline(
+    viewer: &Viewer,
     store: &TenantStore<'_>,
     lead: &LeadRecord,
     owners: &HashMap<String, String>,
@@ -357,7 +406,9 @@ async fn timeline(
     }
     for activity in store.activities(&lead.id).await? {
         let who = owners.get(&activity.user_id).cloned().unwrap_or(activity.user_id);
-        let next = activity.next_follow_up_at.map(|at| format!("→ {}", at.to_rfc3339()));
+        let next = activity
+            .next_follow_up_at
+            .map(|at| format!("{} → {}", viewer.words().next_follow_up, local_time(viewer, at)));
         items.push(TimelineItem {
             at: activity.created_at,
             kind: format!("activity · {}", activity.kind.as_str()),
@@ -450,7 +501,7 @@ pub async fn log_activity(
             workflows: crate::nurture::active_workflows(&state.nurture.active, &store).await?,
         })
         .await?;
-    Ok(Redirect::to(&format!("/app/leads/{}?done=activity#timeline", lead.id)).into_response())
+    Ok(Redirect::to(&format!("/app/leads/{}?done=activity", lead.id)).into_response())
 }
 
 /// `POST /app/leads/{id}/stage`.
@@ -467,18 +518,24 @@ pub async fn change_stage(
         .get("reason")
         .map(|r| r.trim().to_owned())
         .filter(|r| !r.is_empty());
+    let field = |key: &str| form.get(key).map(String::as_str);
     let problems = match to {
         None => vec!["/stage: not a stage".to_owned()],
         Some(to) => {
+            let (deal, deal_problems) = match deal_for(to, field("deal_value"), field("expected_close"), &viewer.zone) {
+                Ok(deal) => (deal, Vec::new()),
+                Err(problems) => (None, problems),
+            };
             let change = StageRequest {
                 lead_id: lead.id.clone(),
                 from: lead.stage,
                 to,
                 reason,
                 by: viewer.user_id().to_owned(),
+                deal,
                 workflows: crate::nurture::active_workflows(&state.nurture.active, &store).await?,
             };
-            let problems = change.problems();
+            let problems = change.problems_with(deal_problems);
             if problems.is_empty() {
                 store.run(change).await?;
                 return Ok(Redirect::to(&format!("/app/leads/{}?done=stage", lead.id)).into_response());
@@ -489,10 +546,84 @@ pub async fn change_stage(
                 .collect()
         }
     };
+    sent_back(&state, &viewer, &id, problems).await
+}
+
+/// The lead's page again with `problems` (a 422), for a form sent back.
+async fn sent_back(state: &AppState, viewer: &Viewer, id: &str, problems: Vec<String>) -> Result<Response, PageError> {
     let page_state = LeadPageState {
         problems,
         ..LeadPageState::default()
     };
-    let markup = lead_page(&state, &viewer, &id, page_state).await?;
+    let markup = lead_page(state, viewer, id, page_state).await?;
     Ok((StatusCode::UNPROCESSABLE_ENTITY, markup).into_response())
+}
+
+/// `POST /app/leads/{id}/tags`.
+pub async fn add_tag(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Form(form): Form<BTreeMap<String, String>>,
+) -> Result<Response, PageError> {
+    let store = state.store.tenant(viewer.tenant_id());
+    let lead = visible_lead(&store, &viewer, &id).await?;
+    let tag = match Tag::parse(form.get("tag").map(String::as_str).unwrap_or("")) {
+        Ok(tag) => tag,
+        Err(problem) => return sent_back(&state, &viewer, &id, vec![format!("/tag {}", problem.0)]).await,
+    };
+    store
+        .run(AddTag {
+            lead_id: lead.id.clone(),
+            tag,
+            by: viewer.user_id().to_owned(),
+            workflows: crate::nurture::active_workflows(&state.nurture.active, &store).await?,
+        })
+        .await?;
+    Ok(Redirect::to(&format!("/app/leads/{}?done=tag", lead.id)).into_response())
+}
+
+/// `POST /app/leads/{id}/tags/remove`.
+pub async fn remove_tag(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Form(form): Form<BTreeMap<String, String>>,
+) -> Result<Response, PageError> {
+    let store = state.store.tenant(viewer.tenant_id());
+    let lead = visible_lead(&store, &viewer, &id).await?;
+    let tag = form.get("tag").cloned().unwrap_or_default();
+    let by = viewer.user_id().to_owned();
+    store
+        .run(RemoveTag {
+            lead_id: lead.id.clone(),
+            tag,
+            by,
+        })
+        .await?;
+    Ok(Redirect::to(&format!("/app/leads/{}", lead.id)).into_response())
+}
+
+/// `POST /app/leads/{id}/tasks`: a task for the viewer about this lead.
+pub async fn add_task(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Form(form): Form<BTreeMap<String, String>>,
+) -> Result<Response, PageError> {
+    let store = state.store.tenant(viewer.tenant_id());
+    let lead = visible_lead(&store, &viewer, &id).await?;
+    let mut problems = Vec::new();
+    let title = crate::followup::task_title(form.get("title").map(String::as_str).unwrap_or(""))
+        .map_err(|p| problems.push(format!("{} {}", p.pointer, p.message)))
+        .ok();
+    let due = parse_input_time(&viewer, form.get("due_at").map(String::as_str).unwrap_or(""));
+    if due.is_none() {
+        problems.push("/due_at must be a date and time".to_owned());
+    }
+    let (Some(title), Some(due), true) = (title, due, problems.is_empty()) else {
+        return sent_back(&state, &viewer, &id, problems).await;
+    };
+    store.create_task(viewer.user_id(), Some(&lead.id), title, due).await?;
+    Ok(Redirect::to(&format!("/app/leads/{}?done=task", lead.id)).into_response())
 }

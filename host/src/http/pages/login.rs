@@ -195,7 +195,8 @@ pub async fn log_in(
         LoginOutcome::Wrong => Ok(again(StatusCode::UNAUTHORIZED, w.wrong_login.to_owned())),
         LoginOutcome::Locked { retry_after } => Ok(again(
             StatusCode::TOO_MANY_REQUESTS,
-            format!("{} {}", w.locked_login, retry_after.as_secs().div_ceil(60)),
+            w.locked_login
+                .replace("{}", &retry_after.as_secs().div_ceil(60).to_string()),
         )),
     }
 }

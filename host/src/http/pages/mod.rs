@@ -45,6 +45,9 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/app/leads/{id}", get(leads::show))
         .route("/app/leads/{id}/activities", post(leads::log_activity))
         .route("/app/leads/{id}/stage", post(leads::change_stage))
+        .route("/app/leads/{id}/tags", post(leads::add_tag))
+        .route("/app/leads/{id}/tags/remove", post(leads::remove_tag))
+        .route("/app/leads/{id}/tasks", post(leads::add_task))
         .route("/app/leads/{id}/claim", post(pool::claim))
         .route("/app/pool", get(pool::list))
         .route("/app/notifications", get(notifications::list))
@@ -225,6 +228,15 @@ impl IntoResponse for PageError {
         } else {
             message.join(" / ")
         };
-        (status, frame::bare(Lang::Zh, &status.to_string(), &message)).into_response()
+        let back = format!(
+            "{} / {}",
+            Lang::Zh.words().back_to_workspace,
+            Lang::En.words().back_to_workspace
+        );
+        let body = maud::html! {
+            p role="alert" { (message) }
+            p { a href="/app" { (back) } }
+        };
+        (status, frame::bare_with(Lang::Zh, &status.to_string(), body)).into_response()
     }
 }

@@ -2,6 +2,8 @@
 //! runs on its embedded default. Loading is idempotent: what exists stays,
 //! what is missing is added.
 
+mod history;
+
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -82,6 +84,8 @@ pub struct LoadedDemo {
     /// Users given a password at this start (email, role, password): shown
     /// once, on the first start.
     pub new_logins: Vec<(String, Role, String)>,
+    /// Leads of the made-up past (90 days of them) made at this start.
+    pub history_leads: usize,
 }
 
 pub async fn load(state: &AppState, examples_dir: &Path) -> anyhow::Result<LoadedDemo> {
@@ -168,20 +172,26 @@ pub async fn load(state: &AppState, examples_dir: &Path) -> anyhow::Result<Loade
     for team in &demo.teams {
         load_team(&tenant_store, team).await?;
     }
-    if let Some(path) = &demo.routing_rules
-        && tenant_store.routing_rules().await?.is_none()
-    {
-        let path = base.join(path);
-        let raw = read_json(&path)?;
-        RoutingRules::parse(raw.clone()).map_err(|problems| anyhow::anyhow!("{}: {problems:?}", path.display()))?;
-        tenant_store.save_routing_rules(&raw, None).await?;
-    }
     if let Some(policy) = &demo.sla_policy
         && tenant_store.sla_policy().await?.is_none()
     {
         crate::followup::SlaPolicy::parse(policy.clone())
             .map_err(|problems| anyhow::anyhow!("sla_policy: {problems:?}"))?;
         tenant_store.set_sla_policy(Some(policy)).await?;
+    }
+    // The made-up past, before the rules and workflows: its leads come into
+    // the pool and reps claim them (no lead of it is held or sent email).
+    let history_leads = history::make(state, &tenant).await?;
+    if let Some(path) = &demo.routing_rules
+        && tenant_store.routing_rules().await?.is_none()
+    {
+        let path = base.join(path);
+        let raw = read_json(&path)?;
+        let rules =
+            RoutingRules::parse(raw.clone()).map_err(|problems| anyhow::anyhow!("{}: {problems:?}", path.display()))?;
+        tenant_store.save_routing_rules(&raw, None).await?;
+        // The history's steps read "no rules" into the cache.
+        state.routing_rules.remember(tenant.id.clone(), Some(rules));
     }
     for path in &demo.workflows {
         let path = base.join(path);
@@ -209,6 +219,7 @@ pub async fn load(state: &AppState, examples_dir: &Path) -> anyhow::Result<Loade
         tenant_store.set_settings(Some(&settings.time_zone), from, None).await?;
     }
     Ok(LoadedDemo {
+        history_leads,
         tenant,
         admin_email: admin_email.context("the demo tenant needs an admin user")?,
         forms,
