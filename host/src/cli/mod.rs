@@ -640,16 +640,7 @@ async fn admin_command(store: &Store, command: Command) -> anyhow::Result<()> {
             email,
             password_stdin,
         }) => {
-            let tenant = store
-                .tenant_by_slug(&tenant)
-                .await
-                .with_context(|| format!("tenant {tenant:?}"))?;
-            let email = NormalizedEmail::parse(&email).map_err(parse_err)?;
-            let user = store
-                .tenant(&tenant.id)
-                .user_by_email(email.as_str())
-                .await
-                .with_context(|| format!("user {} in tenant {}", email.as_str(), tenant.slug))?;
+            let (tenant, user) = tenant_user(store, &tenant, &email).await?;
             let (password, made) = match password_stdin {
                 true => (read_password()?, false),
                 false => (crate::tenants::generate_password(), true),
@@ -666,16 +657,7 @@ async fn admin_command(store: &Store, command: Command) -> anyhow::Result<()> {
             }
         }
         Command::Token(TokenCommand::Create { tenant, user, label }) => {
-            let tenant = store
-                .tenant_by_slug(&tenant)
-                .await
-                .with_context(|| format!("tenant {tenant:?}"))?;
-            let email = NormalizedEmail::parse(&user).map_err(parse_err)?;
-            let user = store
-                .tenant(&tenant.id)
-                .user_by_email(email.as_str())
-                .await
-                .with_context(|| format!("user {} in tenant {}", email.as_str(), tenant.slug))?;
+            let (tenant, user) = tenant_user(store, &tenant, &user).await?;
             let token = issue_token(store, &tenant.id, &user.id, &label).await?;
             println!(
                 "API token for {} ({}) in {} (shown once):",
@@ -690,4 +672,23 @@ async fn admin_command(store: &Store, command: Command) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// A tenant by its slug and one of its users by email, or what was not found.
+async fn tenant_user(
+    store: &crate::storage::Store,
+    tenant: &str,
+    email: &str,
+) -> anyhow::Result<(crate::storage::TenantRecord, crate::storage::UserRecord)> {
+    let tenant = store
+        .tenant_by_slug(tenant)
+        .await
+        .with_context(|| format!("tenant {tenant:?}"))?;
+    let email = NormalizedEmail::parse(email).map_err(|e| anyhow::anyhow!(e.0))?;
+    let user = store
+        .tenant(&tenant.id)
+        .user_by_email(email.as_str())
+        .await
+        .with_context(|| format!("user {} in tenant {}", email.as_str(), tenant.slug))?;
+    Ok((tenant, user))
 }

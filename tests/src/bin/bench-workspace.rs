@@ -78,21 +78,21 @@ fn spread_sql(backend: Backend, stride: usize) -> Vec<String> {
         format!(
             "UPDATE leads SET score = ({n} * 37) % 100, \
              tier = CASE WHEN ({n} * 37) % 100 >= 70 THEN 'hot' WHEN ({n} * 37) % 100 >= 40 THEN 'warm' ELSE 'cold' END \
-             WHERE tenant_id = $1"
+             WHERE tenant_id = $1 AND source = 'bulk'"
         ),
         format!(
             "UPDATE leads SET owner_id = $2, assigned_at = CAST($3 AS BIGINT) - 86400000000, \
              follow_up_due_at = CAST($3 AS BIGINT) + (({n} / {stride}) % 97 - 48) * 3600000000 \
-             WHERE tenant_id = $1 AND {n} % {stride} = 0"
+             WHERE tenant_id = $1 AND source = 'bulk' AND {n} % {stride} = 0"
         ),
         format!(
             "UPDATE leads SET name = '张伟', search_text = '张伟 ' || search_text \
-             WHERE tenant_id = $1 AND {n} % ({stride} * 500) = 0"
+             WHERE tenant_id = $1 AND source = 'bulk' AND {n} % ({stride} * 500) = 0"
         ),
         format!(
             "UPDATE leads SET owner_id = {other}, assigned_at = CAST($3 AS BIGINT) - 86400000000, \
              follow_up_due_at = CAST($3 AS BIGINT) + ({n} % 97 - 48) * 3600000000 \
-             WHERE tenant_id = $1 AND {n} % {stride} <> 0 AND {n} % 10 >= 3"
+             WHERE tenant_id = $1 AND source = 'bulk' AND {n} % {stride} <> 0 AND {n} % 10 >= 3"
         ),
     ]
 }
