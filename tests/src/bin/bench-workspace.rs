@@ -69,8 +69,10 @@ async fn main() -> anyhow::Result<()> {
 /// tiers and deadlines. `$1` tenant, `$2` the rep, `$3` now.
 fn spread_sql(backend: Backend, stride: usize) -> Vec<String> {
     let n = match backend {
-        Backend::Sqlite => "CAST(substr(id, 25) AS INTEGER)",
-        Backend::Postgres => "CAST(substr(id, 25) AS BIGINT)",
+        // Qualified: inside the subquery for the other reps, `id` would be
+        // the user's.
+        Backend::Sqlite => "CAST(substr(leads.id, 25) AS INTEGER)",
+        Backend::Postgres => "CAST(substr(leads.id, 25) AS BIGINT)",
     };
     let other =
         format!("(SELECT id FROM users WHERE tenant_id = $1 AND email = 'other' || ({n} % 19) || '@bench.example')");
