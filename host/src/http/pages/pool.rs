@@ -41,7 +41,9 @@ async fn pool_page(
         limit: 50,
         ..LeadFilter::default()
     };
-    let found = match store.leads(&filter, &viewer.caller.lead_visibility()).await {
+    // The pool is everyone's to see: no narrowing by who is looking (an OR
+    // of the rep's own leads would only cost the planner the pool's index).
+    let found = match store.leads(&filter, &LeadVisibility::All).await {
         Err(StoreError::Invalid(_)) => return Err(PageError::NotFound),
         other => other?,
     };
