@@ -417,16 +417,29 @@ impl Browser {
         element.click().await.with_context(|| format!("clicking `{css}`"))
     }
 
-    /// The visible text of the element matching `css`.
+    /// The visible text of the element matching `css`. An element found on
+    /// a page that was then replaced (a click's navigation still landing)
+    /// is looked up again on the new page.
     pub async fn text_of(&self, css: &str) -> anyhow::Result<String> {
-        let element = self.wait_for(css).await?;
-        Ok(element.text().await?)
+        for _ in 0..STALE_RETRIES {
+            match self.wait_for(css).await?.text().await {
+                Err(error) if is_stale(&error) => continue,
+                other => return Ok(other?),
+            }
+        }
+        anyhow::bail!("`{css}` kept going stale: the page kept changing")
     }
 
-    /// An attribute of the element matching `css`, as written in the page.
+    /// An attribute of the element matching `css`, as written in the page
+    /// (looked up again, as [`Self::text_of`], if its page was replaced).
     pub async fn attr_of(&self, css: &str, name: &str) -> anyhow::Result<Option<String>> {
-        let element = self.wait_for(css).await?;
-        Ok(element.attr(name).await?)
+        for _ in 0..STALE_RETRIES {
+            match self.wait_for(css).await?.attr(name).await {
+                Err(error) if is_stale(&error) => continue,
+                other => return Ok(other?),
+            }
+        }
+        anyhow::bail!("`{css}` kept going stale: the page kept changing")
     }
 
     /// Saves what the window shows as target/screenshots/<name>.png.
@@ -463,4 +476,12 @@ impl std::fmt::Debug for Browser {
             .field("chromedriver", &self.driver.url)
             .finish()
     }
+}
+
+/// Times an element is looked up again after its page was replaced.
+const STALE_RETRIES: usize = 20;
+
+/// Whether WebDriver said the element belongs to a page no longer shown.
+fn is_stale(error: &fantoccini::error::CmdError) -> bool {
+    error.to_string().contains("stale element")
 }

@@ -426,6 +426,9 @@ async fn the_pages_are_in_chinese_when_the_browser_asks_for_it() -> anyhow::Resu
 
     browser.fill("#password", PASSWORD).await?;
     browser.click(LOG_IN).await?;
+    // The agenda's own section: the login page (with its own `main h1`)
+    // may still be showing while the redirect lands.
+    browser.wait_for("#new-untouched").await?;
     assert_eq!(browser.text_of("main h1").await?, "今日待办");
     assert!(browser.text_of("#new-untouched h2").await?.contains("新分配、尚未跟进"));
     let row = browser.text_of("#new-untouched tr.lead").await?;
