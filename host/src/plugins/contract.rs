@@ -58,7 +58,7 @@ impl LeadInput {
         }
         // What `GET /api/v1/leads/{id}` shows beside this format's members;
         // anything else unknown is still refused (a typo in a lead file).
-        const API_ONLY: [&str; 19] = [
+        const API_ONLY: [&str; 21] = [
             "email",
             "phone",
             "name",
@@ -73,6 +73,8 @@ impl LeadInput {
             "updated_at",
             "processed_at",
             "held_at",
+            "deal_value",
+            "expected_close_on",
             "touches",
             "events",
             "stages",
