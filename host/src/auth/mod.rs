@@ -8,6 +8,7 @@
 mod password;
 mod permissions;
 pub mod personal_data;
+pub mod reset;
 pub mod session;
 mod token;
 

@@ -20,7 +20,8 @@ pub fn allowed(method: &Method, path: &str) -> &'static [Role] {
         ("GET" | "POST", "/tenants") => &[Operator],
         ("GET", "/me") => &[Admin, Manager, Rep, Integrator, Operator],
         ("GET", "/users") => &[Admin, Manager],
-        ("POST", "/users" | "/users/{id}/deactivate") | ("PUT", "/users/{id}/password") => &[Admin],
+        ("POST", "/users" | "/users/{id}/deactivate" | "/users/{id}/password-reset")
+        | ("PUT", "/users/{id}/password") => &[Admin],
         // Reps may only say whether they take leads (checked in the handler).
         ("PATCH", "/users/{id}") => LEAD_READERS,
         ("GET", "/teams" | "/teams/{name}" | "/routing/rules") => LEAD_READERS,

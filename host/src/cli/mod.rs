@@ -386,6 +386,23 @@ async fn serve(database_url: Option<String>, args: ServeArgs) -> anyhow::Result<
                 demo.history_leads
             )?;
         }
+        for (name, world, enabled) in &demo.plugins.installed {
+            let state = if *enabled {
+                "on"
+            } else {
+                "off: its points would add to the model's; PATCH /api/v1/plugins/{name} {\"enabled\": true} switches it on"
+            };
+            writeln!(out, "  example plugin {name} ({world}), {state}")?;
+        }
+        if !demo.plugins.unbuilt.is_empty() {
+            writeln!(
+                out,
+                "  example plugins not installed, their components are not built: {}\n    \
+                 build them with `cd plugins && cargo build --release --target wasm32-wasip2` \
+                 (the test command does), then start again",
+                demo.plugins.unbuilt.join(", ")
+            )?;
+        }
         writeln!(
             out,
             "  log in at http://{addr}/login (workspace {:?}):",

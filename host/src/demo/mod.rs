@@ -10,13 +10,14 @@ use anyhow::Context;
 use serde::Deserialize;
 
 use crate::app::AppState;
-use crate::domain::Strategy;
 use crate::domain::{NormalizedEmail, Region, Role};
+use crate::domain::{ParseError, PluginName, Strategy, World};
 use crate::forms::{FormUpload, create_form};
 use crate::nurture::Workflow;
+use crate::plugins::component::sha256_hex;
 use crate::routing::rules::RoutingRules;
 use crate::scoring::ScoreModel;
-use crate::storage::{NewTeam, RepAttributes, StoreError, TenantRecord, TenantStore};
+use crate::storage::{NewPlugin, NewTeam, RepAttributes, StoreError, TenantRecord, TenantStore};
 use crate::tenants::add_user;
 
 #[derive(Deserialize)]
@@ -44,6 +45,23 @@ struct DemoTenant {
     workflows: Vec<PathBuf>,
     #[serde(default)]
     settings: Option<DemoSettings>,
+    /// The example plugins, installed when their components have been built.
+    #[serde(default)]
+    plugins: Vec<DemoPlugin>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoPlugin {
+    name: String,
+    world: String,
+    /// The built component, relative to the tenant file.
+    component: PathBuf,
+    /// Its config file, relative to the tenant file.
+    config: PathBuf,
+    /// Scorers are installed switched off: their points would add to the
+    /// demo model's (and move the tiers it is tuned for).
+    enabled: bool,
 }
 
 #[derive(Deserialize)]
@@ -86,6 +104,16 @@ pub struct LoadedDemo {
     pub new_logins: Vec<(String, Role, String)>,
     /// Leads of the made-up past (90 days of them) made at this start.
     pub history_leads: usize,
+    pub plugins: DemoPlugins,
+}
+
+/// What became of the example plugins.
+#[derive(Default)]
+pub struct DemoPlugins {
+    /// Installed (at this start or before): name, world, enabled.
+    pub installed: Vec<(String, String, bool)>,
+    /// Not installed: their components have not been built.
+    pub unbuilt: Vec<String>,
 }
 
 pub async fn load(state: &AppState, examples_dir: &Path) -> anyhow::Result<LoadedDemo> {
@@ -218,7 +246,9 @@ pub async fn load(state: &AppState, examples_dir: &Path) -> anyhow::Result<Loade
         let from = Some(Some(settings.email_from.as_str()));
         tenant_store.set_settings(Some(&settings.time_zone), from, None).await?;
     }
+    let plugins = install_plugins(state, &tenant_store, base, &demo.plugins).await?;
     Ok(LoadedDemo {
+        plugins,
         history_leads,
         tenant,
         admin_email: admin_email.context("the demo tenant needs an admin user")?,
@@ -230,6 +260,55 @@ pub async fn load(state: &AppState, examples_dir: &Path) -> anyhow::Result<Loade
 fn read_json(path: &Path) -> anyhow::Result<serde_json::Value> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+/// Installs each example plugin whose component has been built, unless one
+/// of its name exists (a tenant's own changes to it stay).
+async fn install_plugins(
+    state: &AppState,
+    store: &TenantStore<'_>,
+    base: &Path,
+    plugins: &[DemoPlugin],
+) -> anyhow::Result<DemoPlugins> {
+    let mut outcome = DemoPlugins::default();
+    let installed = store.plugins().await?;
+    for plugin in plugins {
+        if let Some(existing) = installed.iter().find(|p| p.name == plugin.name) {
+            let world = existing.world.as_str().to_owned();
+            outcome.installed.push((existing.name.clone(), world, existing.enabled));
+            continue;
+        }
+        let Ok(component) = std::fs::read(base.join(&plugin.component)) else {
+            outcome.unbuilt.push(plugin.name.clone());
+            continue;
+        };
+        let name = PluginName::parse(&plugin.name).map_err(|e| anyhow::anyhow!("plugin {}: {}", plugin.name, e.0))?;
+        let world: World = plugin.world.parse().map_err(|e: ParseError| anyhow::anyhow!(e))?;
+        let config = read_json(&base.join(&plugin.config))?.to_string();
+        let sha256 = sha256_hex(&component);
+        let status = state
+            .plugins
+            .admit(store.tenant_id(), &component, &sha256, world)
+            .await
+            .with_context(|| format!("the example plugin {} ({})", plugin.name, plugin.component.display()))?;
+        let new = NewPlugin {
+            name: name.as_str(),
+            world,
+            config: &config,
+            component: &component,
+            sha256: &sha256,
+            status,
+        };
+        state.plugins.keep(store, new, false).await?;
+        if !plugin.enabled {
+            store.update_plugin(name.as_str(), Some(false), None).await?;
+            state.plugins.forget(store.tenant_id());
+        }
+        outcome
+            .installed
+            .push((plugin.name.clone(), plugin.world.clone(), plugin.enabled));
+    }
+    Ok(outcome)
 }
 
 /// A team of the demo's users, unless one of its name exists.

@@ -42,7 +42,10 @@ pub async fn deliver(state: &AppState, job: &JobRecord, email_id: &str) -> Store
     if email.status != EmailStatus::Queued {
         return store.run(Attempted::done(job, &email, None)).await;
     }
-    if store.is_suppressed(&email.to).await? {
+    // An account's email (a password reset) is no mailing: the suppression
+    // list, which is for leads' and notices' addresses, does not stop it.
+    let is_mailing = email.lead_id.is_some();
+    if is_mailing && store.is_suppressed(&email.to).await? {
         return store.run(Attempted::done(job, &email, Some(Outcome::Suppressed))).await;
     }
     let Some(relay) = &state.smtp else {
@@ -56,11 +59,13 @@ pub async fn deliver(state: &AppState, job: &JobRecord, email_id: &str) -> Store
         let reason = "the tenant's sending rate is reached";
         return state.store.retry_job(&job.id, reason, next_minute).await;
     }
-    let unsubscribe_url = super::links::unsubscribe_url(
-        state.settings.public_url.as_deref().unwrap_or_default(),
-        &settings.link_key,
-        &email.id,
-    );
+    let unsubscribe_url = is_mailing.then(|| {
+        super::links::unsubscribe_url(
+            state.settings.public_url.as_deref().unwrap_or_default(),
+            &settings.link_key,
+            &email.id,
+        )
+    });
     let outgoing = OutgoingEmail {
         message_id: email.message_id.clone(),
         from: email.from.clone(),
@@ -115,29 +120,31 @@ impl UnitOfWork for Attempted {
                 if unit.take_job(&self.job_id).await? {
                     unit.email_suppressed(&email.id);
                     let detail = json!({"email": email.id, "to": email.to, "reason": "suppressed"});
-                    unit.timeline(&email.lead_id, "email_not_sent", &detail, now);
+                    on_timeline(unit, email, "email_not_sent", &detail, now);
                 }
             }
             Some(Outcome::Sent(SendOutcome::Accepted { answer })) => {
                 if unit.take_job(&self.job_id).await? {
                     unit.email_attempted(&email.id, attempt, "accepted", answer, EmailStatus::Sent, now);
                     let detail = json!({"email": email.id, "subject": email.subject, "message_id": email.message_id});
-                    unit.timeline(&email.lead_id, "email_sent", &detail, now);
+                    on_timeline(unit, email, "email_sent", &detail, now);
                 }
             }
             Some(Outcome::Sent(SendOutcome::Permanent { answer })) => {
                 if unit.take_job(&self.job_id).await? {
                     unit.email_attempted(&email.id, attempt, "refused", answer, EmailStatus::Failed, now);
-                    unit.suppress(&email.to, "rejected", Some(answer), now);
+                    if email.lead_id.is_some() {
+                        unit.suppress(&email.to, "rejected", Some(answer), now);
+                    }
                     let detail = json!({"email": email.id, "to": email.to, "answer": answer});
-                    unit.timeline(&email.lead_id, "email_failed", &detail, now);
+                    on_timeline(unit, email, "email_failed", &detail, now);
                 }
             }
             Some(Outcome::Sent(SendOutcome::Transient { answer })) if attempt >= MAX_ATTEMPTS => {
                 if unit.take_job(&self.job_id).await? {
                     unit.email_attempted(&email.id, attempt, "deferred", answer, EmailStatus::Failed, now);
                     let detail = json!({"email": email.id, "to": email.to, "answer": answer, "attempts": attempt});
-                    unit.timeline(&email.lead_id, "email_failed", &detail, now);
+                    on_timeline(unit, email, "email_failed", &detail, now);
                 }
             }
             Some(Outcome::Sent(SendOutcome::Transient { answer })) => {
@@ -146,6 +153,14 @@ impl UnitOfWork for Attempted {
             }
         }
         Ok(())
+    }
+}
+
+/// An email's outcome on its lead's timeline; an account's email has no lead
+/// (its attempts stay in the email log).
+fn on_timeline(unit: &mut Unit<'_>, email: &EmailRecord, kind: &str, detail: &serde_json::Value, now: Timestamp) {
+    if let Some(lead_id) = &email.lead_id {
+        unit.timeline(lead_id, kind, detail, now);
     }
 }
 

@@ -22,8 +22,9 @@ pub struct OutgoingEmail {
     pub subject: String,
     pub text: String,
     pub html: Option<String>,
-    /// The one-click unsubscribe URL (https or http).
-    pub unsubscribe_url: String,
+    /// The one-click unsubscribe URL (https or http); none for an account's
+    /// own email (a password reset), which is no mailing to leave.
+    pub unsubscribe_url: Option<String>,
 }
 
 /// Why an [`OutgoingEmail`] cannot become a message. None of these get better on a retry of the same row.
@@ -60,15 +61,14 @@ pub fn build(email: &OutgoingEmail) -> Result<Message, MessageError> {
     let from = parse_mailbox("from", &email.from)?;
     let to = parse_mailbox("to", &email.to)?;
     let message_id = checked_message_id(&email.message_id)?;
-    let unsubscribe = ListUnsubscribe::new(&email.unsubscribe_url)?;
-
-    let builder = Message::builder()
+    let mut builder = Message::builder()
         .from(from)
         .to(to)
         .subject(single_line(&email.subject))
-        .message_id(Some(format!("<{message_id}>")))
-        .header(unsubscribe)
-        .header(ListUnsubscribePost);
+        .message_id(Some(format!("<{message_id}>")));
+    if let Some(url) = &email.unsubscribe_url {
+        builder = builder.header(ListUnsubscribe::new(url)?).header(ListUnsubscribePost);
+    }
 
     let message = match &email.html {
         None => builder.singlepart(SinglePart::plain(email.text.clone()))?,
@@ -223,7 +223,7 @@ mod tests {
             subject: "Your quote".to_owned(),
             text: "Hello".to_owned(),
             html: None,
-            unsubscribe_url: "https://leadhost.example/u/abc123".to_owned(),
+            unsubscribe_url: Some("https://leadhost.example/u/abc123".to_owned()),
         }
     }
 
@@ -323,7 +323,7 @@ mod tests {
     #[test]
     fn crlf_in_unsubscribe_url_and_message_id_is_refused() {
         let url = OutgoingEmail {
-            unsubscribe_url: "https://x.example/u\r\nBcc: evil@x".to_owned(),
+            unsubscribe_url: Some("https://x.example/u\r\nBcc: evil@x".to_owned()),
             ..email()
         };
         assert!(matches!(build(&url), Err(MessageError::InvalidUnsubscribeUrl(_))));
@@ -340,7 +340,7 @@ mod tests {
         let email = OutgoingEmail {
             to: "lead@example.com\n".to_owned(),
             message_id: "id@leadhost.example\r\n".to_owned(),
-            unsubscribe_url: "https://leadhost.example/u/abc123\n".to_owned(),
+            unsubscribe_url: Some("https://leadhost.example/u/abc123\n".to_owned()),
             ..email()
         };
         let message = formatted_text(&email);
@@ -386,6 +386,17 @@ mod tests {
             message.headers().get::<ListUnsubscribePost>(),
             Some(ListUnsubscribePost)
         );
+    }
+
+    #[test]
+    fn an_accounts_email_has_no_unsubscribe_headers() {
+        let reset = OutgoingEmail {
+            unsubscribe_url: None,
+            ..email()
+        };
+        let message = build(&reset).unwrap();
+        assert!(message.headers().get::<ListUnsubscribe>().is_none());
+        assert!(message.headers().get::<ListUnsubscribePost>().is_none());
     }
 
     #[test]

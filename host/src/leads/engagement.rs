@@ -39,7 +39,10 @@ impl UnitOfWork for EmailEngagement {
             at: now,
         };
         unit.insert_email_event(&record, &email.id);
-        if self.reader != Reader::Person || !unit.hold_lead_row(&email.lead_id).await? {
+        let Some(lead_id) = email.lead_id.as_deref() else {
+            return Ok(None); // an account's email: nobody's engagement to score
+        };
+        if self.reader != Reader::Person || !unit.hold_lead_row(lead_id).await? {
             return Ok(None);
         }
         unit.email_engaged(&email.id, self.engagement == Engagement::Clicked, now);
@@ -49,8 +52,8 @@ impl UnitOfWork for EmailEngagement {
             detail: json!({"email": email.id, "step": email.step_id, "run": email.run_id, "subject": email.subject}),
             occurred_at: now,
         };
-        let recorded = unit.insert_behaviour_event(&email.lead_id, &event, now);
-        react(unit, &self.workflows, &email.lead_id, &[LeadChange::Event(kind)], now).await?;
+        let recorded = unit.insert_behaviour_event(lead_id, &event, now);
+        react(unit, &self.workflows, lead_id, &[LeadChange::Event(kind)], now).await?;
         Ok(Some(recorded))
     }
 }

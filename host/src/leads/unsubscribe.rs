@@ -28,14 +28,18 @@ impl UnitOfWork for Unsubscribe {
             unit.stop_notification_emails(user_id);
             return Ok(());
         }
+        // An account's email (no lead's, no user's notice) carries no link.
+        let Some(lead_id) = email.lead_id.as_deref() else {
+            return Ok(());
+        };
         if unit.is_suppressed(&email.to).await? {
             return Ok(()); // a second click changes nothing
         }
         unit.suppress(&email.to, "unsubscribed", Some(&format!("email {}", email.id)), now);
         let detail = json!({"address": email.to, "email": email.id});
-        unit.timeline(&email.lead_id, "unsubscribed", &detail, now);
-        if unit.lead_owner_row(&email.lead_id).await?.is_some() {
-            react(unit, &self.workflows, &email.lead_id, &[LeadChange::Unsubscribed], now).await?;
+        unit.timeline(lead_id, "unsubscribed", &detail, now);
+        if unit.lead_owner_row(lead_id).await?.is_some() {
+            react(unit, &self.workflows, lead_id, &[LeadChange::Unsubscribed], now).await?;
         }
         Ok(())
     }

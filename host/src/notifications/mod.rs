@@ -87,7 +87,7 @@ impl UnitOfWork for EmailNotice {
         unit.insert_email(
             &NewEmail {
                 id: &id,
-                lead_id,
+                lead_id: Some(lead_id),
                 run_id: None,
                 step_id: None,
                 user_id: Some(&notification.user_id),

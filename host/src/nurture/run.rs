@@ -753,7 +753,7 @@ fn queue_email(
     unit.insert_email(
         &NewEmail {
             id: &id,
-            lead_id: &run.lead_id,
+            lead_id: Some(&run.lead_id),
             run_id: Some(&run.id),
             step_id: Some(step_id),
             user_id: None,

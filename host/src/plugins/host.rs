@@ -17,7 +17,7 @@ use crate::clock::Timestamp;
 use crate::domain::RecentCalls;
 use crate::domain::{PluginStatus, World};
 use crate::recent::{Recent, SETTINGS_TTL};
-use crate::storage::{PendingCompile, PluginRecord, Store, StoreError, StoreResult, TenantStore};
+use crate::storage::{NewPlugin, PendingCompile, PluginRecord, Store, StoreError, StoreResult, TenantStore};
 
 /// Plugin calls one tenant may have running at once.
 const CALLS_PER_TENANT: usize = 2;
@@ -120,6 +120,28 @@ impl PluginHost {
             .await
             .map_err(|e| Admission::Refused(Rejection::Invalid(format!("the compile failed: {e}"))))?
             .map_err(Admission::Refused)
+    }
+
+    /// Stores a plugin that [`admit`](Self::admit) let in (with the status it
+    /// gave), and queues its compile when it is `Compiling`; the tenant's
+    /// plugin lists are read afresh.
+    pub async fn keep(
+        &self,
+        store: &TenantStore<'_>,
+        plugin: NewPlugin<'_>,
+        replace: bool,
+    ) -> StoreResult<PluginRecord> {
+        let saved = store.save_plugin(plugin, replace).await?;
+        if saved.status == PluginStatus::Compiling {
+            self.queue_compile(PendingCompile {
+                tenant_id: store.tenant_id().to_owned(),
+                plugin_id: saved.id.clone(),
+                sha256: saved.sha256.clone(),
+                world: saved.world,
+            });
+        }
+        self.forget(store.tenant_id());
+        Ok(saved)
     }
 
     /// Queues a stored `Compiling` plugin for the background compiler.

@@ -16,7 +16,8 @@ pub struct EmailRecord {
     pub id: String,
     #[serde(skip)]
     pub tenant_id: String,
-    pub lead_id: String,
+    /// The lead it is about; none for an account's email (a password reset).
+    pub lead_id: Option<String>,
     pub run_id: Option<String>,
     pub step_id: Option<String>,
     /// A notification email's recipient (a user, not the lead).
@@ -68,7 +69,7 @@ impl EmailRecord {
 /// An email to write to the outbox, queued.
 pub struct NewEmail<'a> {
     pub id: &'a str,
-    pub lead_id: &'a str,
+    pub lead_id: Option<&'a str>,
     pub run_id: Option<&'a str>,
     pub step_id: Option<&'a str>,
     pub user_id: Option<&'a str>,

@@ -46,12 +46,14 @@ pub use leads::{
     IdentityOwners, LeadContact, LeadFilter, LeadOrder, LeadPage, LeadRecord, LeadVisibility, POOL, TouchRecord,
 };
 pub use notifications::{NotificationMail, NotificationRecord};
-pub use nurture::{ActiveVersion, NewRun, RunLogRecord, RunMove, RunRecord, StepCount, TenantSettings};
+pub use nurture::{
+    ActiveVersion, NewRun, RunLogRecord, RunMove, RunRecord, StepCount, TenantSettings, sender_or_placeholder,
+};
 pub use pipeline::{RepRecord, StepLead};
 pub use plugins::{NewPlugin, PendingCompile, PluginRecord};
 pub use routing::{MemberLoad, NewTeam, OwnedLead, PoolSettings, StoredRules, TeamMemberRecord, TeamRecord};
 pub use scoring::{PreparedScores, RescoreRun, StartedRescore, StoredModel, decay_job_id};
-pub use sessions::{LoginCandidate, NewSession, SessionRecord};
+pub use sessions::{LivePasswordReset, LoginCandidate, NewPasswordReset, NewSession, SessionRecord};
 pub use stages::StageRecord;
 pub use tenants::{Authenticated, NewUser, RepAttributes, TenantRecord, UserRecord};
 pub use timeline::EventRecord;

@@ -491,7 +491,7 @@ impl Unit<'_> {
 }
 
 /// The tenant's sender identity, or its name at a placeholder address.
-pub(super) fn sender_or_placeholder(email_from: Option<String>, tenant_name: &str) -> String {
+pub fn sender_or_placeholder(email_from: Option<String>, tenant_name: &str) -> String {
     email_from.unwrap_or_else(|| format!("{} <noreply@leadhost.local>", tenant_name.replace(['<', '>', '"'], "")))
 }
 

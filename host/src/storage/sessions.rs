@@ -269,3 +269,114 @@ impl Unit<'_> {
         rows.iter().map(|row| Ok(row.try_get("id")?)).collect()
     }
 }
+
+/// A password reset link as stored: its secret's hash and whom it resets.
+pub struct NewPasswordReset<'a> {
+    /// SHA-256 of the link's secret.
+    pub id: &'a str,
+    pub user_id: &'a str,
+    pub requested_by: Option<&'a str>,
+    pub now: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// A reset link that still works, and the user it is for.
+#[derive(Debug, Clone)]
+pub struct LivePasswordReset {
+    pub tenant_id: String,
+    pub tenant_slug: String,
+    pub user_id: String,
+    pub email: String,
+    pub language: Option<String>,
+    pub expires_at: Timestamp,
+}
+
+impl Unit<'_> {
+    pub fn insert_password_reset(&mut self, reset: &NewPasswordReset<'_>) {
+        self.write(
+            Statement::new(
+                "INSERT INTO password_resets (id, tenant_id, user_id, requested_by, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(reset.id)
+            .bind(self.tenant_id)
+            .bind(reset.user_id)
+            .bind(reset.requested_by)
+            .bind(reset.now.micros())
+            .bind(reset.expires_at.micros()),
+        );
+    }
+}
+
+impl Store {
+    /// The reset link whose secret hashes to `id`, unless it was used, has
+    /// expired, or its user has left.
+    pub async fn live_password_reset(&self, id: &str, now: Timestamp) -> StoreResult<Option<LivePasswordReset>> {
+        let row = sqlx::query(
+            "SELECT r.tenant_id, t.slug, r.user_id, u.email, u.language, r.expires_at \
+             FROM password_resets r JOIN users u ON u.id = r.user_id JOIN tenants t ON t.id = r.tenant_id \
+             WHERE r.id = $1 AND r.used_at IS NULL AND r.expires_at > $2 AND u.deactivated_at IS NULL",
+        )
+        .bind(id)
+        .bind(now.micros())
+        .fetch_optional(&self.read)
+        .await?;
+        row.map(|row| {
+            Ok(LivePasswordReset {
+                tenant_id: row.try_get("tenant_id")?,
+                tenant_slug: row.try_get("slug")?,
+                user_id: row.try_get("user_id")?,
+                email: row.try_get("email")?,
+                language: row.try_get("language")?,
+                expires_at: Timestamp(row.try_get("expires_at")?),
+            })
+        })
+        .transpose()
+    }
+
+    /// Uses a reset link: the user's password becomes `password_hash`, and
+    /// this link, the user's other links and every session of theirs end,
+    /// together. `false` when the link stopped working meanwhile (used by a
+    /// second tab, expired, its user deactivated).
+    pub async fn use_password_reset(&self, id: &str, password_hash: &str, now: Timestamp) -> StoreResult<bool> {
+        let mut tx = self.begin_write().await?;
+        let Some(row) = sqlx::query(
+            "UPDATE password_resets SET used_at = $2 WHERE id = $1 AND used_at IS NULL AND expires_at > $2 \
+             RETURNING tenant_id, user_id",
+        )
+        .bind(id)
+        .bind(now.micros())
+        .fetch_optional(&mut *tx)
+        .await?
+        else {
+            return Ok(false);
+        };
+        let (tenant_id, user_id): (String, String) = (row.try_get("tenant_id")?, row.try_get("user_id")?);
+        let changed = sqlx::query(
+            "UPDATE users SET password_hash = $3 WHERE tenant_id = $1 AND id = $2 AND deactivated_at IS NULL",
+        )
+        .bind(&tenant_id)
+        .bind(&user_id)
+        .bind(password_hash)
+        .execute(&mut *tx)
+        .await?;
+        if changed.rows_affected() == 0 {
+            return Ok(false); // dropping the transaction leaves the link unused
+        }
+        sqlx::query(
+            "UPDATE password_resets SET used_at = $3 WHERE tenant_id = $1 AND user_id = $2 AND used_at IS NULL",
+        )
+        .bind(&tenant_id)
+        .bind(&user_id)
+        .bind(now.micros())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM sessions WHERE tenant_id = $1 AND user_id = $2")
+            .bind(&tenant_id)
+            .bind(&user_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}

@@ -1,9 +1,10 @@
 //! Logins, scope and the rep workspace, over HTTP as a browser sends it
 //! (the browser tests drive the same flows in Chromium, on SQLite).
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use leadhost_tests::pages::PageVisitor;
+use leadhost_tests::smtp::SmtpSink;
 use leadhost_tests::workspace::{PASSWORD, Workspace};
 use leadhost_tests::{Backend, StatusCode, TestServer, on_both_backends};
 use reqwest::Method;
@@ -12,6 +13,7 @@ use serde_json::json;
 on_both_backends!(
     managers_see_their_teams_leads_and_the_pool,
     a_login_starts_a_session_that_logout_and_a_new_password_end,
+    a_reset_link_by_email_sets_a_new_password_once_within_the_hour,
     wrong_passwords_are_slowed_then_locked_per_account,
     pages_refuse_posts_without_their_csrf_token_and_other_reps_leads,
     a_rep_works_the_agenda_claims_and_logs_a_call,
@@ -91,6 +93,130 @@ async fn managers_see_their_teams_leads_and_the_pool(backend: Backend) -> anyhow
     let (_, list) = server.get_json(&ws.admin, "/api/v1/leads").await?;
     assert_eq!(list["leads"].as_array().unwrap().len(), 3);
     Ok(())
+}
+
+async fn a_reset_link_by_email_sets_a_new_password_once_within_the_hour(backend: Backend) -> anyhow::Result<()> {
+    let sink = SmtpSink::start().await?;
+    let server = TestServer::start_with(backend, &["--manual-clock", "--smtp-url", &sink.url()]).await?;
+    let ws = Workspace::create(&server).await?;
+    let rep = ws.person("rep_a");
+    let mut old_browser = PageVisitor::new(&server);
+    assert_eq!(
+        old_browser.log_in(ws.tenant, &rep.email, PASSWORD).await?.status,
+        StatusCode::SEE_OTHER
+    );
+    let reset_path = format!("/api/v1/users/{}/password-reset", rep.id);
+    let (status, _) = server
+        .send_json(Method::POST, &ws.person("manager_a").token, &reset_path, &json!({}))
+        .await?;
+    assert_eq!(status, StatusCode::FORBIDDEN, "only admins send reset links");
+    let (status, _) = server
+        .send_json(
+            Method::POST,
+            &ws.admin,
+            "/api/v1/users/nobody/password-reset",
+            &json!({}),
+        )
+        .await?;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let (status, sent) = server
+        .send_json(Method::POST, &ws.admin, &reset_path, &json!({}))
+        .await?;
+    assert_eq!(status, StatusCode::ACCEPTED, "{sent}");
+    assert_eq!(sent["to"], rep.email.as_str());
+    let mail = sink.wait_for(1, Duration::from_secs(30)).await?.remove(0);
+    assert_eq!(mail.to, rep.email);
+    assert!(
+        mail.header("List-Unsubscribe").is_none(),
+        "an account's email is no mailing"
+    );
+    let text = mail.text.clone().unwrap_or_default();
+    let link = reset_link(&text).unwrap_or_else(|| panic!("no reset link in {text}"));
+    // Through the outbox: logged like every email, with no lead.
+    let (_, logged) = server
+        .get_json(
+            &ws.admin,
+            &format!("/api/v1/emails/{}", sent["email"].as_str().unwrap()),
+        )
+        .await?;
+    assert_eq!(logged["status"], "sent", "{logged}");
+    assert!(logged["lead_id"].is_null(), "{logged}");
+
+    let mut browser = PageVisitor::new(&server);
+    let page = browser.get(&link).await?;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+    assert_eq!(
+        page.headers["referrer-policy"], "no-referrer",
+        "the secret is in the path"
+    );
+    assert!(page.csrf().is_some(), "a CSRF field");
+    let new_password = "a brand new passphrase";
+    let refused = browser
+        .post(&link, &[("password", new_password), ("repeat", new_password)])
+        .await?;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "no token, no change");
+    let csrf = refused.csrf().expect("the form again, with a fresh token");
+    let short = browser
+        .post(&link, &[("password", "short"), ("repeat", "short"), ("_csrf", &csrf)])
+        .await?;
+    assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(short.html.contains("at least 10 characters"), "{}", short.html);
+    let csrf = short.csrf().unwrap();
+    let differ = browser
+        .post(
+            &link,
+            &[
+                ("password", new_password),
+                ("repeat", "another passphrase"),
+                ("_csrf", &csrf),
+            ],
+        )
+        .await?;
+    assert_eq!(differ.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let csrf = differ.csrf().unwrap();
+    let done = browser
+        .post(
+            &link,
+            &[("password", new_password), ("repeat", new_password), ("_csrf", &csrf)],
+        )
+        .await?;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.html);
+    assert!(done.html.contains("reset-done"), "{}", done.html);
+
+    // The old session ended, the old password fails, the new one works, the
+    // link works once.
+    assert_eq!(old_browser.get("/app/agenda").await?.status, StatusCode::SEE_OTHER);
+    let mut visitor = PageVisitor::new(&server);
+    assert_eq!(
+        visitor.log_in(ws.tenant, &rep.email, PASSWORD).await?.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        visitor.log_in(ws.tenant, &rep.email, new_password).await?.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(browser.get(&link).await?.status, StatusCode::GONE);
+
+    // A link unused for over an hour no longer works.
+    let (status, _) = server
+        .send_json(Method::POST, &ws.admin, &reset_path, &json!({}))
+        .await?;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let mail = sink.wait_for(2, Duration::from_secs(30)).await?.remove(1);
+    let late = reset_link(&mail.text.unwrap_or_default()).expect("a second link");
+    crate::followup::advance(&server, 3601).await?;
+    let page = browser.get(&late).await?;
+    assert_eq!(page.status, StatusCode::GONE);
+    assert!(page.html.contains("expired or was already used"), "{}", page.html);
+    Ok(())
+}
+
+/// The path of the reset link in an email's text.
+fn reset_link(text: &str) -> Option<String> {
+    let start = text.find("/login/reset/")?;
+    let path: String = text[start..].chars().take_while(|c| !c.is_whitespace()).collect();
+    Some(path)
 }
 
 async fn a_login_starts_a_session_that_logout_and_a_new_password_end(backend: Backend) -> anyhow::Result<()> {
@@ -704,6 +830,20 @@ async fn the_demo_starts_with_logins_and_ninety_days_of_worked_leads() -> anyhow
     assert_eq!(rep.get("/app/agenda").await?.status, StatusCode::OK);
     let mine = rep.get("/app/leads").await?;
     assert!(mine.html.contains("class=\"lead\""), "the rep has leads: {}", mine.html);
+    // The example plugins, built by the test command, are installed: the
+    // scorers switched off (they would move the model's tiers), the others on.
+    for name in [
+        "bant-scorer (scorer), off",
+        "profile-scorer (scorer), off",
+        "region-router (router), on",
+        "workload-router (router), on",
+        "welcome-step (nurture-step), on",
+    ] {
+        assert!(
+            printed.iter().any(|l| l.contains(&format!("example plugin {name}"))),
+            "{printed:?}"
+        );
+    }
 
     let token = server
         .cli(&["token", "create", "--tenant", "demo", "--user", "admin@demo.example"])?
@@ -712,6 +852,32 @@ async fn the_demo_starts_with_logins_and_ninety_days_of_worked_leads() -> anyhow
         .unwrap_or_default()
         .trim()
         .to_owned();
+    let (_, plugins) = server.get_json(&token, "/api/v1/plugins").await?;
+    let mut states: Vec<(String, bool, String)> = plugins["plugins"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{plugins}"))
+        .iter()
+        .map(|p| {
+            let name = p["name"].as_str().unwrap().to_owned();
+            (
+                name,
+                p["enabled"].as_bool().unwrap(),
+                p["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    states.sort();
+    let ready = |name: &str, on: bool| (name.to_owned(), on, "ready".to_owned());
+    assert_eq!(
+        states,
+        vec![
+            ready("bant-scorer", false),
+            ready("profile-scorer", false),
+            ready("region-router", true),
+            ready("welcome-step", true),
+            ready("workload-router", true),
+        ]
+    );
     let (_, won) = server.get_json(&token, "/api/v1/leads?stage=won&limit=200").await?;
     let won = won["leads"].as_array().unwrap();
     assert!(

@@ -33,6 +33,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/users", get(users::list).post(users::create))
         .route("/users/{id}", axum::routing::patch(users::update))
         .route("/users/{id}/password", axum::routing::put(users::set_password))
+        .route("/users/{id}/password-reset", post(users::send_password_reset))
         .route("/users/{id}/deactivate", post(users::deactivate))
         .route("/teams", get(routing::list_teams).post(routing::create_team))
         .route("/teams/{name}", get(routing::show_team).put(routing::replace_team))

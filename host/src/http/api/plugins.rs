@@ -20,7 +20,7 @@ use crate::plugins::bindings::{Lead, Rep};
 use crate::plugins::component::{MAX_COMPONENT_BYTES, Rejection, sha256_hex};
 use crate::plugins::contract::{LeadInput, RepInput};
 use crate::plugins::host::Admission;
-use crate::storage::{NewPlugin, PendingCompile, PluginRecord, StoreError};
+use crate::storage::{NewPlugin, PluginRecord, StoreError};
 
 /// Base64 grows the component by a third; leave room for name and config.
 const UPLOAD_LIMIT: usize = MAX_COMPONENT_BYTES / 3 * 4 + (64 << 10);
@@ -130,19 +130,9 @@ async fn save(
         sha256: &admitted.sha256,
         status: admitted.status,
     };
-    let tenant_id = caller.tenant_id()?;
-    let saved = state.store.tenant(tenant_id).save_plugin(plugin, replace).await;
-    let saved = saved.map_err(not_found(name.as_str()))?;
-    if saved.status == PluginStatus::Compiling {
-        state.plugins.queue_compile(PendingCompile {
-            tenant_id: tenant_id.to_owned(),
-            plugin_id: saved.id.clone(),
-            sha256: admitted.sha256.clone(),
-            world: admitted.world,
-        });
-    }
-    state.plugins.forget(tenant_id);
-    Ok(saved)
+    let store = state.store.tenant(caller.tenant_id()?);
+    let saved = state.plugins.keep(&store, plugin, replace).await;
+    saved.map_err(not_found(name.as_str()))
 }
 
 pub async fn create(

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::app::AppState;
-use crate::auth::{Caller, MIN_PASSWORD_CHARS, hash_password};
+use crate::auth::{Caller, MIN_PASSWORD_CHARS, hash_password, reset};
 use crate::domain::{NormalizedEmail, Role};
 use crate::error::{ApiError, FieldError};
 use crate::http::body::JsonBody;
@@ -190,6 +190,30 @@ pub async fn set_password(
     match store.set_password(&id, &hash, None).await {
         Err(StoreError::NotFound) => Err(ApiError::NotFound(format!("no user {id:?}"))),
         other => other.map(|()| StatusCode::NO_CONTENT).map_err(Into::into),
+    }
+}
+
+/// `POST /api/v1/users/{id}/password-reset`: emails the user a link that
+/// sets a new password once, within the hour (through the outbox: without
+/// an SMTP server it waits there, like every email).
+pub async fn send_password_reset(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let public_url = state.settings.public_url.as_deref().unwrap_or_default();
+    match reset::send_link(
+        &state.store,
+        public_url,
+        caller.tenant_id()?,
+        &id,
+        caller.user_id.as_deref(),
+    )
+    .await
+    {
+        Ok(sent) => Ok((StatusCode::ACCEPTED, Json(json!(sent)))),
+        Err(StoreError::NotFound) => Err(ApiError::NotFound(format!("no user {id:?}"))),
+        Err(e) => Err(e.into()),
     }
 }
 

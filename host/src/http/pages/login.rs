@@ -18,7 +18,7 @@ use crate::auth::session::{self, LIFETIME, Login, LoginOutcome, random_secret, s
 use crate::i18n::Lang;
 use crate::storage::StoreError;
 
-const LOGIN_CSRF_COOKIE: &str = "lh_login";
+pub(super) const LOGIN_CSRF_COOKIE: &str = "lh_login";
 
 #[derive(Deserialize, Default)]
 pub struct LoginQuery {
@@ -48,7 +48,7 @@ fn secure(state: &AppState) -> &'static str {
 }
 
 /// `Set-Cookie` for a cookie the pages use (HttpOnly, SameSite=Lax).
-fn set_cookie(state: &AppState, name: &str, value: &str, max_age: u64) -> String {
+pub(super) fn set_cookie(state: &AppState, name: &str, value: &str, max_age: u64) -> String {
     format!(
         "{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{}",
         secure(state)

@@ -14,6 +14,7 @@ mod frame;
 mod leads;
 mod login;
 mod notifications;
+mod password_reset;
 mod pool;
 
 use axum::Router;
@@ -59,6 +60,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route_layer(middleware::from_fn_with_state(state, gate));
     Router::new()
         .route("/login", get(login::show).post(login::log_in))
+        .route(
+            "/login/reset/{secret}",
+            get(password_reset::show).post(password_reset::set_password),
+        )
         .merge(signed_in)
 }
 
