@@ -95,13 +95,7 @@ pub async fn fill(backend: Backend, url: &str, slug: &str, fill: &Fill) -> anyho
                     .execute(&mut conn)
                     .await?;
             }
-            // On PostgreSQL also VACUUM, as autovacuum would soon after a
-            // load this size: otherwise it runs during the measurement.
-            let analyze = match backend {
-                Backend::Sqlite => "ANALYZE",
-                Backend::Postgres => "VACUUM ANALYZE",
-            };
-            sqlx::query(analyze).execute(&mut conn).await?;
+            sqlx::query(analyze_statement(backend)).execute(&mut conn).await?;
         }};
     }
     match backend {
@@ -249,3 +243,13 @@ WHEN 3 THEN ',\"need\":\"Score inbound demo requests\"' WHEN 4 THEN ',\"need\":\
 WHEN 5 THEN ',\"need\":\"Nurture webinar sign-ups\"' WHEN 6 THEN ',\"need\":\"跟进展会收集的名片\"' \
 WHEN 7 THEN ',\"need\":\"Evaluate vendors this year\"' WHEN 8 THEN ',\"need\":\"Faster response to hot leads\"' \
 ELSE '' END || '}'";
+
+/// Fresh planner statistics after a bulk load; on PostgreSQL also VACUUM, as
+/// autovacuum would soon after a load this size (otherwise it runs during
+/// the measurement).
+pub fn analyze_statement(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "ANALYZE",
+        Backend::Postgres => "VACUUM ANALYZE",
+    }
+}

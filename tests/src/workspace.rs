@@ -14,6 +14,9 @@ use crate::TestServer;
 /// Every workspace user's password (at least 10 characters).
 pub const PASSWORD: &str = "correct horse battery";
 
+/// The tenant's admin, who logs in with [`PASSWORD`] too.
+pub const ADMIN_EMAIL: &str = "admin@acme.example";
+
 pub struct Person {
     pub id: String,
     pub email: String,
@@ -22,6 +25,7 @@ pub struct Person {
 
 pub struct Workspace {
     pub tenant: &'static str,
+    /// The admin's API token.
     pub admin: String,
     /// By short name: `rep_a`, `rep_b`, `manager_a`, `manager_b`.
     pub people: BTreeMap<&'static str, Person>,
@@ -137,6 +141,20 @@ impl Workspace {
             }
             leads.insert(name, id);
         }
+        // The admin logs in to the pages too.
+        let me = ok(server.get_json(&admin, "/api/v1/me").await?, "me")?;
+        let admin_id = me["user_id"].as_str().context("the admin's id")?;
+        ok(
+            server
+                .send_json(
+                    Method::PUT,
+                    &admin,
+                    &format!("/api/v1/users/{admin_id}/password"),
+                    &json!({"password": PASSWORD}),
+                )
+                .await?,
+            "admin password",
+        )?;
         Ok(Workspace {
             tenant,
             admin,

@@ -8,6 +8,8 @@
 //! - a stale SLA job: a breach job written for an earlier owner does nothing;
 //! - a lost lease: a re-score chunk of a worker whose claim ran out and was
 //!   taken over writes nothing;
+//! - the dashboard's rollups: new leads made at once are each counted once
+//!   (they share a day's rows);
 //! - the concurrent merge: duplicates each filling a different empty field
 //!   keep every field (and, on PostgreSQL, two merges interleaved on
 //!   purpose: the second reads the lead while the first holds its
@@ -20,13 +22,14 @@ use sqlx::Connection;
 
 use leadhost::domain::{
     CLAIM_LEASE, DeadlineJob, IdempotencyKey, NewSubmission, NormalizedEmail, Region, Role, ScoreWrite, Stage,
-    TenantSlug, Tier, TouchContext,
+    TenantSlug, Tier, TouchContext, counter,
 };
 use leadhost::followup::sla::DeadlineDue;
 use leadhost::leads::RecordSubmission;
 use leadhost::routing::pool::{Claim, Reassign};
 use leadhost::storage::{
-    FormRecord, LeadFilter, LeadVisibility, NewFormVersion, RepAttributes, SqliteSync, Store, StoreError, UserRecord,
+    FormRecord, LeadFilter, LeadVisibility, NewFormVersion, RepAttributes, RollupFilter, SqliteSync, Store, StoreError,
+    UserRecord,
 };
 use leadhost::tenants::{NewTenant, add_user, create_tenant};
 use leadhost_tests::{Backend, TestDatabase};
@@ -196,6 +199,35 @@ async fn concurrent_identical_submissions_make_one_lead(backend: Backend) {
     );
 }
 
+/// New leads made at once share their day's rollup rows: each is counted
+/// once, none lost to a concurrent upsert of the same row.
+async fn concurrent_new_leads_are_each_counted_on_the_dashboard(backend: Backend) {
+    let f = Arc::new(Fixture::new(backend).await);
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let f = f.clone();
+        tasks.push(tokio::spawn(async move {
+            let sub = f.submission(&format!("lead{i}@example.com"), json!({}), None);
+            f.store.tenant(&f.tenant_id).run(RecordSubmission(sub)).await
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap().expect("every submission is stored");
+    }
+    // The tenant's zone is UTC; from a day before, in case midnight passed.
+    let now = leadhost::clock::Timestamp::now();
+    let day = leadhost::storage::day_in(None, now);
+    let before = leadhost::storage::day_in(None, leadhost::clock::Timestamp(now.micros() - 86_400_000_000));
+    let filter = RollupFilter {
+        from: before,
+        to: day,
+        ..Default::default()
+    };
+    let sums = f.store.tenant(&f.tenant_id).dashboard_sums(&filter).await.unwrap();
+    let leads: i64 = sums.iter().map(|s| s.counts[counter("leads")]).sum();
+    assert_eq!(leads, 40, "{sums:?}");
+}
+
 /// Two reps claim one pool lead at once: one gets it, the other a conflict,
 /// and only the winner's load and the lead's timeline show it.
 async fn two_reps_claiming_one_lead_one_wins(backend: Backend) {
@@ -240,7 +272,7 @@ async fn a_breach_job_for_an_earlier_owner_does_nothing(backend: Backend) {
     let store = f.store.tenant(&f.tenant_id);
     let policy = json!({"first_touch_minutes": {"hot": 5, "warm": 60, "cold": 1440},
                         "warn_before_minutes": 2, "follow_up_hours": 48});
-    store.set_sla_policy(Some(&policy)).await.unwrap();
+    store.set_sla_policy(Some(&policy), None).await.unwrap();
     let lead_id = f.pool_lead("sla@example.com").await;
     let (ann, bo) = (&f.reps[0], &f.reps[1]);
     let claim = Claim {
@@ -436,6 +468,7 @@ on_both_backends!(
     a_breach_job_for_an_earlier_owner_does_nothing,
     concurrent_duplicates_keep_every_field,
     a_rescore_chunk_after_its_lease_was_lost_writes_nothing,
+    concurrent_new_leads_are_each_counted_on_the_dashboard,
 );
 
 async fn interleaved_merges(backend: Backend) {

@@ -61,12 +61,14 @@ pub fn allowed(method: &Method, path: &str) -> &'static [Role] {
         ("POST", "/workflows/{slug}/enrolments") => &[Admin, Manager],
         ("GET", "/workflows/{slug}/steps" | "/emails" | "/emails/{id}" | "/suppressions") => &[Admin, Manager],
         ("GET", "/leads/{id}/runs" | "/leads/{id}/emails") => LEAD_READERS,
+        ("GET", "/dashboard" | "/dashboard/{file}") => &[Admin, Manager],
         ("GET", "/notifications" | "/me/notifications")
         | ("POST", "/notifications/read" | "/notifications/{id}/read")
         | ("PUT", "/me/notifications") => LEAD_READERS,
         // The pages (`http::pages`): the workspace is the lead readers';
         // every signed-in user has an account page.
-        ("GET", "/app" | "/app/agenda" | "/app/leads" | "/app/leads/{id}" | "/app/pool") => LEAD_READERS,
+        ("GET", "/app") => STAFF,
+        ("GET", "/app/agenda" | "/app/leads" | "/app/leads/{id}" | "/app/pool") => LEAD_READERS,
         (
             "POST",
             "/app/leads/{id}/activities"
@@ -80,6 +82,16 @@ pub fn allowed(method: &Method, path: &str) -> &'static [Role] {
         ("GET", "/app/account") | ("POST", "/app/account/password" | "/app/account/preferences" | "/app/logout") => {
             STAFF
         }
+        // The admin pages: the same roles as the API routes they stand for.
+        ("GET" | "POST", "/app/admin/setup/{setting}" | "/app/admin/users" | "/app/admin/teams")
+        | ("POST", "/app/admin/users/{id}" | "/app/admin/users/{id}/reset" | "/app/admin/users/{id}/deactivate") => {
+            &[Admin]
+        }
+        ("GET", "/app/admin/workflows" | "/app/dashboard" | "/app/dashboard/{file}") => &[Admin, Manager],
+        ("GET", "/app/admin/plugins" | "/app/admin/plugins/{name}") | ("POST", "/app/admin/plugins/{name}/enabled") => {
+            PLUGIN_STAFF
+        }
+        ("POST", "/app/admin/workflows/{slug}/status") => &[Admin],
         _ => &[],
     }
 }

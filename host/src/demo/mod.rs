@@ -205,7 +205,7 @@ pub async fn load(state: &AppState, examples_dir: &Path) -> anyhow::Result<Loade
     {
         crate::followup::SlaPolicy::parse(policy.clone())
             .map_err(|problems| anyhow::anyhow!("sla_policy: {problems:?}"))?;
-        tenant_store.set_sla_policy(Some(policy)).await?;
+        tenant_store.set_sla_policy(Some(policy), None).await?;
     }
     // The made-up past, before the rules and workflows: its leads come into
     // the pool and reps claim them (no lead of it is held or sent email).
@@ -331,6 +331,8 @@ async fn load_team(store: &TenantStore<'_>, team: &DemoTeam) -> anyhow::Result<(
         strategy,
         members,
     };
-    store.save_team(&team, false).await?;
+    store
+        .save_team(&team, false, None, &serde_json::json!({"name": team.name}))
+        .await?;
     Ok(())
 }

@@ -4,6 +4,7 @@
 //! It imports nothing of the application but the clock.
 
 mod activity;
+mod dashboard;
 mod email;
 mod idempotency;
 mod identity;
@@ -22,6 +23,10 @@ mod world;
 mod writes;
 
 pub use activity::ActivityKind;
+pub use dashboard::{
+    ActivityCounts, ActivityKey, COUNTERS, Counts, DashboardChange, FirstTouch, LeadFacts, RollupKey, SHARDS,
+    TIMED_STAGES, activity_index, counter, funnel_level,
+};
 pub use email::NormalizedEmail;
 pub use idempotency::IdempotencyKey;
 pub use identity::IdentityKind;

@@ -75,7 +75,7 @@ impl UnitOfWork for LogActivity {
     async fn run(&self, unit: &mut Unit<'_>) -> StoreResult<ActivityRecord> {
         let now = Timestamp::now();
         let (lead_id, user_id, activity) = (&self.lead_id, &self.user_id, &self.activity);
-        let (owner, _) = unit.lead_deadline(lead_id).await?.ok_or(StoreError::NotFound)?;
+        let (owner, due) = unit.lead_deadline(lead_id).await?.ok_or(StoreError::NotFound)?;
         let record = ActivityRecord {
             id: new_id(),
             user_id: user_id.clone(),
@@ -86,7 +86,9 @@ impl UnitOfWork for LogActivity {
             created_at: now,
         };
         unit.insert_activity(lead_id, &record);
-        if owner.as_deref() == Some(user_id.as_str()) && activity.kind.touches_lead() {
+        let touches = owner.as_deref() == Some(user_id.as_str()) && activity.kind.touches_lead();
+        crate::dashboard::rollup::activity_logged(unit, lead_id, user_id, activity.kind, touches.then_some(due), now);
+        if touches {
             unit.lead_touched(lead_id, now);
             if let Some(policy) = stored_policy(unit.sla_policy().await?.as_deref()) {
                 let due = activity

@@ -51,6 +51,7 @@ impl UnitOfWork for DeadlineDue {
             return Ok(());
         }
         unit.timeline(lead_id, "sla_breached", &detail, now);
+        crate::dashboard::rollup::sla_breached(unit, lead_id);
         let message = format!("The follow-up deadline {at} passed");
         notify(
             unit,

@@ -88,6 +88,18 @@ pub fn spawn(state: &AppState, job: JobRecord) {
     tokio::spawn(async move { execute(&state, job).await });
 }
 
+/// Runs held jobs one after another in the background (a departure's
+/// reroutes: one at a time, not a burst); one a crash leaves unrun runs from
+/// the jobs table after its lease.
+pub fn spawn_in_turn(state: &AppState, jobs: Vec<JobRecord>) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        for job in jobs {
+            execute(&state, job).await;
+        }
+    });
+}
+
 /// Sweeps each lane every `SWEEP_EVERY`, starting at once, each on its own
 /// task: a slow pass of steps does not hold up the deadlines.
 pub fn start_sweeper(state: &AppState) {

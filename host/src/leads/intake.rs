@@ -164,6 +164,7 @@ pub async fn record(unit: &mut Unit<'_>, sub: &NewSubmission) -> StoreResult<Int
         None => {
             let lead_id = new_id();
             unit.insert_lead(&lead_id, sub, now);
+            crate::dashboard::rollup::lead_created(unit, &lead_id, sub, now);
             for (kind, value) in identities {
                 if let Some(value) = value {
                     unit.claim_identity(kind, value, &lead_id);

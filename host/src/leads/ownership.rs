@@ -73,6 +73,7 @@ pub fn change_owner(
     } = change;
     let due = deadlines::first_touch(unit, lead_id, owner, tier, policy, now);
     unit.set_owner(lead_id, owner, due, now);
+    crate::dashboard::rollup::owner_changed(unit, lead_id, owner, due);
     // An open lead counts against its owner's capacity.
     if previous != owner && stage.is_open() {
         for (user, delta) in [(previous, -1), (owner, 1)] {

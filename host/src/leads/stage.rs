@@ -98,6 +98,8 @@ impl UnitOfWork for StageRequest {
             by: self.by.clone(),
         };
         unit.stage_entered(&self.lead_id, &entry, now);
+        let deal = self.deal.as_ref().map(|d| d.value_minor);
+        crate::dashboard::rollup::stage_changed(unit, &self.lead_id, to, deal, now);
         let mut detail = json!({"from": from, "to": to, "reason": reason, "by": self.by});
         if let Some(deal) = &self.deal {
             unit.set_deal(&self.lead_id, deal.value_minor, &deal.close_on);

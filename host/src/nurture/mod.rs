@@ -12,6 +12,7 @@
 
 pub mod actions;
 pub mod enrolment;
+pub mod report;
 pub mod run;
 pub mod workflow;
 

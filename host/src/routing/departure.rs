@@ -7,7 +7,20 @@
 
 use crate::clock::Timestamp;
 use crate::domain::{Job, JobRecord, LeadJob, Stage};
-use crate::storage::{StoreResult, Unit, UnitOfWork, new_id};
+use crate::storage::{StoreError, StoreResult, TenantStore, Unit, UnitOfWork, new_id};
+
+/// Deactivates `user_id` for `by` (who may not deactivate themself). The
+/// caller runs the returned reroute jobs (`jobs::spawn_in_turn`).
+pub async fn depart(store: &TenantStore<'_>, user_id: &str, by: Option<&str>) -> StoreResult<Departed> {
+    if by == Some(user_id) {
+        return Err(StoreError::Conflict("you cannot deactivate yourself".into()));
+    }
+    store.user_by_id(user_id).await?;
+    let departure = Departure {
+        user_id: user_id.to_owned(),
+    };
+    store.run(departure).await
+}
 
 pub struct Departure {
     pub user_id: String,

@@ -209,6 +209,8 @@ pub(crate) struct PendingWrites {
     identities: HashSet<(String, String, String)>,
     /// (tenant, idempotency key) of every touch.
     keys: HashSet<(String, String)>,
+    /// What the dashboard counts of the changes (see `storage::dashboard`).
+    dashboard: super::dashboard::PendingCounts,
 }
 
 impl PendingWrites {
@@ -218,6 +220,7 @@ impl PendingWrites {
             && self.rest.is_empty()
             && self.timeline.is_empty()
             && self.lead_sets.is_empty()
+            && self.dashboard.is_empty()
     }
 
     pub fn holds_lead(&self, tenant_id: &str, lead_id: &str) -> bool {
@@ -262,6 +265,10 @@ impl PendingWrites {
         self.timeline.push(row);
     }
 
+    pub fn count_for_dashboard(&mut self, tenant_id: &str, lead_id: &str, change: crate::domain::DashboardChange) {
+        self.dashboard.push(tenant_id, lead_id, change);
+    }
+
     /// Sets a column of a lead's own row (a later set of the same column wins).
     pub fn set_lead(&mut self, tenant_id: &str, lead_id: &str, column: &'static str, value: Bind) {
         let key = (tenant_id.to_owned(), lead_id.to_owned());
@@ -301,6 +308,10 @@ impl PendingWrites {
         if !exact.is_empty() && backend.execute_batch(conn, &exact).await? < exact.len() as u64 {
             return Ok(false);
         }
+        // After `exact` (a new lead's row exists); bare `?` parameters on
+        // SQLite, so they go before the `$N` statements.
+        let counted = self.dashboard.statements(backend, conn).await?;
+        statements.splice(0..0, counted);
         if !statements.is_empty() {
             backend.execute_batch(conn, &statements).await?;
         }

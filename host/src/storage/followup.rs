@@ -5,6 +5,7 @@ use serde_json::Value;
 use sqlx::Row;
 
 use super::batch::{Bind, Statement};
+use super::setting_changes::log_change;
 use super::unit::Unit;
 use super::{StoreError, StoreResult, TenantStore, new_id, word};
 use crate::clock::Timestamp;
@@ -83,12 +84,17 @@ impl TenantStore<'_> {
         Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
     }
 
-    pub async fn set_sla_policy(&self, policy: Option<&Value>) -> StoreResult<()> {
+    /// Sets (or with `None` removes) the SLA policy, logged as `by`'s change.
+    pub async fn set_sla_policy(&self, policy: Option<&Value>, by: Option<&str>) -> StoreResult<()> {
+        let mut tx = self.store.begin_write().await?;
         sqlx::query("UPDATE tenants SET sla_policy = $2 WHERE id = $1")
             .bind(&self.tenant_id)
             .bind(policy.map(Value::to_string))
-            .execute(&self.store.write)
+            .execute(&mut *tx)
             .await?;
+        let logged = policy.cloned().unwrap_or(Value::Null);
+        log_change(&mut tx, &self.tenant_id, "sla_policy", by, &logged, Timestamp::now()).await?;
+        tx.commit().await?;
         Ok(())
     }
 

@@ -527,21 +527,15 @@ impl TenantStore<'_> {
             if values.len() != keys.len() {
                 return Err(invalid());
             }
-            sql.push_str(" AND (");
-            for level in 0..=keys.len() {
-                if level > 0 {
-                    sql.push_str(" OR ");
-                }
-                sql.push('(');
-                for (key, value) in keys.iter().zip(&values).take(level) {
-                    push(&mut sql, &format!("{key} = ? AND "), Bind::Int(*value));
-                }
-                match keys.get(level) {
-                    Some(key) => push(&mut sql, &format!("{key} {cmp} ?)"), Bind::Int(values[level])),
-                    None => push(&mut sql, &format!("l.id {cmp} ?)"), Bind::from(id)),
-                }
+            // A row-value comparison, which both planners turn into an
+            // index range (an OR of its levels they only filter with).
+            let columns: Vec<&str> = keys.iter().copied().chain(["l.id"]).collect();
+            let mut row = String::new();
+            let binds = values.iter().map(|v| Bind::Int(*v)).chain([Bind::from(id)]);
+            for (i, bind) in binds.enumerate() {
+                push(&mut row, if i == 0 { "?" } else { ", ?" }, bind);
             }
-            sql.push(')');
+            sql.push_str(&format!(" AND ({}) {cmp} ({row})", columns.join(", ")));
         }
         push_visibility(&mut sql, &mut binds, visibility);
         let order: Vec<String> = keys

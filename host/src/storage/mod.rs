@@ -13,6 +13,7 @@
 mod batch;
 mod behaviour;
 mod clock;
+mod dashboard;
 mod emails;
 mod followup;
 mod forms;
@@ -26,6 +27,7 @@ mod postgres;
 mod routing;
 mod scoring;
 mod sessions;
+mod setting_changes;
 mod sqlite;
 mod stages;
 mod tenants;
@@ -38,6 +40,7 @@ use sqlx::any::install_default_drivers;
 use sqlx::{Any, AnyPool, Transaction};
 
 pub use behaviour::{BehaviourEventRecord, NewBehaviourEvent, RecordedEvent};
+pub use dashboard::{ACTIVITY_COLUMNS, ActivitySums, RollupFilter, RollupSums, day_in};
 pub use emails::{EmailAttemptRecord, EmailEventRecord, EmailRecord, NewEmail, SuppressionRecord};
 pub use followup::{ActivityRecord, Agenda, AgendaLead, NewActivity, TaskRecord};
 pub use forms::{FormRecord, FormVersionRecord, NewFormVersion};
@@ -47,13 +50,15 @@ pub use leads::{
 };
 pub use notifications::{NotificationMail, NotificationRecord};
 pub use nurture::{
-    ActiveVersion, NewRun, RunLogRecord, RunMove, RunRecord, StepCount, TenantSettings, sender_or_placeholder,
+    ActiveVersion, NewRun, RunLogRecord, RunMove, RunRecord, StepCount, StepEmails, TenantSettings,
+    sender_or_placeholder,
 };
 pub use pipeline::{RepRecord, StepLead};
 pub use plugins::{NewPlugin, PendingCompile, PluginRecord};
 pub use routing::{MemberLoad, NewTeam, OwnedLead, PoolSettings, StoredRules, TeamMemberRecord, TeamRecord};
 pub use scoring::{PreparedScores, RescoreRun, StartedRescore, StoredModel, decay_job_id};
 pub use sessions::{LivePasswordReset, LoginCandidate, NewPasswordReset, NewSession, SessionRecord};
+pub use setting_changes::SettingChange;
 pub use stages::StageRecord;
 pub use tenants::{Authenticated, NewUser, RepAttributes, TenantRecord, UserRecord};
 pub use timeline::EventRecord;

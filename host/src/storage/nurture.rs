@@ -116,6 +116,16 @@ pub struct StepCount {
     pub waiting: i64,
 }
 
+/// The emails a workflow's step queued, and how many were sent, opened
+/// (by a person) and clicked.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct StepEmails {
+    pub queued: i64,
+    pub sent: i64,
+    pub opened: i64,
+    pub clicked: i64,
+}
+
 fn parse_definition(text: &str) -> StoreResult<Value> {
     serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("workflow definition: {e}")))
 }
@@ -227,6 +237,34 @@ impl TenantStore<'_> {
                     step: row.try_get("step")?,
                     waiting: row.try_get("waiting")?,
                 })
+            })
+            .collect()
+    }
+
+    /// Each step's emails (by step id) over every run of the workflow.
+    pub async fn step_emails(&self, workflow_id: &str) -> StoreResult<Vec<(String, StepEmails)>> {
+        let rows = sqlx::query(
+            "SELECT e.step_id, COUNT(*) AS queued, \
+             SUM(CASE WHEN e.status = 'sent' THEN 1 ELSE 0 END) AS sent, \
+             SUM(CASE WHEN e.opened_at IS NOT NULL THEN 1 ELSE 0 END) AS opened, \
+             SUM(CASE WHEN e.clicked_at IS NOT NULL THEN 1 ELSE 0 END) AS clicked \
+             FROM emails e JOIN workflow_runs r ON r.id = e.run_id \
+             WHERE e.tenant_id = $1 AND r.tenant_id = $1 AND r.workflow_id = $2 AND e.step_id IS NOT NULL \
+             GROUP BY e.step_id",
+        )
+        .bind(&self.tenant_id)
+        .bind(workflow_id)
+        .fetch_all(&self.store.read)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let emails = StepEmails {
+                    queued: row.try_get("queued")?,
+                    sent: row.try_get("sent")?,
+                    opened: row.try_get("opened")?,
+                    clicked: row.try_get("clicked")?,
+                };
+                Ok((row.try_get("step_id")?, emails))
             })
             .collect()
     }

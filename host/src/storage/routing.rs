@@ -7,6 +7,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::batch::{Bind, Statement};
+use super::setting_changes::log_change;
 use super::unit::Unit;
 use super::{StoreError, StoreResult, TenantStore, new_id, word};
 use crate::clock::Timestamp;
@@ -116,7 +117,15 @@ impl TenantStore<'_> {
 
     /// Creates a team, or (`replace`) changes its manager, strategy and
     /// members; members who stay keep their counters.
-    pub async fn save_team(&self, team: &NewTeam, replace: bool) -> StoreResult<TeamRecord> {
+    /// Adds a team, or with `replace` changes one; logged as `by`'s change
+    /// of `teams`, with `logged` (what they sent).
+    pub async fn save_team(
+        &self,
+        team: &NewTeam,
+        replace: bool,
+        by: Option<&str>,
+        logged: &Value,
+    ) -> StoreResult<TeamRecord> {
         let now = Timestamp::now();
         let mut tx = self.store.begin_write().await?;
         let existing = sqlx::query("SELECT id FROM teams WHERE tenant_id = $1 AND name = $2")
@@ -181,6 +190,7 @@ impl TenantStore<'_> {
             .execute(&mut *tx)
             .await?;
         }
+        log_change(&mut tx, &self.tenant_id, "teams", by, logged, now).await?;
         tx.commit().await?;
         self.team(&team.name).await
     }
@@ -220,6 +230,7 @@ impl TenantStore<'_> {
         .bind(Timestamp::now().micros())
         .execute(&mut *tx)
         .await?;
+        log_change(&mut tx, &self.tenant_id, "routing_rules", by, rules, Timestamp::now()).await?;
         tx.commit().await?;
         Ok(version)
     }
@@ -232,13 +243,18 @@ impl TenantStore<'_> {
         pool_settings_from(&row)
     }
 
-    pub async fn set_pool_settings(&self, settings: PoolSettings) -> StoreResult<()> {
+    /// Sets the pool's rules, logged as `by`'s change.
+    pub async fn set_pool_settings(&self, settings: PoolSettings, by: Option<&str>) -> StoreResult<()> {
+        let mut tx = self.store.begin_write().await?;
         sqlx::query("UPDATE tenants SET pool_claim_limit = $2, pool_bar_hours = $3 WHERE id = $1")
             .bind(&self.tenant_id)
             .bind(settings.claim_limit)
             .bind(settings.bar_hours)
-            .execute(&self.store.write)
+            .execute(&mut *tx)
             .await?;
+        let logged = serde_json::json!(settings);
+        log_change(&mut tx, &self.tenant_id, "pool_settings", by, &logged, Timestamp::now()).await?;
+        tx.commit().await?;
         Ok(())
     }
 }

@@ -17,7 +17,9 @@ use super::jobs::{WRITER_LEASE, job_statement};
 use super::unit::Unit;
 use super::{Backend, StoreError, StoreResult, TenantStore, new_id, word};
 use crate::clock::Timestamp;
-use crate::domain::{Job, JobKind, JobRecord, LeadJob, RescoreRunJob, RunStatus, ScoreWrite};
+use crate::domain::{
+    DashboardChange, Job, JobKind, JobRecord, LeadJob, RescoreRunJob, RunStatus, ScoreWrite, Stage, Tier,
+};
 
 /// Rows per multi-row statement: well under both backends' parameter limits.
 const ROWS_PER_STATEMENT: usize = 500;
@@ -92,6 +94,7 @@ impl TenantStore<'_> {
         .bind(now.micros())
         .execute(&mut *tx)
         .await?;
+        super::setting_changes::log_change(&mut tx, &self.tenant_id, "scoring_model", by, model, now).await?;
         let started = self.start_rescore_in(&mut tx, version, now).await?;
         tx.commit().await?;
         Ok(started)
@@ -273,6 +276,9 @@ impl Unit<'_> {
         {
             self.write(statement);
         }
+        for change in dashboard_changes(write.tier, write.stage.as_ref().map(|s| s.stage), now) {
+            self.count_for_dashboard(&write.lead_id, change);
+        }
         let tenant = self.tenant_id;
         let now = Bind::Int(now.micros());
         let mut set = |column, value| self.pending.set_lead(tenant, &write.lead_id, column, value);
@@ -295,6 +301,7 @@ fn prepare(tenant_id: &str, writes: &[ScoreWrite]) -> PreparedScores {
             .iter()
             .map(|w| PreparedScore {
                 lead_id: w.lead_id.clone(),
+                counted: (w.tier, w.stage.as_ref().map(|s| s.stage)),
                 update: vec![
                     Bind::from(&w.lead_id),
                     Bind::Int(w.expected_rev),
@@ -365,6 +372,12 @@ impl TenantStore<'_> {
             written.extend(self.update_scores(conn, chunk, now).await?);
         }
         let mut landed: Vec<PreparedScore> = writes.0.into_iter().filter(|w| written.contains(&w.lead_id)).collect();
+        let mut counts = super::dashboard::PendingCounts::default();
+        for w in &landed {
+            for change in dashboard_changes(w.counted.0, w.counted.1, now) {
+                counts.push(&self.tenant_id, &w.lead_id, change);
+            }
+        }
         // One batch per chunk keeps each batch's parameters under the limit.
         for chunk in landed.chunks_mut(ROWS_PER_STATEMENT) {
             let timeline = multi_row_insert(
@@ -382,6 +395,10 @@ impl TenantStore<'_> {
             if !statements.is_empty() {
                 backend.execute_batch(conn, &statements).await?;
             }
+        }
+        let counted = counts.statements(backend, conn).await?;
+        if !counted.is_empty() {
+            backend.execute_batch(conn, &counted).await?;
         }
         Ok(written)
     }
@@ -492,6 +509,8 @@ impl PreparedScores {
 /// One lead's rows; each lacks its last column, the time of the write.
 struct PreparedScore {
     lead_id: String,
+    /// The tier and the stage entered, as the dashboard counts them.
+    counted: (Tier, Option<Stage>),
     /// id, rev, score, tier, parts, stage: a row of the `leads` update (all of it).
     update: Vec<Bind>,
     /// `lead_events`: id, tenant_id, lead_id, kind, detail.
@@ -506,6 +525,14 @@ enum Decay {
     Due(Vec<Bind>),
     /// No decay job: remove the one with this id, if any.
     Clear(String),
+}
+
+/// What a score write changes on the dashboard: the tier, and the stage
+/// a promotion entered.
+fn dashboard_changes(tier: Tier, stage: Option<Stage>, now: Timestamp) -> Vec<DashboardChange> {
+    let mut changes = vec![DashboardChange::Tier(tier)];
+    changes.extend(stage.map(|to| DashboardChange::Stage { to, at: now }));
+    changes
 }
 
 /// A prepared row completed with the time of the write.

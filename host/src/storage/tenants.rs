@@ -296,6 +296,33 @@ impl TenantStore<'_> {
         self.user_by_id(user_id).await
     }
 
+    /// Gives a user another role; the tenant keeps at least one active admin
+    /// (counted in the change's transaction).
+    pub async fn set_role(&self, user_id: &str, role: Role) -> StoreResult<UserRecord> {
+        let mut tx = self.store.begin_write().await?;
+        let changed = sqlx::query("UPDATE users SET role = $3 WHERE tenant_id = $1 AND id = $2")
+            .bind(&self.tenant_id)
+            .bind(user_id)
+            .bind(role.as_str())
+            .execute(&mut *tx)
+            .await?;
+        if changed.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        let admins: i64 = sqlx::query(
+            "SELECT COUNT(*) AS n FROM users WHERE tenant_id = $1 AND role = 'admin' AND deactivated_at IS NULL",
+        )
+        .bind(&self.tenant_id)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("n")?;
+        if admins == 0 {
+            return Err(StoreError::Conflict("the workspace needs at least one admin".into()));
+        }
+        tx.commit().await?;
+        self.user_by_id(user_id).await
+    }
+
     pub async fn users(&self) -> StoreResult<Vec<UserRecord>> {
         let rows = sqlx::query("SELECT * FROM users WHERE tenant_id = $1 ORDER BY email")
             .bind(&self.tenant_id)

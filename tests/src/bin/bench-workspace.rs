@@ -124,11 +124,7 @@ async fn spread(backend: Backend, url: &str, stride: usize) -> anyhow::Result<()
             sqlx::query("UPDATE users SET open_leads = (SELECT COUNT(*) FROM leads WHERE owner_id = users.id)")
                 .execute(&mut conn)
                 .await?;
-            let analyze = match backend {
-                Backend::Sqlite => "ANALYZE",
-                Backend::Postgres => "VACUUM ANALYZE",
-            };
-            sqlx::query(analyze).execute(&mut conn).await?;
+            sqlx::query(bulk::analyze_statement(backend)).execute(&mut conn).await?;
         }};
     }
     match backend {

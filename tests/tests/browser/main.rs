@@ -3,6 +3,7 @@
 //! the harness runs one browser at a time however many test threads cargo
 //! uses.
 
+mod admin;
 mod form_page;
 mod harness;
 mod public_form;

@@ -2,6 +2,9 @@
 //! PostgreSQL. All in one test binary so it links once.
 
 mod access;
+mod admin_pages;
+mod dashboard;
+mod dashboard_page;
 mod followup;
 mod form_page_capture;
 mod forms;

@@ -230,7 +230,9 @@ async fn a_login_starts_a_session_that_logout_and_a_new_password_end(backend: Ba
 
     let login = visitor.log_in(ws.tenant, "REP.A@acme.example", PASSWORD).await?;
     assert_eq!(login.status, StatusCode::SEE_OTHER, "{}", login.html);
-    assert_eq!(login.location(), Some("/app/agenda"));
+    assert_eq!(login.location(), Some("/app"), "each role's first page");
+    let landing = visitor.get("/app").await?;
+    assert_eq!(landing.location(), Some("/app/agenda"), "a rep's is the agenda");
     let cookie = login.set_cookie("lh_session").expect("a session cookie");
     for attribute in ["HttpOnly", "SameSite=Lax", "Path=/"] {
         assert!(cookie.contains(attribute), "{cookie}");

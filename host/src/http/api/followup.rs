@@ -13,10 +13,10 @@ use crate::auth::Caller;
 use crate::clock::Timestamp;
 use crate::domain::Role;
 use crate::error::{ApiError, FieldError};
-use crate::followup::SlaPolicy;
 use crate::followup::activity::{ActivityInput, LogActivity};
 use crate::http::body::JsonBody;
 use crate::http::submission::query_params;
+use crate::setup::Setting;
 use crate::storage::StoreError;
 
 /// `GET /api/v1/sla/policy` (`null` until set).
@@ -31,13 +31,10 @@ pub async fn replace_policy(
     caller: Caller,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Json<Value>, ApiError> {
-    SlaPolicy::parse(body.clone()).map_err(|p| ApiError::validation("the SLA policy is not valid", p))?;
-    state
-        .store
-        .tenant(caller.tenant_id()?)
-        .set_sla_policy(Some(&body))
+    let saved = Setting::SlaPolicy
+        .replace(&state, caller.tenant_id()?, caller.user_id.as_deref(), body)
         .await?;
-    Ok(Json(json!({"policy": body})))
+    Ok(Json(saved))
 }
 
 #[derive(Deserialize)]

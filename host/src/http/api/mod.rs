@@ -2,6 +2,7 @@
 //! caller's tenant and role before any of them runs.
 
 mod clock;
+mod dashboard;
 mod emails;
 mod events;
 mod followup;
@@ -102,6 +103,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/notifications", get(notifications::list))
         .route("/notifications/read", post(notifications::read_all))
         .route("/notifications/{id}/read", post(notifications::read))
+        .route("/dashboard", get(dashboard::show))
+        .route("/dashboard/{file}", get(dashboard::export_view))
         .route(
             "/me/notifications",
             get(notifications::email_choice).put(notifications::choose_email),

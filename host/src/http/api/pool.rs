@@ -13,7 +13,8 @@ use crate::domain::{NormalizedEmail, Role};
 use crate::error::{ApiError, FieldError};
 use crate::http::body::JsonBody;
 use crate::routing::pool::{Claim, Reassign};
-use crate::storage::{LeadVisibility, PoolSettings, StoreError};
+use crate::setup::Setting;
+use crate::storage::{LeadVisibility, StoreError};
 
 /// `POST /api/v1/leads/{id}/claim`: a rep takes a pool lead. Of two reps
 /// claiming at once, one gets it and the other a 409.
@@ -122,13 +123,6 @@ pub async fn assign(
     Ok(Json(json!(store.lead(&lead.id, &LeadVisibility::All).await?)))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PoolSettingsBody {
-    claim_limit: Option<i64>,
-    bar_hours: Option<i64>,
-}
-
 pub async fn settings(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!(
         state.store.tenant(caller.tenant_id()?).pool_settings().await?
@@ -139,25 +133,12 @@ pub async fn settings(State(state): State<AppState>, caller: Caller) -> Result<J
 pub async fn update_settings(
     State(state): State<AppState>,
     caller: Caller,
-    JsonBody(body): JsonBody<PoolSettingsBody>,
+    JsonBody(body): JsonBody<Value>,
 ) -> Result<Json<Value>, ApiError> {
-    let mut problems = Vec::new();
-    if body.claim_limit.is_some_and(|n| !(1..=10_000).contains(&n)) {
-        problems.push(FieldError::new("/claim_limit", "must be from 1 to 10000 claims a day"));
-    }
-    if body.bar_hours.is_some_and(|h| !(1..=24 * 365).contains(&h)) {
-        problems.push(FieldError::new("/bar_hours", "must be from 1 to 8760 hours"));
-    }
-    if !problems.is_empty() {
-        return Err(ApiError::validation("the pool settings are not valid", problems));
-    }
-    let settings = PoolSettings {
-        claim_limit: body.claim_limit,
-        bar_hours: body.bar_hours,
-    };
-    let store = state.store.tenant(caller.tenant_id()?);
-    store.set_pool_settings(settings).await?;
-    Ok(Json(json!(settings)))
+    let saved = Setting::PoolSettings
+        .replace(&state, caller.tenant_id()?, caller.user_id.as_deref(), body)
+        .await?;
+    Ok(Json(saved))
 }
 
 /// `GET /api/v1/pool`: pool leads, highest score first (the lead list with

@@ -11,6 +11,7 @@ use crate::error::ApiError;
 use crate::http::body::JsonBody;
 use crate::jobs;
 use crate::scoring::ScoreModel;
+use crate::setup::Setting;
 use crate::storage::{StartedRescore, StoreError};
 
 /// `GET /api/v1/scoring/model`: the current model (version 0: the default,
@@ -31,15 +32,10 @@ pub async fn replace_model(
     caller: Caller,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let tenant_id = caller.tenant_id()?;
-    let model = ScoreModel::parse(body.clone())
-        .map_err(|problems| ApiError::validation("the scoring model is not valid", problems))?;
-    let store = state.store.tenant(tenant_id);
-    let started = store.save_scoring_model(&body, caller.user_id.as_deref()).await?;
-    state.score_models.remember(tenant_id.to_owned(), model);
-    let version = started.run.model_version;
-    let run = start(&state, started);
-    Ok((StatusCode::ACCEPTED, Json(json!({"version": version, "rescore": run}))))
+    let saved = Setting::ScoringModel
+        .replace(&state, caller.tenant_id()?, caller.user_id.as_deref(), body)
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(saved)))
 }
 
 /// `POST /api/v1/scoring/rescores`: re-scores every lead with the current

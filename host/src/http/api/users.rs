@@ -9,7 +9,7 @@ use crate::auth::{Caller, MIN_PASSWORD_CHARS, hash_password, reset};
 use crate::domain::{NormalizedEmail, Role};
 use crate::error::{ApiError, FieldError};
 use crate::http::body::JsonBody;
-use crate::routing::departure::Departure;
+use crate::routing::departure::depart;
 use crate::storage::{RepAttributes, StoreError};
 use crate::tenants::{add_user, issue_token};
 
@@ -115,6 +115,8 @@ pub async fn create_token(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUser {
+    /// Admins only.
+    role: Option<String>,
     regions: Option<Vec<String>>,
     specialties: Option<Vec<String>>,
     capacity: Option<u32>,
@@ -122,7 +124,8 @@ pub struct UpdateUser {
 }
 
 /// `PATCH /api/v1/users/{id}`: admins and managers set any user's routing
-/// attributes; a rep may only say whether they are taking leads.
+/// attributes, admins their role too (the tenant keeps an admin); a rep may
+/// only say whether they are taking leads.
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
@@ -138,10 +141,18 @@ pub async fn update(
     {
         return Err(ApiError::Forbidden);
     }
+    if body.role.is_some() && caller.role != Role::Admin {
+        return Err(ApiError::Forbidden);
+    }
     let user = match store.user_by_id(&id).await {
         Err(StoreError::NotFound) => return Err(ApiError::NotFound(format!("no user {id:?}"))),
         other => other?,
     };
+    if let Some(role) = &body.role {
+        let role = Role::parse_tenant_role(role)
+            .map_err(|e| ApiError::validation("the user is not valid", vec![FieldError::new("/role", e.0)]))?;
+        store.set_role(&id, role).await?;
+    }
     let mut attributes = user.attributes;
     if let Some(regions) = body.regions {
         attributes.regions = regions;
@@ -225,21 +236,13 @@ pub async fn deactivate(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let store = state.store.tenant(caller.tenant_id()?);
-    if caller.user_id.as_deref() == Some(id.as_str()) {
-        return Err(ApiError::Conflict("you cannot deactivate yourself".into()));
-    }
-    if let Err(StoreError::NotFound) = store.user_by_id(&id).await {
-        return Err(ApiError::NotFound(format!("no user {id:?}")));
-    }
-    let departed = store.run(Departure { user_id: id.clone() }).await?;
-    let jobs = departed.jobs.clone();
-    let background = state.clone();
-    tokio::spawn(async move {
-        for job in jobs {
-            crate::jobs::execute(&background, job).await;
-        }
-    });
-    let user = store.user_by_id(&id).await?;
+    let tenant_id = caller.tenant_id()?;
+    let store = state.store.tenant(tenant_id);
+    let departed = match depart(&store, &id, caller.user_id.as_deref()).await {
+        Err(StoreError::NotFound) => return Err(ApiError::NotFound(format!("no user {id:?}"))),
+        other => other?,
+    };
+    crate::jobs::spawn_in_turn(&state, departed.jobs.clone());
+    let user = state.store.tenant(tenant_id).user_by_id(&id).await?;
     Ok(Json(json!({"user": user, "departure": departed})))
 }

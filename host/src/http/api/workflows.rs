@@ -15,6 +15,7 @@ use crate::domain::{FormSlug, WorkflowStatus};
 use crate::error::{ApiError, FieldError, missing};
 use crate::http::body::JsonBody;
 use crate::nurture::enrolment::{ManualEnrolment, Refused};
+use crate::nurture::report::step_report;
 use crate::nurture::{ActiveWorkflow, Workflow, tenant_facts};
 use crate::storage::{StoreError, WorkflowRecord, WorkflowVersionRecord};
 
@@ -157,7 +158,8 @@ pub async fn enrol(
 }
 
 /// How many of the workflow's leads wait at each step (by the step they
-/// run next), and how many emails each step queued and sent.
+/// run next), and how many emails each step queued, sent, and saw opened
+/// and clicked.
 pub async fn steps(
     State(state): State<AppState>,
     caller: Caller,
@@ -165,28 +167,7 @@ pub async fn steps(
 ) -> Result<Json<Value>, ApiError> {
     let store = state.store.tenant(caller.tenant_id()?);
     let record = store.workflow(&slug).await.map_err(not_found(&slug))?;
-    let counts = store.runs_at_steps(&record.id).await?;
-    let current = store.workflow_version(&record.id, record.current_version).await?;
-    let workflow = Workflow::stored(current.definition)?;
-    let mut steps: Vec<Value> = workflow
-        .steps
-        .iter()
-        .enumerate()
-        .map(|(i, step)| {
-            let waiting = counts
-                .iter()
-                .filter(|c| c.step == i as i32)
-                .map(|c| c.waiting)
-                .sum::<i64>();
-            json!({"index": i, "id": step.id(), "waiting": waiting})
-        })
-        .collect();
-    let finishing: i64 = counts
-        .iter()
-        .filter(|c| c.step as usize >= workflow.steps.len())
-        .map(|c| c.waiting)
-        .sum();
-    steps.push(json!({"index": workflow.steps.len(), "id": null, "waiting": finishing}));
+    let steps = step_report(&store, &record).await?;
     Ok(Json(
         json!({"workflow": slug, "version": record.current_version, "steps": steps}),
     ))

@@ -44,6 +44,10 @@ button{background:#1f4fd1;color:#fff;border:0;border-radius:4px;padding:.45rem 1
 .grid{display:grid;grid-template-columns:2fr 1fr;gap:1rem}
 dl{display:grid;grid-template-columns:auto 1fr;gap:.2rem .75rem;margin:0}
 dt{color:#4a5468}dd{margin:0}
+svg.bars{max-width:100%;height:auto;display:block;margin:.25rem 0 .75rem}
+nav.tabs{display:flex;flex-wrap:wrap;gap:.25rem;margin-bottom:.75rem}
+nav.tabs a{padding:.3rem .6rem;border:1px solid #d0d5dd;border-radius:4px;text-decoration:none}
+nav.tabs a.here{background:#1d2433;color:#fff;border-color:#1d2433}
 @media (max-width:700px){.grid{grid-template-columns:1fr}table{font-size:.85rem}th:nth-child(n+5),td:nth-child(n+5){display:none}}
 ";
 
@@ -55,6 +59,12 @@ pub enum Section {
     Pool,
     Notifications,
     Account,
+    Setup,
+    Workflows,
+    Dashboard,
+    Users,
+    Plugins,
+    Teams,
 }
 
 /// A workspace page: navigation, then `body`.
@@ -87,6 +97,18 @@ pub fn page(viewer: &Viewer, section: Section, title: &str, body: Markup) -> Mar
                         a href="/app/notifications" class=[(section == Section::Notifications).then_some("here")] {
                             (w.notifications)
                             @if viewer.unread > 0 { span.badge #unread aria-label=(format!("{} {}", viewer.unread, w.unread)) { (viewer.unread) } }
+                        }
+                        @if viewer.caller.role == Role::Admin {
+                            (link("/app/admin/setup/scoring_model", w.setup, Section::Setup))
+                            (link("/app/admin/users", w.users, Section::Users))
+                            (link("/app/admin/teams", w.teams, Section::Teams))
+                        }
+                        @if matches!(viewer.caller.role, Role::Admin | Role::Integrator) {
+                            (link("/app/admin/plugins", w.plugins, Section::Plugins))
+                        }
+                        @if matches!(viewer.caller.role, Role::Admin | Role::Manager) {
+                            (link("/app/dashboard", w.dashboard, Section::Dashboard))
+                            (link("/app/admin/workflows", w.workflows, Section::Workflows))
                         }
                         (link("/app/account", w.account, Section::Account))
                     }

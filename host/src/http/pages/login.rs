@@ -30,7 +30,8 @@ pub struct LoginQuery {
 fn safe_next(next: Option<&str>) -> &str {
     match next {
         Some(path) if path.starts_with("/app") && !path.starts_with("//") && !path.contains('\\') => path,
-        _ => "/app/agenda",
+        // `/app` sends each role to its first page.
+        _ => "/app",
     }
 }
 

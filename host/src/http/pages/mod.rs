@@ -10,12 +10,18 @@
 
 mod account;
 mod agenda;
+mod dashboard;
 mod frame;
 mod leads;
 mod login;
 mod notifications;
 mod password_reset;
+mod plugins;
 mod pool;
+mod setup;
+mod teams;
+mod users;
+mod workflows;
 
 use axum::Router;
 use axum::body::{Body, to_bytes};
@@ -40,7 +46,7 @@ const FORM_LIMIT: usize = 64 * 1024;
 
 pub fn router(state: AppState) -> Router<AppState> {
     let signed_in = Router::new()
-        .route("/app", get(|| async { Redirect::to("/app/agenda") }))
+        .route("/app", get(landing))
         .route("/app/agenda", get(agenda::show))
         .route("/app/leads", get(leads::list))
         .route("/app/leads/{id}", get(leads::show))
@@ -57,6 +63,19 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/app/account/password", post(account::change_password))
         .route("/app/account/preferences", post(account::set_preferences))
         .route("/app/logout", post(login::log_out))
+        .route("/app/admin/setup/{setting}", get(setup::show).post(setup::save))
+        .route("/app/admin/workflows", get(workflows::list))
+        .route("/app/admin/teams", get(teams::list).post(teams::save))
+        .route("/app/admin/users", get(users::list).post(users::add))
+        .route("/app/admin/users/{id}", post(users::update))
+        .route("/app/admin/users/{id}/reset", post(users::reset))
+        .route("/app/admin/users/{id}/deactivate", post(users::deactivate))
+        .route("/app/admin/plugins", get(plugins::list))
+        .route("/app/admin/plugins/{name}", get(plugins::show))
+        .route("/app/admin/plugins/{name}/enabled", post(plugins::set_enabled))
+        .route("/app/dashboard", get(dashboard::show))
+        .route("/app/dashboard/{file}", get(dashboard::export_view))
+        .route("/app/admin/workflows/{slug}/status", post(workflows::set_status))
         .route_layer(middleware::from_fn_with_state(state, gate));
     Router::new()
         .route("/login", get(login::show).post(login::log_in))
@@ -65,6 +84,15 @@ pub fn router(state: AppState) -> Router<AppState> {
             get(password_reset::show).post(password_reset::set_password),
         )
         .merge(signed_in)
+}
+
+/// `GET /app`: where a role starts, the agenda for those who work leads, the
+/// plugins for an integrator.
+async fn landing(viewer: Viewer) -> Redirect {
+    match viewer.caller.role {
+        crate::domain::Role::Integrator => Redirect::to("/app/admin/plugins"),
+        _ => Redirect::to("/app/agenda"),
+    }
 }
 
 /// Who is looking at a page, in which language and time zone.
