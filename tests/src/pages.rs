@@ -46,6 +46,15 @@ pub fn hidden_value(html: &str, name: &str) -> Option<String> {
     rest.split('"').next().map(str::to_owned)
 }
 
+/// The text an HTML attribute or element holds, its escapes undone.
+pub fn unescape(html: &str) -> String {
+    html.replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
 /// A signed-out (or, after `log_in`, signed-in) visitor of one server.
 pub struct PageVisitor<'s> {
     server: &'s TestServer,

@@ -84,14 +84,20 @@ pub fn allowed(method: &Method, path: &str) -> &'static [Role] {
         }
         // The admin pages: the same roles as the API routes they stand for.
         ("GET" | "POST", "/app/admin/setup/{setting}" | "/app/admin/users" | "/app/admin/teams")
+        | ("GET" | "POST", "/app/admin/forms" | "/app/admin/forms/{slug}")
+        | ("POST", "/app/admin/forms/{slug}/preview")
         | ("POST", "/app/admin/users/{id}" | "/app/admin/users/{id}/reset" | "/app/admin/users/{id}/deactivate") => {
             &[Admin]
         }
-        ("GET", "/app/admin/workflows" | "/app/dashboard" | "/app/dashboard/{file}") => &[Admin, Manager],
-        ("GET", "/app/admin/plugins" | "/app/admin/plugins/{name}") | ("POST", "/app/admin/plugins/{name}/enabled") => {
-            PLUGIN_STAFF
-        }
-        ("POST", "/app/admin/workflows/{slug}/status") => &[Admin],
+        (
+            "GET",
+            "/app/admin/workflows" | "/app/admin/workflows/{slug}" | "/app/dashboard" | "/app/dashboard/{file}",
+        ) => &[Admin, Manager],
+        // POST /app/admin/plugins uploads, as POST/PUT /plugins.
+        ("GET", "/app/admin/plugins" | "/app/admin/plugins/{name}")
+        | ("POST", "/app/admin/plugins" | "/app/admin/plugins/{name}/enabled") => PLUGIN_STAFF,
+        ("GET" | "POST", "/app/admin/workflows/new")
+        | ("POST", "/app/admin/workflows/{slug}" | "/app/admin/workflows/{slug}/status") => &[Admin],
         _ => &[],
     }
 }
@@ -111,6 +117,19 @@ mod tests {
         assert_eq!(allowed(&Method::PUT, "/api/v1/forms/{slug}"), &[Admin]);
         assert_eq!(allowed(&Method::POST, "/api/v1/tenants"), &[Operator]);
         assert!(!allowed(&Method::GET, "/api/v1/leads").contains(&Operator));
+    }
+
+    #[test]
+    fn workflow_pages_match_the_api() {
+        assert_eq!(
+            allowed(&Method::GET, "/app/admin/workflows/{slug}"),
+            allowed(&Method::GET, "/api/v1/workflows/{slug}")
+        );
+        assert_eq!(
+            allowed(&Method::POST, "/app/admin/workflows/{slug}"),
+            allowed(&Method::PUT, "/api/v1/workflows/{slug}")
+        );
+        assert_eq!(allowed(&Method::POST, "/app/admin/workflows/new"), &[Admin]);
     }
 
     #[test]

@@ -26,12 +26,19 @@ pub const FORM_CSS: Asset = Asset {
     body: include_str!("../../assets/form.css"),
 };
 
-const ALL: [&Asset; 2] = [&FORM_JS, &FORM_CSS];
+/// The form designer's live preview (`http::pages::forms`).
+pub const DESIGNER_JS: Asset = Asset {
+    name: "designer.js",
+    content_type: "text/javascript; charset=utf-8",
+    body: include_str!("../../assets/designer.js"),
+};
+
+const ALL: [&Asset; 3] = [&FORM_JS, &FORM_CSS, &DESIGNER_JS];
 
 /// `Cache-Control` of an asset: its URL changes with its content.
 pub const CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
 
-static VERSIONS: LazyLock<[String; 2]> = LazyLock::new(|| ALL.map(|asset| content_hash(asset.body)));
+static VERSIONS: LazyLock<[String; 3]> = LazyLock::new(|| ALL.map(|asset| content_hash(asset.body)));
 
 fn content_hash(body: &str) -> String {
     Sha256::digest(body.as_bytes())

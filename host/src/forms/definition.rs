@@ -226,7 +226,7 @@ fn describe(error: &jsonschema::ValidationError<'_>) -> Vec<(String, Problem)> {
     }
 }
 
-fn escape_pointer(segment: &str) -> String {
+pub(super) fn escape_pointer(segment: &str) -> String {
     segment.replace('~', "~0").replace('/', "~1")
 }
 
@@ -407,7 +407,11 @@ fn field_specs(
 
 /// `ui:order` first (it must name known fields), then any field it left out,
 /// in schema order.
-fn field_order(properties: &Map<String, Value>, ui: &Map<String, Value>, errors: &mut Vec<FieldError>) -> Vec<String> {
+pub(super) fn field_order(
+    properties: &Map<String, Value>,
+    ui: &Map<String, Value>,
+    errors: &mut Vec<FieldError>,
+) -> Vec<String> {
     let mut order: Vec<String> = Vec::new();
     match ui.get("ui:order") {
         None => {}
@@ -550,7 +554,7 @@ fn field_kind(schema: &Value) -> FieldKind {
 
 /// Reads `if: {properties: {f: {const: v}}}, then: {required: [...]}` at the
 /// top level and inside `allOf`: the fields each makes required, and when.
-fn conditional_requirements(schema: &Value) -> HashMap<String, Vec<Condition>> {
+pub(super) fn conditional_requirements(schema: &Value) -> HashMap<String, Vec<Condition>> {
     let mut found: HashMap<String, Vec<Condition>> = HashMap::new();
     let branches = std::iter::once(schema).chain(schema.get("allOf").and_then(Value::as_array).into_iter().flatten());
     for branch in branches {

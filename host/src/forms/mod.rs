@@ -7,6 +7,7 @@ pub mod assets;
 mod catalog;
 mod coerce;
 mod definition;
+pub mod design;
 pub mod page;
 mod problems;
 pub mod progressive;

@@ -9,9 +9,12 @@
 //!   with the job's removal in one unit, so a crash neither loses nor
 //!   repeats a step.
 //! - `actions`: a nurture-step plugin's actions, each checked.
+//! - `publish`: a definition checked and stored as the next version (the
+//!   API's PUT and the workflows page).
 
 pub mod actions;
 pub mod enrolment;
+pub mod publish;
 pub mod report;
 pub mod run;
 pub mod workflow;

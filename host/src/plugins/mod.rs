@@ -16,6 +16,7 @@ pub mod offline;
 mod output;
 pub mod sandbox;
 pub mod scaffold;
+pub mod upload;
 
 pub use calls::{Prepared, StepCalls, plugin_lead, prepare};
 pub use host::PluginHost;

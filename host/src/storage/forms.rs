@@ -45,6 +45,15 @@ pub struct FormVersionRecord {
     pub created_at: Timestamp,
 }
 
+/// A version in a form's history, with how many leads it captured.
+#[derive(Debug, Clone)]
+pub struct FormVersionSummary {
+    pub version: i32,
+    pub title: String,
+    pub created_at: Timestamp,
+    pub leads: i64,
+}
+
 pub struct NewFormVersion<'a> {
     pub title: &'a str,
     pub schema: &'a str,
@@ -168,6 +177,31 @@ impl TenantStore<'_> {
             .await?
             .ok_or(StoreError::NotFound)?;
         FormRecord::from_row(&row)
+    }
+
+    /// Every version of a form, newest first, each with the leads it
+    /// captured first (counted on `leads_tenant_form_version`).
+    pub async fn form_versions(&self, form_id: &str) -> StoreResult<Vec<FormVersionSummary>> {
+        let rows = sqlx::query(
+            "SELECT v.version, v.title, v.created_at, \
+                    (SELECT COUNT(*) FROM leads l \
+                      WHERE l.tenant_id = v.tenant_id AND l.form_id = v.form_id AND l.form_version = v.version) AS leads \
+             FROM form_versions v WHERE v.tenant_id = $1 AND v.form_id = $2 ORDER BY v.version DESC",
+        )
+        .bind(&self.tenant_id)
+        .bind(form_id)
+        .fetch_all(&self.store.read)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(FormVersionSummary {
+                    version: row.try_get("version")?,
+                    title: row.try_get("title")?,
+                    created_at: Timestamp(row.try_get("created_at")?),
+                    leads: row.try_get("leads")?,
+                })
+            })
+            .collect()
     }
 
     pub async fn form_version(&self, form_id: &str, version: i32) -> StoreResult<FormVersionRecord> {

@@ -43,7 +43,7 @@ pub use behaviour::{BehaviourEventRecord, NewBehaviourEvent, RecordedEvent};
 pub use dashboard::{ACTIVITY_COLUMNS, ActivitySums, RollupFilter, RollupSums, day_in};
 pub use emails::{EmailAttemptRecord, EmailEventRecord, EmailRecord, NewEmail, SuppressionRecord};
 pub use followup::{ActivityRecord, Agenda, AgendaLead, NewActivity, TaskRecord};
-pub use forms::{FormRecord, FormVersionRecord, NewFormVersion};
+pub use forms::{FormRecord, FormVersionRecord, FormVersionSummary, NewFormVersion};
 pub use jobs::{DueJob, WRITER_LEASE};
 pub use leads::{
     IdentityOwners, LeadContact, LeadFilter, LeadOrder, LeadPage, LeadRecord, LeadVisibility, POOL, TouchRecord,

@@ -13,21 +13,18 @@ use serde_json::{Value, json};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::auth::personal_data::{sees_plugin_output, withhold_call, withhold_plugin};
-use crate::domain::{PluginName, PluginStatus, World};
-use crate::error::{ApiError, FieldError, missing};
+use crate::domain::PluginStatus;
+use crate::error::{ApiError, missing};
 use crate::http::body::{JsonBody, read_limited};
 use crate::plugins::bindings::{Lead, Rep};
-use crate::plugins::component::{MAX_COMPONENT_BYTES, Rejection, sha256_hex};
 use crate::plugins::contract::{LeadInput, RepInput};
-use crate::plugins::host::Admission;
-use crate::storage::{NewPlugin, PluginRecord, StoreError};
+use crate::plugins::upload::{UPLOAD_LIMIT, Upload, invalid, publish};
+use crate::storage::{PluginRecord, StoreError};
 
-/// Base64 grows the component by a third; leave room for name and config.
-const UPLOAD_LIMIT: usize = MAX_COMPONENT_BYTES / 3 * 4 + (64 << 10);
-
+/// An upload as the API takes it: JSON, the component in base64.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Upload {
+struct UploadBody {
     name: Option<String>,
     world: String,
     #[serde(default)]
@@ -36,72 +33,32 @@ struct Upload {
     component: String,
 }
 
-fn invalid(pointer: &str, message: impl Into<String>) -> ApiError {
-    ApiError::validation("the plugin is not valid", vec![FieldError::new(pointer, message)])
+impl UploadBody {
+    /// The upload under `name` (the body's, or the URL's).
+    fn upload<'a>(&'a self, name: Option<&'a str>, component: &'a [u8]) -> Upload<'a> {
+        Upload {
+            name,
+            world: &self.world,
+            config: self.config.clone(),
+            component,
+        }
+    }
+}
+
+/// The upload's JSON body, and its component decoded.
+async fn read_upload(headers: &HeaderMap, body: Body) -> Result<(UploadBody, Vec<u8>), ApiError> {
+    let bytes = read_limited(headers, body, UPLOAD_LIMIT).await?;
+    let value: Value =
+        serde_json::from_slice(&bytes).map_err(|e| ApiError::MalformedBody(format!("malformed JSON: {e}")))?;
+    let upload: UploadBody = serde_json::from_value(value).map_err(|e| invalid("", e.to_string()))?;
+    let component = STANDARD
+        .decode(upload.component.trim())
+        .map_err(|e| invalid("/component", format!("is not base64: {e}")))?;
+    Ok((upload, component))
 }
 
 fn not_found(name: &str) -> impl FnOnce(StoreError) -> ApiError + '_ {
     missing(move || format!("no plugin {name:?} in this tenant"))
-}
-
-/// An upload read, decoded and admitted: a small component is type-checked
-/// against its world before anything is stored (`Ready`); a large one is
-/// checked by the background compile queue once stored (`Compiling`).
-struct Admitted {
-    upload: Upload,
-    world: World,
-    component: Vec<u8>,
-    sha256: String,
-    status: PluginStatus,
-}
-
-async fn checked_upload(
-    state: &AppState,
-    caller: &Caller,
-    headers: &HeaderMap,
-    body: Body,
-) -> Result<Admitted, ApiError> {
-    let bytes = read_limited(headers, body, UPLOAD_LIMIT).await?;
-    let value: Value =
-        serde_json::from_slice(&bytes).map_err(|e| ApiError::MalformedBody(format!("malformed JSON: {e}")))?;
-    let upload: Upload = serde_json::from_value(value).map_err(|e| invalid("", e.to_string()))?;
-    let world: World = upload
-        .world
-        .parse()
-        .map_err(|e: crate::domain::ParseError| invalid("/world", e.0))?;
-    let component = STANDARD
-        .decode(upload.component.trim())
-        .map_err(|e| invalid("/component", format!("is not base64: {e}")))?;
-    if component.len() > MAX_COMPONENT_BYTES {
-        return Err(ApiError::PayloadTooLarge {
-            limit: MAX_COMPONENT_BYTES,
-        });
-    }
-    let sha256 = sha256_hex(&component);
-    match state
-        .plugins
-        .admit(caller.tenant_id()?, &component, &sha256, world)
-        .await
-    {
-        Ok(status) => Ok(Admitted {
-            upload,
-            world,
-            component,
-            sha256,
-            status,
-        }),
-        Err(Admission::QueueFull(full)) => {
-            tracing::info!(%full, "plugin upload refused: the compile queue is full");
-            Err(ApiError::Unavailable)
-        }
-        Err(Admission::Refused(Rejection::TooLarge(_))) => Err(ApiError::PayloadTooLarge {
-            limit: MAX_COMPONENT_BYTES,
-        }),
-        Err(Admission::Refused(rejection @ Rejection::WrongWorld { .. })) => {
-            Err(invalid("/world", rejection.to_string()))
-        }
-        Err(Admission::Refused(rejection)) => Err(invalid("/component", rejection.to_string())),
-    }
 }
 
 /// 201 or 200 for a plugin ready to run; 202 for one queued to compile.
@@ -112,42 +69,16 @@ fn saved_status(plugin: &PluginRecord, stored: StatusCode) -> StatusCode {
     }
 }
 
-/// Stores the plugin, and queues its compile when it is not ready yet.
-async fn save(
-    state: &AppState,
-    caller: &Caller,
-    name: &str,
-    admitted: &Admitted,
-    replace: bool,
-) -> Result<PluginRecord, ApiError> {
-    let name = PluginName::parse(name).map_err(|e| invalid("/name", e.0))?;
-    let config = admitted.upload.config.clone().unwrap_or_else(|| json!({})).to_string();
-    let plugin = NewPlugin {
-        name: name.as_str(),
-        world: admitted.world,
-        config: &config,
-        component: &admitted.component,
-        sha256: &admitted.sha256,
-        status: admitted.status,
-    };
-    let store = state.store.tenant(caller.tenant_id()?);
-    let saved = state.plugins.keep(&store, plugin, replace).await;
-    saved.map_err(not_found(name.as_str()))
-}
-
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<PluginRecord>), ApiError> {
-    let admitted = checked_upload(&state, &caller, &headers, body).await?;
-    let name = admitted
-        .upload
-        .name
-        .clone()
-        .ok_or_else(|| invalid("/name", "is required"))?;
-    let plugin = save(&state, &caller, &name, &admitted, false).await?;
+    let (upload, component) = read_upload(&headers, body).await?;
+    let store = state.store.tenant(caller.tenant_id()?);
+    let upload = upload.upload(upload.name.as_deref(), &component);
+    let plugin = publish(&state.plugins, &store, upload, false).await?;
     Ok((saved_status(&plugin, StatusCode::CREATED), Json(plugin)))
 }
 
@@ -159,11 +90,12 @@ pub async fn replace(
     headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<PluginRecord>), ApiError> {
-    let admitted = checked_upload(&state, &caller, &headers, body).await?;
-    if admitted.upload.name.as_ref().is_some_and(|n| n != &name) {
+    let (upload, component) = read_upload(&headers, body).await?;
+    if upload.name.as_ref().is_some_and(|n| n != &name) {
         return Err(invalid("/name", "differs from the name in the URL"));
     }
-    let plugin = save(&state, &caller, &name, &admitted, true).await?;
+    let store = state.store.tenant(caller.tenant_id()?);
+    let plugin = publish(&state.plugins, &store, upload.upload(Some(&name), &component), true).await?;
     Ok((saved_status(&plugin, StatusCode::OK), Json(plugin)))
 }
 

@@ -1,7 +1,8 @@
 //! `/api/v1/workflows`: nurture workflows. `PUT /workflows/{slug}` checks a
 //! definition (every problem at its pointer) and stores it as the next
-//! version; earlier versions stay readable, since a run keeps the version
-//! it started on. `PATCH` pauses, resumes or archives.
+//! version through `nurture::publish`, as the workflows page does; earlier
+//! versions stay readable, since a run keeps the version it started on.
+//! `PATCH` pauses, resumes or archives.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -11,12 +12,12 @@ use serde_json::{Value, json};
 
 use crate::app::AppState;
 use crate::auth::Caller;
-use crate::domain::{FormSlug, WorkflowStatus};
-use crate::error::{ApiError, FieldError, missing};
+use crate::domain::WorkflowStatus;
+use crate::error::{ApiError, missing};
 use crate::http::body::JsonBody;
 use crate::nurture::enrolment::{ManualEnrolment, Refused};
 use crate::nurture::report::step_report;
-use crate::nurture::{ActiveWorkflow, Workflow, tenant_facts};
+use crate::nurture::{self, ActiveWorkflow, Workflow};
 use crate::storage::{StoreError, WorkflowRecord, WorkflowVersionRecord};
 
 fn not_found(slug: &str) -> impl FnOnce(StoreError) -> ApiError + '_ {
@@ -63,26 +64,15 @@ pub async fn publish(
     Path(slug): Path<String>,
     JsonBody(definition): JsonBody<Value>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    FormSlug::parse(&slug).map_err(|e| {
-        ApiError::validation(
-            "the workflow is not valid",
-            vec![FieldError::new("", format!("the slug: {}", e.0))],
-        )
-    })?;
     let store = state.store.tenant(caller.tenant_id()?);
-    let facts = tenant_facts(&store).await?;
-    let workflow = Workflow::parse(definition, &facts)
-        .map_err(|errors| ApiError::validation("the workflow is not valid", errors))?;
-    let stored = json!(workflow);
-    let record: WorkflowRecord = store.publish_workflow(&slug, &workflow.name, &stored).await?;
-    state.nurture.forget(store.tenant_id());
-    let status = if record.current_version == 1 {
+    let published = nurture::publish::publish(&store, &state.nurture, &slug, definition).await?;
+    let status = if published.record.current_version == 1 {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
-    let mut body = json!(record);
-    body["definition"] = stored;
+    let mut body = json!(published.record);
+    body["definition"] = published.definition;
     Ok((status, Json(body)))
 }
 

@@ -65,6 +65,7 @@ pub enum Section {
     Users,
     Plugins,
     Teams,
+    Forms,
 }
 
 /// A workspace page: navigation, then `body`.
@@ -102,6 +103,7 @@ pub fn page(viewer: &Viewer, section: Section, title: &str, body: Markup) -> Mar
                             (link("/app/admin/setup/scoring_model", w.setup, Section::Setup))
                             (link("/app/admin/users", w.users, Section::Users))
                             (link("/app/admin/teams", w.teams, Section::Teams))
+                            (link("/app/admin/forms", w.forms, Section::Forms))
                         }
                         @if matches!(viewer.caller.role, Role::Admin | Role::Integrator) {
                             (link("/app/admin/plugins", w.plugins, Section::Plugins))

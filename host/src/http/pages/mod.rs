@@ -4,13 +4,15 @@
 //!
 //! Every `/app` route passes [`gate`]: the session cookie names a live
 //! session, the permission table (`auth::allowed`, the API's own) decides by
-//! role, and a POST must carry the session's CSRF token. Handlers get a
+//! role, and a POST must carry the session's CSRF token (a file upload, a
+//! multipart form, only where [`upload_limit`] takes one). Handlers get a
 //! [`Viewer`], whose `caller` is the same [`Caller`] the API builds, so the
 //! lead scope (`Caller::lead_visibility`) is the API's too.
 
 mod account;
 mod agenda;
 mod dashboard;
+mod forms;
 mod frame;
 mod leads;
 mod login;
@@ -24,8 +26,11 @@ mod users;
 mod workflows;
 
 use axum::Router;
-use axum::body::{Body, to_bytes};
-use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Request, State};
+use axum::body::{Body, Bytes, to_bytes};
+use axum::extract::{
+    ConnectInfo, DefaultBodyLimit, FromRequest, FromRequestParts, MatchedPath, Multipart, Request, State,
+};
+use axum::handler::Handler;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::{self, Next};
@@ -36,13 +41,25 @@ use crate::app::AppState;
 use crate::auth::session::{resume, same_secret};
 use crate::auth::{Caller, allowed};
 use crate::error::ApiError;
+use crate::http::body::read_limited;
 use crate::i18n::{Lang, Words};
+use crate::plugins::upload::UPLOAD_LIMIT;
 use crate::storage::{SessionRecord, StoreError};
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "lh_session";
 /// Page forms are small; a larger body is refused before it is read whole.
 const FORM_LIMIT: usize = 64 * 1024;
+
+/// The most a file upload (a multipart form) may send to the page route
+/// `route`; `None` where a route takes no file.
+fn upload_limit(route: &str) -> Option<usize> {
+    match route {
+        // As much as the API takes for a plugin.
+        "/app/admin/plugins" => Some(UPLOAD_LIMIT),
+        _ => None,
+    }
+}
 
 pub fn router(state: AppState) -> Router<AppState> {
     let signed_in = Router::new()
@@ -65,14 +82,30 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/app/logout", post(login::log_out))
         .route("/app/admin/setup/{setting}", get(setup::show).post(setup::save))
         .route("/app/admin/workflows", get(workflows::list))
+        .route(
+            "/app/admin/workflows/new",
+            get(workflows::new_form).post(workflows::create),
+        )
+        .route(
+            "/app/admin/workflows/{slug}",
+            get(workflows::show).post(workflows::publish_version),
+        )
         .route("/app/admin/teams", get(teams::list).post(teams::save))
         .route("/app/admin/users", get(users::list).post(users::add))
         .route("/app/admin/users/{id}", post(users::update))
         .route("/app/admin/users/{id}/reset", post(users::reset))
         .route("/app/admin/users/{id}/deactivate", post(users::deactivate))
-        .route("/app/admin/plugins", get(plugins::list))
+        // The gate has read the upload under its limit: axum's default
+        // (2 MiB) would cut a component short.
+        .route(
+            "/app/admin/plugins",
+            get(plugins::list).post(plugins::upload.layer(DefaultBodyLimit::disable())),
+        )
         .route("/app/admin/plugins/{name}", get(plugins::show))
         .route("/app/admin/plugins/{name}/enabled", post(plugins::set_enabled))
+        .route("/app/admin/forms", get(forms::list).post(forms::create))
+        .route("/app/admin/forms/{slug}", get(forms::show).post(forms::act))
+        .route("/app/admin/forms/{slug}/preview", post(forms::preview))
         .route("/app/dashboard", get(dashboard::show))
         .route("/app/dashboard/{file}", get(dashboard::export_view))
         .route("/app/admin/workflows/{slug}/status", post(workflows::set_status))
@@ -154,7 +187,8 @@ fn accept_language(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// The pages' gate: a live session, a role the permission table allows on
-/// this route, and for a POST the session's CSRF token (`_csrf` in the form).
+/// this route, and for a POST the session's CSRF token (`_csrf` in the form;
+/// in a multipart form, its first part).
 async fn gate(State(state): State<AppState>, request: Request, next: Next) -> Result<Response, PageError> {
     let session = match cookie(request.headers(), SESSION_COOKIE) {
         Some(value) => resume(&state.store, value).await?,
@@ -170,7 +204,10 @@ async fn gate(State(state): State<AppState>, request: Request, next: Next) -> Re
         return Ok(Redirect::to(&to).into_response());
     };
     let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
-    if !route.is_some_and(|route| allowed(request.method(), &route).contains(&session.role)) {
+    if !route
+        .as_deref()
+        .is_some_and(|route| allowed(request.method(), route).contains(&session.role))
+    {
         return Err(PageError::Forbidden);
     }
     let store = state.store.tenant(&session.tenant_id);
@@ -189,10 +226,21 @@ async fn gate(State(state): State<AppState>, request: Request, next: Next) -> Re
     };
     let (mut parts, body) = request.into_parts();
     let body = if parts.method == Method::POST {
-        let bytes = to_bytes(body, FORM_LIMIT).await.map_err(|_| PageError::TooLarge)?;
-        let sent = form_urlencoded::parse(&bytes)
-            .find(|(key, _)| key == "_csrf")
-            .map(|(_, value)| value.into_owned());
+        let (bytes, sent) = if is_multipart(&parts.headers) {
+            let limit = route
+                .as_deref()
+                .and_then(upload_limit)
+                .ok_or(PageError::UploadsNotTaken)?;
+            let bytes = read_limited(&parts.headers, body, limit).await?;
+            let sent = multipart_csrf(&parts.headers, &bytes).await;
+            (bytes, sent)
+        } else {
+            let bytes = to_bytes(body, FORM_LIMIT).await.map_err(|_| PageError::TooLarge)?;
+            let sent = form_urlencoded::parse(&bytes)
+                .find(|(key, _)| key == "_csrf")
+                .map(|(_, value)| value.into_owned());
+            (bytes, sent)
+        };
         if !sent.is_some_and(|sent| same_secret(&sent, &viewer.session.csrf_token)) {
             tracing::info!(path = %parts.uri.path(), "page post without its CSRF token refused");
             return Err(PageError::Csrf);
@@ -203,6 +251,31 @@ async fn gate(State(state): State<AppState>, request: Request, next: Next) -> Re
     };
     parts.extensions.insert(viewer);
     Ok(next.run(Request::from_parts(parts, body)).await)
+}
+
+fn is_multipart(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("multipart/"))
+}
+
+/// The token in a multipart body's first part, which must be `_csrf` (the
+/// form's first input). Only the body's start is parsed: the token is in
+/// it, and the file after it is the handler's to read.
+async fn multipart_csrf(headers: &HeaderMap, body: &Bytes) -> Option<String> {
+    let start = body.slice(..body.len().min(FORM_LIMIT));
+    let content_type = headers.get(header::CONTENT_TYPE)?.clone();
+    let request = Request::builder()
+        .header(header::CONTENT_TYPE, content_type)
+        .body(Body::from(start))
+        .ok()?;
+    let mut multipart = Multipart::from_request(request, &()).await.ok()?;
+    let first = multipart.next_field().await.ok()??;
+    if first.name() != Some("_csrf") {
+        return None;
+    }
+    first.text().await.ok()
 }
 
 fn urlencoding(text: &str) -> String {
@@ -217,6 +290,8 @@ pub enum PageError {
     NotFound,
     Csrf,
     TooLarge,
+    /// A file sent to a route that takes none.
+    UploadsNotTaken,
     Internal(anyhow::Error),
 }
 
@@ -246,7 +321,8 @@ impl IntoResponse for PageError {
             PageError::Forbidden => (StatusCode::FORBIDDEN, |w| w.forbidden),
             PageError::NotFound => (StatusCode::NOT_FOUND, |w| w.not_found),
             PageError::Csrf => (StatusCode::FORBIDDEN, |w| w.csrf_refused),
-            PageError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, |w| w.csrf_refused),
+            PageError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, |w| w.too_large),
+            PageError::UploadsNotTaken => (StatusCode::UNSUPPORTED_MEDIA_TYPE, |w| w.uploads_not_taken),
             PageError::Internal(e) => {
                 tracing::error!(error = %e, "page failed");
                 (
