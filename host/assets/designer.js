@@ -13,9 +13,12 @@
   var pending = null;
   var refreshes = 0;
 
+  var focus = "";
+
   function refresh() {
     var body = new URLSearchParams(new FormData(form));
     body.set("action", "preview");
+    if (focus) body.set("focus", focus);
     if (pending) pending.abort();
     pending = new AbortController();
     status.textContent = "…";
@@ -39,7 +42,9 @@
       });
   }
 
-  form.addEventListener("input", function () {
+  form.addEventListener("input", function (event) {
+    var field = event.target.closest("fieldset[data-field]");
+    focus = field ? field.dataset.field : "";
     clearTimeout(timer);
     timer = setTimeout(refresh, 250);
   });

@@ -1,5 +1,7 @@
 //! The admin pages in Chromium: an admin breaks the scoring model's JSON and
-//! sees the problem at its pointer, then fixes it; and pauses a workflow.
+//! sees the problem at its pointer, then fixes it; pauses a workflow; adds a
+//! field in the form designer, sees the live preview change, publishes it
+//! and sees the public page change; a manager opens the dashboard.
 //! The same flows over plain HTTP, on both backends, are in
 //! tests/tests/e2e/admin_pages.rs.
 //!
@@ -157,5 +159,59 @@ async fn a_manager_opens_the_dashboard_and_narrows_it_to_a_team() -> anyhow::Res
         Some("true")
     );
     browser.screenshot(&shot("2-team-east")).await?;
+    browser.close().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_adds_a_field_sees_the_preview_change_and_publishes_it() -> anyhow::Result<()> {
+    let (server, ws, browser) = admin_session().await?;
+    let shot = |step: &str| format!("admin-form-designer-{step}");
+    let designer = "/app/admin/forms/website-demo-request";
+
+    browser.click("header nav a[href='/app/admin/forms']").await?;
+    browser.click(&format!("#forms a[href='{designer}']")).await?;
+    browser.wait_for("#preview[srcdoc*='name=\"company\"']").await?;
+    assert!(!browser.is_present("#preview[srcdoc*='Annual budget']").await?);
+    browser.screenshot(&shot("1-designer")).await?;
+
+    // A new choice field: the round trip adds it to the editor and the preview.
+    browser.fill("#new-name", "annual_budget").await?;
+    let script = "document.querySelector('#new-type').value = 'select'; return true;";
+    browser.client().execute(script, vec![]).await?;
+    browser.fill("#new-label-en", "Annual budget").await?;
+    browser.click("#new-field button[value=add]").await?;
+    browser.wait_for("#field-annual_budget").await?;
+    browser.wait_for("#preview[srcdoc*='Annual budget']").await?;
+
+    // Typing its options: the live preview (the server's renderer) shows them
+    // without leaving the page.
+    let before = browser.current_url().await?;
+    browser
+        .fill(
+            "#field-annual_budget textarea",
+            "small | 十万以下 | Under 100k\nlarge | 十万以上 | 100k or more",
+        )
+        .await?;
+    browser.wait_for("#preview[srcdoc*='100k or more']").await?;
+    assert_eq!(browser.current_url().await?, before, "no round trip");
+    browser.screenshot(&shot("2-live-preview")).await?;
+    let (_, form) = server.get_json(&ws.admin, "/api/v1/forms/website-demo-request").await?;
+    assert_eq!(form["form"]["current_version"], 1, "a draft is not published: {form}");
+
+    browser.click("#publish").await?;
+    assert_eq!(
+        browser.text_of("p.notice[role=status]").await?,
+        "Published version 2; the public page shows it now."
+    );
+    browser.screenshot(&shot("3-published")).await?;
+    let (_, form) = server.get_json(&ws.admin, "/api/v1/forms/website-demo-request").await?;
+    assert_eq!(form["form"]["current_version"], 2, "{form}");
+
+    browser.click("#public-link").await?;
+    let label = browser.text_of("label[for='f-annual_budget']").await?;
+    assert!(label.starts_with("Annual budget"), "{label}");
+    let options = browser.text_of("#f-annual_budget").await?;
+    assert!(options.contains("100k or more"), "{options}");
+    browser.screenshot(&shot("4-public-page")).await?;
     browser.close().await
 }

@@ -433,8 +433,23 @@ pub async fn preview(
 ) -> Result<Response, PageError> {
     state.store.tenant(viewer.tenant_id()).form(&slug).await?;
     let (draft, problems) = read_designer(&form).map_err(|lost| PageError::Internal(anyhow::anyhow!(lost.message)))?;
-    let (status, html) = preview_document(&viewer, &draft, &problems, preview_lang(&viewer, &form));
+    let (status, mut html) = preview_document(&viewer, &draft, &problems, preview_lang(&viewer, &form));
+    if let Some(field) = form.get("focus").filter(|f| draft.field_names().contains(f)) {
+        html.push_str(&scroll_to(field));
+    }
     Ok((status, Html(html)).into_response())
+}
+
+/// A script that brings the field being edited into the preview's view
+/// (the frame is sandboxed from the page, so the page cannot scroll it).
+fn scroll_to(field: &str) -> String {
+    let id = serde_json::to_string(&format!("f-{field}"))
+        .unwrap_or_default()
+        .replace('<', "\\u003c");
+    format!(
+        "<script>(function(){{var f=document.getElementById({id});\
+         if(f)f.closest('.field,p,div').scrollIntoView({{block:'center'}});}})();</script>"
+    )
 }
 
 /// The preview frame's document: the public page's own rendering of the
