@@ -123,6 +123,10 @@ impl Lang {
                 "超时后收回公海（小时，空为不收回）",
                 "Back to the pool after a breach (hours; blank: never)",
             ),
+            "/tiers/warm" => ("温线索起始分", "Warm from (score)"),
+            "/tiers/hot" => ("热线索起始分", "Hot from (score)"),
+            "/promote/mql" => ("升为市场认可（分）", "Promote to MQL at (score)"),
+            "/promote/sql" => ("升为销售认可（分）", "Promote to SQL at (score)"),
             "/claim_limit" => (
                 "每人 24 小时内可领取（空为不限）",
                 "Claims per rep in 24 hours (blank: no limit)",

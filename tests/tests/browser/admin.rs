@@ -56,9 +56,7 @@ async fn an_admin_sees_a_broken_scoring_model_at_its_pointer_and_fixes_it() -> a
    "cases": [{"equals": "200-999", "points": "twelve"}]}
 ]}"#;
     paste_document(&browser, broken).await?;
-    browser
-        .click("form[action='/app/admin/setup/scoring_model'] button[type=submit]")
-        .await?;
+    browser.click("form#json-form button[type=submit]").await?;
     let problem = browser
         .text_of("#setup-problems li[data-pointer='/rules/0/cases/0/points']")
         .await?;
@@ -77,9 +75,7 @@ async fn an_admin_sees_a_broken_scoring_model_at_its_pointer_and_fixes_it() -> a
     assert_eq!(model["version"], 0, "nothing saved: {model}");
 
     paste_document(&browser, &broken.replace("\"twelve\"", "12")).await?;
-    browser
-        .click("form[action='/app/admin/setup/scoring_model'] button[type=submit]")
-        .await?;
+    browser.click("form#json-form button[type=submit]").await?;
     assert_eq!(browser.text_of("p.notice[role=status]").await?, "Saved.");
     let by = browser.text_of("#changes tbody tr td:nth-child(2)").await?;
     assert!(!by.is_empty() && by != "—", "who saved it: {by:?}");

@@ -172,6 +172,23 @@ async fn admins_edit_the_setup_as_json_with_each_problem_at_its_pointer(backend:
         sla["policy"].get("recycle_after_hours").is_none(),
         "blank: absent: {sla}"
     );
+    // The scoring model's thresholds by form: the rules are kept as they were.
+    let saved = admin
+        .post(
+            "/app/admin/setup/scoring_model",
+            &quick(&[
+                ("/tiers/warm", "20"),
+                ("/tiers/hot", "40"),
+                ("/promote/mql", "20"),
+                ("/promote/sql", "45"),
+            ]),
+        )
+        .await?;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.html);
+    let (_, model) = server.get_json(&ws.admin, "/api/v1/scoring/model").await?;
+    assert_eq!(model["model"]["tiers"], json!({"warm": 20, "hot": 40}), "{model}");
+    assert_eq!(model["model"]["promote"]["sql"], 45, "{model}");
+    assert_eq!(model["model"]["rules"][0]["id"], "size", "the rules kept: {model}");
 
     // Only admins: a manager's and a rep's requests are refused.
     for person in ["manager_a", "rep_a"] {

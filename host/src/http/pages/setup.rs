@@ -36,7 +36,9 @@ fn quick_fields(setting: Setting) -> &'static [&'static str] {
             "/recycle_after_hours",
         ],
         Setting::PoolSettings => &["/claim_limit", "/bar_hours"],
-        Setting::ScoringModel | Setting::RoutingRules => &[],
+        // The thresholds an admin tunes most; the rules stay in the JSON.
+        Setting::ScoringModel => &["/tiers/warm", "/tiers/hot", "/promote/mql", "/promote/sql"],
+        Setting::RoutingRules => &[],
     }
 }
 
@@ -126,7 +128,7 @@ async fn render(state: &AppState, viewer: &Viewer, editor: Editor<'_>) -> Result
             }
         }
         (problems_at_pointers(viewer, "setup-problems", editor.problems, typed.as_ref()))
-        form method="post" action=(format!("/app/admin/setup/{}", editor.setting.slug())) novalidate {
+        form #json-form method="post" action=(format!("/app/admin/setup/{}", editor.setting.slug())) novalidate {
             (csrf(viewer))
             label for="document" { (lang.term(editor.setting.slug())) " (JSON)" }
             textarea #document name="document" rows="24" spellcheck="false" style="font-family:monospace"
