@@ -190,6 +190,50 @@ async fn admins_edit_the_setup_as_json_with_each_problem_at_its_pointer(backend:
     assert_eq!(model["model"]["promote"]["sql"], 45, "{model}");
     assert_eq!(model["model"]["rules"][0]["id"], "size", "the rules kept: {model}");
 
+    // Routing rules by form: added at the end, moved, removed; a bad one
+    // is refused at its pointer like a JSON edit.
+    let rule = |id: &'static str, target: &'static str| {
+        quick(&[
+            ("mode", "rule_add"),
+            ("rule_id", id),
+            ("rule_tier_hot", "1"),
+            ("rule_target", target),
+        ])
+    };
+    for (id, target) in [("hot-east", "team:east"), ("rest-pool", "pool")] {
+        let saved = admin.post("/app/admin/setup/routing_rules", &rule(id, target)).await?;
+        assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.html);
+    }
+    let ids = |rules: &Value| -> Vec<String> {
+        rules["rules"]["rules"]
+            .as_array()
+            .map(|r| r.iter().map(|r| r["id"].as_str().unwrap_or("").to_owned()).collect())
+            .unwrap_or_default()
+    };
+    let (_, rules) = server.get_json(&ws.admin, "/api/v1/routing/rules").await?;
+    assert_eq!(ids(&rules), ["hot-east", "rest-pool"], "{rules}");
+    assert_eq!(rules["rules"]["rules"][0]["assign"], json!({"team": "east"}), "{rules}");
+    assert_eq!(rules["rules"]["rules"][0]["when"], json!({"tier": ["hot"]}), "{rules}");
+    let moved = admin
+        .post("/app/admin/setup/routing_rules", &quick(&[("mode", "rule_up:1")]))
+        .await?;
+    assert_eq!(moved.status, StatusCode::SEE_OTHER, "{}", moved.html);
+    let (_, rules) = server.get_json(&ws.admin, "/api/v1/routing/rules").await?;
+    assert_eq!(ids(&rules), ["rest-pool", "hot-east"], "{rules}");
+    let refused = admin
+        .post("/app/admin/setup/routing_rules", &rule("hot-east", "team:nobody"))
+        .await?;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.html.contains("data-pointer=\"/rules/2"), "{}", refused.html);
+    let removed = admin
+        .post("/app/admin/setup/routing_rules", &quick(&[("mode", "rule_remove:0")]))
+        .await?;
+    assert_eq!(removed.status, StatusCode::SEE_OTHER, "{}", removed.html);
+    let (_, rules) = server.get_json(&ws.admin, "/api/v1/routing/rules").await?;
+    assert_eq!(ids(&rules), ["hot-east"], "{rules}");
+    let page = admin.get("/app/admin/setup/routing_rules").await?;
+    assert!(page.html.contains("data-rule=\"hot-east\""), "{}", page.html);
+
     // Only admins: a manager's and a rep's requests are refused.
     for person in ["manager_a", "rep_a"] {
         let mut visitor = PageVisitor::new(&server);

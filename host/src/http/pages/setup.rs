@@ -3,6 +3,9 @@
 //! goes through `setup::Setting::replace`, as the API's does; each problem
 //! is shown at its JSON pointer, with what the document holds there, and
 //! the typed text is kept. Recent changes, with who made them, sit beside.
+//! The common cases have forms too, saved through the same path: the SLA
+//! policy's and pool's numbers, the scoring model's thresholds, and the
+//! routing rules (a rule added, moved or removed).
 
 use std::collections::BTreeMap;
 
@@ -11,7 +14,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::frame::{Section, csrf, local_time, notice, page};
 use super::{PageError, Viewer};
@@ -77,6 +80,157 @@ fn with_quick_fields(
     }
 }
 
+/// The routing rules changed by the rules form: a rule added at the end
+/// (`rule_add`), or rule `i` moved up, down or removed
+/// (`rule_up:i`, `rule_down:i`, `rule_remove:i`). The whole document is
+/// then checked and saved as a JSON edit would be.
+fn with_rule_change(
+    mut document: Value,
+    mode: &str,
+    form: &BTreeMap<String, String>,
+) -> Result<Value, Vec<FieldError>> {
+    if !document.is_object() {
+        document = json!({});
+    }
+    let rules = document
+        .as_object_mut()
+        .map(|d| d.entry("rules").or_insert_with(|| json!([])))
+        .and_then(Value::as_array_mut)
+        .ok_or_else(|| vec![FieldError::new("/rules", "must be an array of rules")])?;
+    let at = |i: &str| i.parse::<usize>().ok().filter(|i| *i < rules.len());
+    match mode.split_once(':') {
+        Some(("rule_up", i)) => {
+            if let Some(i) = at(i).filter(|i| *i > 0) {
+                rules.swap(i, i - 1);
+            }
+        }
+        Some(("rule_down", i)) => {
+            if let Some(i) = at(i).filter(|i| i + 1 < rules.len()) {
+                rules.swap(i, i + 1);
+            }
+        }
+        Some(("rule_remove", i)) => {
+            if let Some(i) = at(i) {
+                rules.remove(i);
+            }
+        }
+        _ => rules.push(rule_from(form, rules.len())?),
+    }
+    Ok(document)
+}
+
+/// A rule from the add-a-rule form; the rest of its checks are the rules'.
+fn rule_from(form: &BTreeMap<String, String>, index: usize) -> Result<Value, Vec<FieldError>> {
+    let get = |key: &str| form.get(key).map(|v| v.trim()).unwrap_or("");
+    let mut when = serde_json::Map::new();
+    let tiers: Vec<&str> = ["hot", "warm", "cold"]
+        .into_iter()
+        .filter(|t| form.contains_key(&format!("rule_tier_{t}")))
+        .collect();
+    if !tiers.is_empty() {
+        when.insert("tier".into(), json!(tiers));
+    }
+    let sources: Vec<&str> = get("rule_source")
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    if !sources.is_empty() {
+        when.insert("source".into(), json!(sources));
+    }
+    if !get("rule_form").is_empty() {
+        when.insert("form".into(), json!([get("rule_form")]));
+    }
+    let assign = match get("rule_target").split_once(':') {
+        Some(("team", name)) => json!({"team": name}),
+        Some(("rep", email)) => json!({"rep": email}),
+        _ if get("rule_target") == "hold" => json!({"hold": true}),
+        _ if get("rule_target") == "pool" => json!({"pool": true}),
+        _ => {
+            return Err(vec![FieldError::new(
+                format!("/rules/{index}/assign"),
+                "choose where the matching leads go",
+            )]);
+        }
+    };
+    Ok(json!({"id": get("rule_id"), "when": when, "assign": assign}))
+}
+
+/// The rules as a list with their order, and a form adding one: the
+/// common case without JSON.
+async fn rules_form(state: &AppState, viewer: &Viewer, document: Option<&Value>) -> Result<Markup, PageError> {
+    let w = viewer.words();
+    let lang = viewer.lang;
+    let store = state.store.tenant(viewer.tenant_id());
+    let teams = store.teams().await?;
+    let reps: Vec<_> = store
+        .users()
+        .await?
+        .into_iter()
+        .filter(|u| u.role == crate::domain::Role::Rep)
+        .collect();
+    let forms = store.forms().await?;
+    let rules = document
+        .and_then(|d| d.get("rules"))
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let compact = |v: Option<&Value>| v.map(Value::to_string).unwrap_or_default();
+    Ok(html! {
+        section #rules-form {
+            form method="post" action="/app/admin/setup/routing_rules" novalidate {
+                (csrf(viewer))
+                table #rules {
+                    thead { tr { th { "#" } th { "id" } th { (w.rule_when) } th { (w.rule_assign) } th {} } }
+                    tbody {
+                        @for (i, rule) in rules.iter().enumerate() {
+                            tr data-rule=(compact(rule.get("id")).trim_matches('"')) {
+                                td { (i + 1) }
+                                td { code { (rule.get("id").and_then(Value::as_str).unwrap_or("")) } }
+                                td { code { (compact(rule.get("when"))) } }
+                                td { code { (compact(rule.get("assign"))) } }
+                                td {
+                                    button type="submit" name="mode" value=(format!("rule_up:{i}")) aria-label=(w.move_up) { "↑" }
+                                    button type="submit" name="mode" value=(format!("rule_down:{i}")) aria-label=(w.move_down) { "↓" }
+                                    button type="submit" name="mode" value=(format!("rule_remove:{i}")) { (w.remove) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            form #add-rule method="post" action="/app/admin/setup/routing_rules" novalidate {
+                (csrf(viewer))
+                input type="hidden" name="mode" value="rule_add";
+                div.filters style="display:flex;flex-wrap:wrap;gap:.5rem;align-items:end" {
+                    div { label for="rule-id" { "id" } input #rule-id name="rule_id" size="12" placeholder="hot-to-east"; }
+                    div { span { (w.tier) } br;
+                        @for tier in ["hot", "warm", "cold"] {
+                            label { input type="checkbox" name=(format!("rule_tier_{tier}")) value="1"; " " (lang.term(tier)) } " "
+                        }
+                    }
+                    div { label for="rule-source" { (w.source) } input #rule-source name="rule_source" size="12" placeholder="webinar, partner"; }
+                    div { label for="rule-form" { (w.form) }
+                        select #rule-form name="rule_form" {
+                            option value="" { (w.all) }
+                            @for form in &forms { option value=(form.slug) { (form.title) } }
+                        }
+                    }
+                    div { label for="rule-target" { (w.rule_assign) }
+                        select #rule-target name="rule_target" {
+                            @for team in &teams { option value=(format!("team:{}", team.name)) { (w.team) ": " (team.name) } }
+                            @for rep in &reps { option value=(format!("rep:{}", rep.email)) { (rep.name) " <" (rep.email) ">" } }
+                            option value="pool" { (w.pool) }
+                            option value="hold" { (w.held) }
+                        }
+                    }
+                    button type="submit" { (w.add_rule) }
+                }
+            }
+        }
+    })
+}
+
 fn setting(slug: &str) -> Result<Setting, PageError> {
     Setting::parse(slug).ok_or(PageError::NotFound)
 }
@@ -96,6 +250,10 @@ async fn render(state: &AppState, viewer: &Viewer, editor: Editor<'_>) -> Result
     let changes = store.setting_changes(editor.setting.slug(), CHANGES_SHOWN).await?;
     let typed: Option<Value> = serde_json::from_str(editor.text).ok();
     let lang = viewer.lang;
+    let rules = match editor.setting {
+        Setting::RoutingRules => Some(rules_form(state, viewer, typed.as_ref()).await?),
+        _ => None,
+    };
     let body = html! {
         nav.tabs aria-label=(w.setup) {
             @for s in Setting::ALL {
@@ -127,6 +285,7 @@ async fn render(state: &AppState, viewer: &Viewer, editor: Editor<'_>) -> Result
                 }
             }
         }
+        @if let Some(rules) = &rules { (rules) }
         (problems_at_pointers(viewer, "setup-problems", editor.problems, typed.as_ref()))
         form #json-form method="post" action=(format!("/app/admin/setup/{}", editor.setting.slug())) novalidate {
             (csrf(viewer))
@@ -258,6 +417,17 @@ pub async fn save(
         Some("form") => {
             let current = setting.current(&state.store.tenant(viewer.tenant_id())).await?;
             match with_quick_fields(setting, current.clone(), &form) {
+                Ok(document) => serde_json::to_string_pretty(&document).unwrap_or_default(),
+                Err(problems) => {
+                    let text = serde_json::to_string_pretty(&current).unwrap_or_default();
+                    return refused(&state, &viewer, setting, &text, &problems).await;
+                }
+            }
+        }
+        // The rules form: one rule added, moved or removed.
+        Some(mode) if setting == Setting::RoutingRules && mode.starts_with("rule_") => {
+            let current = setting.current(&state.store.tenant(viewer.tenant_id())).await?;
+            match with_rule_change(current.clone(), mode, &form) {
                 Ok(document) => serde_json::to_string_pretty(&document).unwrap_or_default(),
                 Err(problems) => {
                     let text = serde_json::to_string_pretty(&current).unwrap_or_default();
