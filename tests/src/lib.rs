@@ -275,15 +275,22 @@ impl TestServer {
 
     /// Runs a CLI command of the same binary against this server's database.
     pub fn cli(&self, args: &[&str]) -> anyhow::Result<String> {
-        let out = Command::new(leadhost_bin())
-            .args(args)
-            .args(["--database-url", &self.db().url])
-            .env("LEADHOST_PLUGIN_CACHE", shared_plugin_cache())
-            .output()?;
+        let out = self.cli_command(args).output()?;
         if !out.status.success() {
             bail!("leadhost {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
         }
         Ok(String::from_utf8(out.stdout)?)
+    }
+
+    /// A CLI command of the same binary against this server's database,
+    /// for the caller to run (e.g. on another thread, beside requests).
+    pub fn cli_command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(leadhost_bin());
+        command
+            .args(args)
+            .args(["--database-url", &self.db().url])
+            .env("LEADHOST_PLUGIN_CACHE", shared_plugin_cache());
+        command
     }
 
     /// A new tenant over the operator API; returns its admin token.

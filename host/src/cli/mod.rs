@@ -1,6 +1,7 @@
 //! The `leadhost` command line: the server and the admin commands that work
 //! on the database directly (no server needed).
 
+mod dashboard;
 mod scoring;
 
 use std::io::{Read, Write};
@@ -47,6 +48,9 @@ enum Command {
     /// Check and set a tenant's scoring model; re-score its leads.
     #[command(subcommand)]
     Scoring(scoring::ScoringCommand),
+    /// Count the dashboard's rollups again.
+    #[command(subcommand)]
+    Dashboard(dashboard::DashboardCommand),
 }
 
 #[derive(Subcommand)]
@@ -263,6 +267,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Scoring(command) => {
             let store = open_store(cli.database_url.as_deref(), SqliteSync::default()).await?;
             scoring::run(store, command).await
+        }
+        Command::Dashboard(command) => {
+            let store = open_store(cli.database_url.as_deref(), SqliteSync::default()).await?;
+            dashboard::run(&store, command).await
         }
         command => {
             let store = open_store(cli.database_url.as_deref(), SqliteSync::default()).await?;
@@ -605,7 +613,9 @@ fn new_tenant(
 async fn admin_command(store: &Store, command: Command) -> anyhow::Result<()> {
     let parse_err = |e: crate::domain::ParseError| anyhow::anyhow!(e.0);
     match command {
-        Command::Serve(_) | Command::Plugin(_) | Command::Scoring(_) => unreachable!("handled by run"),
+        Command::Serve(_) | Command::Plugin(_) | Command::Scoring(_) | Command::Dashboard(_) => {
+            unreachable!("handled by run")
+        }
         Command::Tenant(TenantCommand::Create {
             slug,
             name,

@@ -119,6 +119,20 @@ fn add(into: &mut Counts, counts: &Counts) {
     }
 }
 
+/// The first-touch SLA beside `sla_due`, `sla_in_time` and `sla_late`:
+/// how many were missed (`sla_breached`), the compliance over the decided
+/// deadlines (in time / (in time + late + missed)) and how many are still
+/// pending (neither touched nor missed).
+fn sla(counts: &Counts) -> [Value; 3] {
+    let c = |name: &str| counts[counter(name)];
+    let decided = c("sla_in_time") + c("sla_late") + c("sla_breached");
+    [
+        json!(c("sla_breached")),
+        rate(c("sla_in_time"), decided),
+        json!(c("sla_due") - decided),
+    ]
+}
+
 /// All the views from the rollup sums, the activity sums and users' emails.
 pub fn compute(sums: &[RollupSums], activity: &[ActivitySums], emails: &HashMap<String, String>) -> Dashboard {
     let c = |counts: &Counts, name: &str| counts[counter(name)];
@@ -146,7 +160,7 @@ pub fn compute(sums: &[RollupSums], activity: &[ActivitySums], emails: &HashMap<
 
     let leads = c(&total, "leads");
     let mut summary = Table::new(&["figure", "value"]);
-    let sla_due = c(&total, "sla_due");
+    let [sla_breached, sla_compliance, sla_pending] = sla(&total);
     for (figure, value) in [
         ("leads", json!(leads)),
         ("lead_to_opportunity", rate(c(&total, "reached_opportunity"), leads)),
@@ -164,10 +178,12 @@ pub fn compute(sums: &[RollupSums], activity: &[ActivitySums], emails: &HashMap<
             "average_seconds_to_won",
             mean_seconds(c(&total, "won_cycle_secs"), c(&total, "reached_won")),
         ),
-        ("sla_due", json!(sla_due)),
+        ("sla_due", json!(c(&total, "sla_due"))),
         ("sla_in_time", json!(c(&total, "sla_in_time"))),
         ("sla_late", json!(c(&total, "sla_late"))),
-        ("sla_compliance", rate(c(&total, "sla_in_time"), sla_due)),
+        ("sla_breached", sla_breached),
+        ("sla_compliance", sla_compliance),
+        ("sla_pending", sla_pending),
         ("breaches", json!(c(&total, "breaches"))),
     ] {
         summary.push(vec![json!(figure), value]);
@@ -253,7 +269,9 @@ pub fn compute(sums: &[RollupSums], activity: &[ActivitySums], emails: &HashMap<
         "sla_due",
         "sla_in_time",
         "sla_late",
+        "sla_breached",
         "sla_compliance",
+        "sla_pending",
         "breaches",
     ]);
     let mut people: Vec<&str> = by_owner.keys().chain(acts.keys()).copied().collect();
@@ -265,6 +283,7 @@ pub fn compute(sums: &[RollupSums], activity: &[ActivitySums], emails: &HashMap<
         let logged = acts.get(id).copied().unwrap_or_default();
         let kind = |name: &str| logged[ACTIVITY_COLUMNS.iter().position(|c| *c == name).unwrap_or(0)];
         let leads = c(owned, "leads");
+        let [sla_breached, sla_compliance, sla_pending] = sla(owned);
         reps.push(vec![
             json!(id),
             json!(emails.get(id)),
@@ -280,7 +299,9 @@ pub fn compute(sums: &[RollupSums], activity: &[ActivitySums], emails: &HashMap<
             json!(c(owned, "sla_due")),
             json!(c(owned, "sla_in_time")),
             json!(c(owned, "sla_late")),
-            rate(c(owned, "sla_in_time"), c(owned, "sla_due")),
+            sla_breached,
+            sla_compliance,
+            sla_pending,
             json!(c(owned, "breaches")),
         ]);
     }
@@ -302,5 +323,59 @@ pub fn compute(sums: &[RollupSums], activity: &[ActivitySums], emails: &HashMap<
             ("reps", reps),
             ("tiers", tiers),
         ],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn figure(board: &Dashboard, name: &str) -> Value {
+        let summary = board.view("summary").unwrap();
+        summary.rows.iter().find(|r| r[0] == name).unwrap()[1].clone()
+    }
+
+    #[test]
+    fn sla_compliance_counts_decided_deadlines_and_shows_the_pending_beside_it() {
+        let mut counts = [0; COUNTERS.len()];
+        for (name, n) in [
+            ("leads", 10),
+            ("sla_due", 10),
+            ("sla_in_time", 3),
+            ("sla_late", 1),
+            ("sla_breached", 2),
+        ] {
+            counts[counter(name)] = n;
+        }
+        let sums = [RollupSums {
+            source: "ads".into(),
+            campaign: String::new(),
+            channel: "api".into(),
+            owner_id: "u".into(),
+            counts,
+        }];
+        let board = compute(&sums, &[], &HashMap::new());
+        assert_eq!(figure(&board, "sla_compliance"), json!(0.5), "3 of the 6 decided");
+        assert_eq!(figure(&board, "sla_pending"), json!(4));
+        let reps = board.view("reps").unwrap().to_json();
+        assert_eq!(
+            (
+                &reps[0]["sla_breached"],
+                &reps[0]["sla_compliance"],
+                &reps[0]["sla_pending"]
+            ),
+            (&json!(2), &json!(0.5), &json!(4))
+        );
+        // Nothing decided yet: no compliance to speak of.
+        counts[counter("sla_in_time")] = 0;
+        counts[counter("sla_late")] = 0;
+        counts[counter("sla_breached")] = 0;
+        let sums = [RollupSums {
+            counts,
+            ..sums[0].clone()
+        }];
+        let board = compute(&sums, &[], &HashMap::new());
+        assert_eq!(figure(&board, "sla_compliance"), Value::Null);
+        assert_eq!(figure(&board, "sla_pending"), json!(10));
     }
 }

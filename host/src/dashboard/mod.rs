@@ -37,13 +37,20 @@
 //! - **SLA** (per rep and in the summary): `sla_due` = leads given a
 //!   first-touch deadline; `sla_in_time` = of those, first touched by the
 //!   owner (a call, email, meeting or message) by the deadline standing
-//!   then; `sla_late` = first touched after it; `sla_compliance` =
-//!   in time / due; `breaches` = deadlines (first touch or follow-up)
-//!   that passed untouched.
+//!   then; `sla_late` = first touched after it; `sla_breached` = not
+//!   touched yet, and a deadline passed; `sla_pending` = the rest (not
+//!   touched, no deadline passed yet); `sla_compliance` = in time /
+//!   (in time + late + breached): only decided deadlines count, so a lead
+//!   whose deadline is still ahead is neither; `breaches` = deadlines
+//!   (first touch or follow-up) that passed untouched.
 //! - **tiers**: the cohort's leads by their tier now, with each tier's share.
 //!
 //! Rates are fractions rounded to 4 decimals, `null` when nothing is
 //! under them. Every view is also a CSV file (`export`).
+//!
+//! Days are the tenant's time zone's when the change was counted; after a
+//! zone change (or a restored backup) `leadhost dashboard rebuild` counts
+//! every day again (`storage::TenantStore::rebuild_dashboard`).
 
 pub mod export;
 pub mod figures;

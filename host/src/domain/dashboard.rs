@@ -98,7 +98,10 @@ pub type Counts = [i64; COUNTERS.len()];
 
 /// The rollup's counter columns. "Reached" a stage means it or a later one
 /// on the funnel (a lead promoted from new straight to SQL passed MQL).
-pub const COUNTERS: [&str; 24] = [
+/// Of the leads given a first-touch deadline (`sla_due`), each is either
+/// `sla_in_time`, `sla_late`, `sla_breached` (not touched yet, a deadline
+/// passed) or still pending (the rest).
+pub const COUNTERS: [&str; 25] = [
     "leads",
     "reached_mql",
     "reached_sql",
@@ -122,6 +125,7 @@ pub const COUNTERS: [&str; 24] = [
     "sla_due",
     "sla_in_time",
     "sla_late",
+    "sla_breached",
     "breaches",
 ];
 
@@ -309,8 +313,79 @@ impl LeadFacts {
             "sla_late",
             (self.sla_due && self.first_touch == FirstTouch::Late).into(),
         );
+        // Untouched, a deadline passed: only first-touch deadlines stand
+        // before the first touch (follow-ups are set by touches).
+        set(
+            "sla_breached",
+            (self.sla_due && self.first_touch == FirstTouch::None && self.breaches > 0).into(),
+        );
         set("breaches", self.breaches);
         c
+    }
+}
+
+/// A lead as the source tables keep it (`leads`, its first touch, its
+/// stage entries, its timeline's breaches), from which its facts are
+/// counted again (`leadhost dashboard rebuild`) by applying the same
+/// changes the live counting applied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LeadHistory {
+    pub lead_id: String,
+    pub created_at: Timestamp,
+    pub source: String,
+    /// The first touch's UTM campaign (`""`: none).
+    pub campaign: String,
+    pub form_id: String,
+    pub channel: String,
+    /// The stages it entered after `new`, oldest first.
+    pub stages: Vec<(Stage, Timestamp)>,
+    /// Its stage now, and since when (`None`: since it was created).
+    pub stage: Stage,
+    pub stage_entered_at: Option<Timestamp>,
+    pub tier: Tier,
+    pub owner: Option<String>,
+    pub deal_value: Option<i64>,
+    /// SLA deadlines that passed untouched (its `sla_breached` entries).
+    pub breaches: i64,
+    /// Whether it was given a first-touch deadline, and its first touch,
+    /// as counted so far: no source table keeps the deadline that stood at
+    /// the first touch, so these carry over from its facts (none: not yet).
+    pub sla_due: bool,
+    pub first_touch: FirstTouch,
+}
+
+impl LeadHistory {
+    /// Its facts, with `day` its creation's day in the tenant's time zone.
+    pub fn facts(&self, day: String) -> LeadFacts {
+        let created = DashboardChange::Created {
+            created_at: self.created_at,
+            source: self.source.clone(),
+            campaign: self.campaign.clone(),
+            form_id: self.form_id.clone(),
+            channel: self.channel.clone(),
+        };
+        let mut facts = LeadFacts::new(&self.lead_id, day, &created).expect("a Created change makes facts");
+        for (to, at) in &self.stages {
+            facts.apply(&DashboardChange::Stage { to: *to, at: *at });
+        }
+        // Stage entries missing (a lead stored before they were kept): its
+        // stage now counts, as migration 0017's backfill counts it.
+        if facts.stage != self.stage {
+            let at = self.stage_entered_at.unwrap_or(self.created_at);
+            facts.apply(&DashboardChange::Stage { to: self.stage, at });
+        }
+        if let Some(value_minor) = self.deal_value {
+            facts.apply(&DashboardChange::Deal { value_minor });
+        }
+        facts.apply(&DashboardChange::Tier(self.tier));
+        facts.apply(&DashboardChange::Owner {
+            owner: self.owner.clone(),
+            first_touch_due: None,
+        });
+        facts.sla_due = self.sla_due;
+        facts.first_touch = self.first_touch;
+        facts.breaches = self.breaches;
+        facts
     }
 }
 
@@ -402,6 +477,86 @@ mod tests {
             first_touch_due: None,
         });
         assert_eq!(facts.key.shard, shard_of("l"), "back in the pool, spread again");
+    }
+
+    #[test]
+    fn a_deadline_counts_once_decided_and_until_then_is_pending() {
+        let mut facts = lead();
+        facts.apply(&DashboardChange::Owner {
+            owner: Some("u".into()),
+            first_touch_due: Some(at(60)),
+        });
+        let decided = |f: &LeadFacts| ["sla_in_time", "sla_late", "sla_breached"].map(|name| count(f, name));
+        assert_eq!((count(&facts, "sla_due"), decided(&facts)), (1, [0, 0, 0]), "pending");
+        facts.apply(&DashboardChange::Breach);
+        assert_eq!(decided(&facts), [0, 0, 1], "missed, untouched");
+        facts.apply(&DashboardChange::Touched {
+            at: at(90),
+            due: Some(at(60)),
+        });
+        assert_eq!(decided(&facts), [0, 1, 0], "touched late: late, no longer missed");
+        assert_eq!(count(&facts, "breaches"), 1);
+    }
+
+    #[test]
+    fn a_history_recounted_gives_the_facts_its_changes_gave() {
+        let mut live = lead();
+        for change in [
+            DashboardChange::Tier(Tier::Hot),
+            DashboardChange::Owner {
+                owner: Some("u".into()),
+                first_touch_due: Some(at(60)),
+            },
+            DashboardChange::Breach,
+            DashboardChange::Touched {
+                at: at(90),
+                due: Some(at(60)),
+            },
+            DashboardChange::Stage {
+                to: Stage::Mql,
+                at: at(100),
+            },
+            DashboardChange::Deal { value_minor: 500 },
+            DashboardChange::Stage {
+                to: Stage::Opportunity,
+                at: at(400),
+            },
+            DashboardChange::Stage {
+                to: Stage::Won,
+                at: at(1000),
+            },
+        ] {
+            live.apply(&change);
+        }
+        let history = LeadHistory {
+            lead_id: "l".into(),
+            created_at: at(0),
+            source: "ads".into(),
+            campaign: "spring".into(),
+            form_id: "f".into(),
+            channel: "api".into(),
+            stages: vec![
+                (Stage::Mql, at(100)),
+                (Stage::Opportunity, at(400)),
+                (Stage::Won, at(1000)),
+            ],
+            stage: Stage::Won,
+            stage_entered_at: Some(at(1000)),
+            tier: Tier::Hot,
+            owner: Some("u".into()),
+            deal_value: Some(500),
+            breaches: 1,
+            sla_due: true,
+            first_touch: FirstTouch::Late,
+        };
+        assert_eq!(history.facts("2026-01-01".into()), live);
+        // Without stage entries, its stage now counts (as the backfill counts it).
+        let bare = LeadHistory {
+            stages: Vec::new(),
+            ..history
+        };
+        let facts = bare.facts("2026-01-01".into());
+        assert_eq!((facts.level, facts.won_at), (4, Some(at(1000))));
     }
 
     #[test]

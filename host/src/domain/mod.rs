@@ -24,8 +24,8 @@ mod writes;
 
 pub use activity::ActivityKind;
 pub use dashboard::{
-    ActivityCounts, ActivityKey, COUNTERS, Counts, DashboardChange, FirstTouch, LeadFacts, RollupKey, SHARDS,
-    TIMED_STAGES, activity_index, counter, funnel_level,
+    ActivityCounts, ActivityKey, COUNTERS, Counts, DashboardChange, FirstTouch, LeadFacts, LeadHistory, RollupKey,
+    SHARDS, TIMED_STAGES, activity_index, counter, funnel_level,
 };
 pub use email::NormalizedEmail;
 pub use idempotency::IdempotencyKey;

@@ -12,6 +12,11 @@
 //! order (PostgreSQL allows a row to change once per statement, and a
 //! fixed order keeps two transactions from deadlocking on shared days), as
 //! part of the unit's last batch, so a hot row is held only for the commit.
+//!
+//! [`TenantStore::rebuild_dashboard`] counts a tenant's rows again from the
+//! source tables (`leadhost dashboard rebuild`), applying the same changes
+//! to each lead's history ([`LeadHistory`]) and writing through the same
+//! statements.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -23,7 +28,8 @@ use super::unit::Unit;
 use super::{Backend, StoreResult, TenantStore, word};
 use crate::clock::Timestamp;
 use crate::domain::{
-    ActivityCounts, ActivityKey, COUNTERS, Counts, DashboardChange, FirstTouch, LeadFacts, RollupKey, activity_index,
+    ActivityCounts, ActivityKey, COUNTERS, Counts, DashboardChange, FirstTouch, LeadFacts, LeadHistory, RollupKey,
+    activity_index,
 };
 
 /// Rows per multi-row statement: under both backends' parameter limits.
@@ -68,6 +74,15 @@ const FACT_COLUMNS: [&str; 29] = [
 /// An activity rollup's counter column for each kind, in `ActivityKind::ALL` order.
 pub const ACTIVITY_COLUMNS: [&str; 5] = ["calls", "emails", "meetings", "messages", "notes"];
 
+/// PostgreSQL: the advisory lock (this class, the tenant id's hash) that
+/// keeps a tenant's counting and a rebuild of its rows apart. Counting
+/// holds it shared from its first read of the rows to its commit, a
+/// rebuild alone; on SQLite the one writer does the same.
+const COUNTING_LOCK: &str = "17, hashtext($1)";
+
+/// Leads a rebuild reads and writes at a time.
+const REBUILD_PAGE: usize = 1000;
+
 /// Changes held until the unit's writes are sent.
 #[derive(Default)]
 pub(crate) struct PendingCounts {
@@ -90,6 +105,19 @@ impl PendingCounts {
         let changes = std::mem::take(&mut self.changes);
         if changes.is_empty() {
             return Ok(Vec::new());
+        }
+        // Before the facts are read: a rebuild of the tenant waits for this
+        // transaction, or this one for the rebuild (and then reads its facts).
+        if backend == Backend::Postgres {
+            let mut tenants: Vec<&str> = changes.iter().map(|(t, _, _)| t.as_str()).collect();
+            tenants.sort_unstable();
+            tenants.dedup();
+            for tenant in tenants {
+                sqlx::query(&format!("SELECT pg_advisory_xact_lock_shared({COUNTING_LOCK})"))
+                    .bind(tenant)
+                    .execute(&mut *conn)
+                    .await?;
+            }
         }
         let zones = time_zones(backend, conn, &changes).await?;
         let day_of = |tenant: &str, at: Timestamp| day_in(zones.get(tenant), at);
@@ -181,75 +209,81 @@ impl PendingCounts {
             changed_facts.push(facts_row(&tracked.tenant_id, &now));
         }
         rollups.retain(|_, counts| counts.iter().any(|c| *c != 0));
-        let mut statements = upserts(
-            backend,
-            "dashboard_leads",
-            &FACT_COLUMNS,
-            "lead_id",
-            &FACT_COLUMNS[2..],
-            false,
-            changed_facts,
-        );
-        let rollup_columns: Vec<&str> = ["tenant_id"].into_iter().chain(KEY_COLUMNS).chain(COUNTERS).collect();
-        let rollup_rows = rollups.into_iter().map(|((tenant, key), counts)| {
-            let mut row: Vec<Bind> = vec![
-                tenant.into(),
-                key.day.into(),
-                key.source.into(),
-                key.campaign.into(),
-                key.form_id.into(),
-                key.channel.into(),
-                key.owner_id.into(),
-                Bind::Int(key.shard),
-            ];
-            row.extend(counts.into_iter().map(Bind::Int));
-            row
-        });
-        statements.extend(upserts(
-            backend,
-            "dashboard_days",
-            &rollup_columns,
-            "tenant_id, day, source, campaign, form_id, channel, owner_id, shard",
-            &COUNTERS,
-            true,
-            rollup_rows.collect(),
-        ));
-        let activity_columns = [
-            "tenant_id",
-            "day",
-            "user_id",
-            "source",
-            "campaign",
-            "form_id",
-            "calls",
-            "emails",
-            "meetings",
-            "messages",
-            "notes",
-        ];
-        let activity_rows = activity.into_iter().map(|((tenant, key), counts)| {
-            let mut row: Vec<Bind> = vec![
-                tenant.into(),
-                key.day.into(),
-                key.user_id.into(),
-                key.source.into(),
-                key.campaign.into(),
-                key.form_id.into(),
-            ];
-            row.extend(counts.into_iter().map(Bind::Int));
-            row
-        });
-        statements.extend(upserts(
-            backend,
-            "dashboard_activity_days",
-            &activity_columns,
-            "tenant_id, day, user_id, source, campaign, form_id",
-            &ACTIVITY_COLUMNS,
-            true,
-            activity_rows.collect(),
-        ));
+        let mut statements = facts_statements(backend, changed_facts);
+        statements.extend(rollup_statements(backend, rollups));
+        statements.extend(activity_statements(backend, activity));
         Ok(statements)
     }
+}
+
+/// Each lead's `dashboard_leads` row written as given.
+fn facts_statements(backend: Backend, rows: Vec<Vec<Bind>>) -> Vec<Statement> {
+    upserts(
+        backend,
+        "dashboard_leads",
+        &FACT_COLUMNS,
+        "lead_id",
+        &FACT_COLUMNS[2..],
+        false,
+        rows,
+    )
+}
+
+/// `dashboard_days` rows moved by these counts (by tenant and key).
+fn rollup_statements(backend: Backend, rollups: BTreeMap<(String, RollupKey), Counts>) -> Vec<Statement> {
+    let columns: Vec<&str> = ["tenant_id"].into_iter().chain(KEY_COLUMNS).chain(COUNTERS).collect();
+    let rows = rollups.into_iter().map(|((tenant, key), counts)| {
+        let mut row: Vec<Bind> = vec![
+            tenant.into(),
+            key.day.into(),
+            key.source.into(),
+            key.campaign.into(),
+            key.form_id.into(),
+            key.channel.into(),
+            key.owner_id.into(),
+            Bind::Int(key.shard),
+        ];
+        row.extend(counts.into_iter().map(Bind::Int));
+        row
+    });
+    upserts(
+        backend,
+        "dashboard_days",
+        &columns,
+        "tenant_id, day, source, campaign, form_id, channel, owner_id, shard",
+        &COUNTERS,
+        true,
+        rows.collect(),
+    )
+}
+
+/// `dashboard_activity_days` rows moved by these counts (by tenant and key).
+fn activity_statements(backend: Backend, activity: BTreeMap<(String, ActivityKey), ActivityCounts>) -> Vec<Statement> {
+    let columns: Vec<&str> = ["tenant_id", "day", "user_id", "source", "campaign", "form_id"]
+        .into_iter()
+        .chain(ACTIVITY_COLUMNS)
+        .collect();
+    let rows = activity.into_iter().map(|((tenant, key), counts)| {
+        let mut row: Vec<Bind> = vec![
+            tenant.into(),
+            key.day.into(),
+            key.user_id.into(),
+            key.source.into(),
+            key.campaign.into(),
+            key.form_id.into(),
+        ];
+        row.extend(counts.into_iter().map(Bind::Int));
+        row
+    });
+    upserts(
+        backend,
+        "dashboard_activity_days",
+        &columns,
+        "tenant_id, day, user_id, source, campaign, form_id",
+        &ACTIVITY_COLUMNS,
+        true,
+        rows.collect(),
+    )
 }
 
 /// A lead's facts as read (`before`) and as the changes leave them (`now`).
@@ -282,10 +316,14 @@ async fn time_zones(
     let mut zones = HashMap::new();
     for row in rows {
         let name: String = row.try_get("time_zone")?;
-        let zone = jiff::tz::TimeZone::get(&name).unwrap_or(jiff::tz::TimeZone::UTC);
-        zones.insert(row.try_get("id")?, zone);
+        zones.insert(row.try_get("id")?, zone_named(&name));
     }
     Ok(zones)
+}
+
+/// A tenant's time zone by its name (UTC for a name not known).
+fn zone_named(name: &str) -> jiff::tz::TimeZone {
+    jiff::tz::TimeZone::get(name).unwrap_or(jiff::tz::TimeZone::UTC)
 }
 
 /// `YYYY-MM-DD` of an instant in a time zone (UTC when it has none).
@@ -588,4 +626,213 @@ impl TenantStore<'_> {
             .map(|r| Ok((r.try_get("id")?, r.try_get("email")?)))
             .collect()
     }
+}
+
+/// What a rebuild counted for one tenant.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RebuiltDashboard {
+    /// The time zone the days were counted in.
+    pub time_zone: String,
+    pub leads: u64,
+    /// Leads whose stored facts differed from those counted (their day in
+    /// another zone, a change not counted, ...).
+    pub changed: u64,
+    pub activities: u64,
+}
+
+impl TenantStore<'_> {
+    /// Counts the tenant's dashboard again from the source tables, in one
+    /// transaction: each lead's facts from its history ([`LeadHistory`]:
+    /// the same changes the live counting applies, read from `leads`, the
+    /// first touch, `lead_stages` and the `sla_breached` timeline entries,
+    /// as migration 0017's backfill reads them), its day in the tenant's
+    /// time zone now; the rollup rows summed from those facts; activities
+    /// by their day. The first-touch SLA carries over from the stored facts
+    /// (nothing else keeps the deadline that stood at a first touch).
+    ///
+    /// Safe beside a running server: the tenant's counting waits for it
+    /// (the advisory lock on PostgreSQL; on SQLite every write, behind the
+    /// one writer), then moves the rebuilt rows by its own changes, which
+    /// the rebuild did not see. So a large tenant's changes wait as long as
+    /// it runs.
+    pub async fn rebuild_dashboard(&self) -> StoreResult<RebuiltDashboard> {
+        let backend = self.store.backend;
+        let tenant = self.tenant_id.as_str();
+        let mut tx = self.store.begin_write().await?;
+        if backend == Backend::Postgres {
+            sqlx::query(&format!("SELECT pg_advisory_xact_lock({COUNTING_LOCK})"))
+                .bind(tenant)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let time_zone: String = sqlx::query("SELECT time_zone FROM tenants WHERE id = $1")
+            .bind(tenant)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(super::StoreError::NotFound)?
+            .try_get("time_zone")?;
+        let zone = zone_named(&time_zone);
+        for table in ["dashboard_days", "dashboard_activity_days"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE tenant_id = $1"))
+                .bind(tenant)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let mut report = RebuiltDashboard {
+            time_zone,
+            ..Default::default()
+        };
+        let mut rollups: BTreeMap<(String, RollupKey), Counts> = BTreeMap::new();
+        let mut activity: BTreeMap<(String, ActivityKey), ActivityCounts> = BTreeMap::new();
+        let mut after = String::new();
+        loop {
+            let mut histories = lead_histories(&mut tx, tenant, &after).await?;
+            let (Some(first), Some(last)) = (histories.first(), histories.last()) else {
+                break;
+            };
+            let (first, last) = (first.lead_id.clone(), last.lead_id.clone());
+            let ids: Vec<&str> = histories.iter().map(|h| h.lead_id.as_str()).collect();
+            let stored: HashMap<String, LeadFacts> = read_facts(backend, &mut tx, &ids)
+                .await?
+                .into_iter()
+                .filter(|(t, _)| t == tenant)
+                .map(|(_, facts)| (facts.lead_id.clone(), facts))
+                .collect();
+            let mut page_facts = HashMap::with_capacity(histories.len());
+            let mut fact_rows = Vec::with_capacity(histories.len());
+            for history in &mut histories {
+                let stored = stored.get(&history.lead_id);
+                if let Some(stored) = stored {
+                    history.sla_due = stored.sla_due;
+                    history.first_touch = stored.first_touch;
+                }
+                let facts = history.facts(day_in(Some(&zone), history.created_at));
+                report.leads += 1;
+                report.changed += u64::from(stored != Some(&facts));
+                let row = rollups
+                    .entry((tenant.to_owned(), facts.key.clone()))
+                    .or_insert([0; COUNTERS.len()]);
+                for (sum, c) in row.iter_mut().zip(facts.counts()) {
+                    *sum += c;
+                }
+                fact_rows.push(facts_row(tenant, &facts));
+                page_facts.insert(facts.lead_id.clone(), facts);
+            }
+            for statement in facts_statements(backend, fact_rows) {
+                statement.query().execute(&mut *tx).await?;
+            }
+            let logged = sqlx::query(
+                "SELECT lead_id, user_id, kind, created_at FROM activities \
+                 WHERE tenant_id = $1 AND lead_id >= $2 AND lead_id <= $3",
+            )
+            .bind(tenant)
+            .bind(&first)
+            .bind(&last)
+            .fetch_all(&mut *tx)
+            .await?;
+            for row in &logged {
+                let lead_id: String = row.try_get("lead_id")?;
+                let Some(facts) = page_facts.get(&lead_id) else {
+                    continue;
+                };
+                let key = ActivityKey {
+                    day: day_in(Some(&zone), Timestamp(row.try_get("created_at")?)),
+                    user_id: row.try_get("user_id")?,
+                    source: facts.key.source.clone(),
+                    campaign: facts.key.campaign.clone(),
+                    form_id: facts.key.form_id.clone(),
+                };
+                activity.entry((tenant.to_owned(), key)).or_default()[activity_index(word(row, "kind")?)] += 1;
+                report.activities += 1;
+            }
+            after = last;
+        }
+        for statement in rollup_statements(backend, rollups)
+            .into_iter()
+            .chain(activity_statements(backend, activity))
+        {
+            statement.query().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(report)
+    }
+}
+
+/// The next page of the tenant's leads after `after` (by id), as the
+/// source tables keep them; the SLA as not counted yet.
+async fn lead_histories(conn: &mut AnyConnection, tenant: &str, after: &str) -> StoreResult<Vec<LeadHistory>> {
+    let leads = sqlx::query(&format!(
+        "SELECT l.id, l.created_at, l.source, l.form_id, l.channel, l.owner_id, l.stage, l.stage_entered_at, \
+           l.tier, l.deal_value, \
+           COALESCE((SELECT tc.utm_campaign FROM touches tc WHERE tc.tenant_id = l.tenant_id AND tc.lead_id = l.id \
+                     ORDER BY tc.created_at, tc.id LIMIT 1), '') AS campaign \
+         FROM leads l WHERE l.tenant_id = $1 AND l.id > $2 ORDER BY l.id LIMIT {REBUILD_PAGE}"
+    ))
+    .bind(tenant)
+    .bind(after)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut histories = leads
+        .iter()
+        .map(|row| {
+            Ok(LeadHistory {
+                lead_id: row.try_get("id")?,
+                created_at: Timestamp(row.try_get("created_at")?),
+                source: row.try_get("source")?,
+                campaign: row.try_get("campaign")?,
+                form_id: row.try_get("form_id")?,
+                channel: row.try_get("channel")?,
+                stages: Vec::new(),
+                stage: word(row, "stage")?,
+                stage_entered_at: row.try_get::<Option<i64>, _>("stage_entered_at")?.map(Timestamp),
+                tier: word(row, "tier")?,
+                owner: row.try_get("owner_id")?,
+                deal_value: row.try_get("deal_value")?,
+                breaches: 0,
+                sla_due: false,
+                first_touch: FirstTouch::None,
+            })
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    let (Some(first), Some(last)) = (histories.first(), histories.last()) else {
+        return Ok(histories);
+    };
+    let (first, last) = (first.lead_id.clone(), last.lead_id.clone());
+    let at: HashMap<String, usize> = histories
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (h.lead_id.clone(), i))
+        .collect();
+    // The page's leads are the tenant's between its first and last id.
+    let stages = sqlx::query(
+        "SELECT lead_id, stage, entered_at FROM lead_stages \
+         WHERE tenant_id = $1 AND lead_id >= $2 AND lead_id <= $3 ORDER BY lead_id, entered_at, id",
+    )
+    .bind(tenant)
+    .bind(&first)
+    .bind(&last)
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in &stages {
+        if let Some(&i) = at.get(&row.try_get::<String, _>("lead_id")?) {
+            histories[i]
+                .stages
+                .push((word(row, "stage")?, Timestamp(row.try_get("entered_at")?)));
+        }
+    }
+    let breaches = sqlx::query(
+        "SELECT lead_id, COUNT(*) AS breaches FROM lead_events \
+         WHERE tenant_id = $1 AND lead_id >= $2 AND lead_id <= $3 AND kind = 'sla_breached' GROUP BY lead_id",
+    )
+    .bind(tenant)
+    .bind(&first)
+    .bind(&last)
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in &breaches {
+        if let Some(&i) = at.get(&row.try_get::<String, _>("lead_id")?) {
+            histories[i].breaches = row.try_get("breaches")?;
+        }
+    }
+    Ok(histories)
 }

@@ -40,7 +40,7 @@ use sqlx::any::install_default_drivers;
 use sqlx::{Any, AnyPool, Transaction};
 
 pub use behaviour::{BehaviourEventRecord, NewBehaviourEvent, RecordedEvent};
-pub use dashboard::{ACTIVITY_COLUMNS, ActivitySums, RollupFilter, RollupSums, day_in};
+pub use dashboard::{ACTIVITY_COLUMNS, ActivitySums, RebuiltDashboard, RollupFilter, RollupSums, day_in};
 pub use emails::{EmailAttemptRecord, EmailEventRecord, EmailRecord, NewEmail, SuppressionRecord};
 pub use followup::{ActivityRecord, Agenda, AgendaLead, NewActivity, TaskRecord};
 pub use forms::{FormRecord, FormVersionRecord, FormVersionSummary, NewFormVersion};

@@ -3,8 +3,10 @@
 //! in Shanghai's time zone, stage changes, activities, SLA deadlines kept
 //! and missed, a won deal), then its figures asserted exactly: the funnel,
 //! the rates, cycle and stage times, lead quality, reps with their SLA,
-//! tiers, a CSV export with a formula neutralised, a manager's scope, and
-//! bad parameters.
+//! tiers, a CSV export with a formula neutralised, a manager's scope, bad
+//! parameters, and a first-touch deadline still pending (outside the SLA
+//! compliance until it is decided). `known_history` is shared with
+//! `dashboard_rebuild`.
 
 use jiff::tz::{TimeZone, offset};
 use leadhost_tests::{Backend, TestServer, on_both_backends, pointers};
@@ -21,9 +23,9 @@ const DAY: i64 = 86_400;
 
 /// One lead of the history: when it is made (days after the first), where
 /// from, and how big its company is (its tier).
-struct Lead {
+pub(crate) struct Lead {
     name: &'static str,
-    day: i64,
+    pub(crate) day: i64,
     source: &'static str,
     campaign: Option<&'static str>,
     /// Through the API (`api`) or the public form page (`form_page`).
@@ -31,7 +33,7 @@ struct Lead {
     size: &'static str,
 }
 
-const LEADS: [Lead; 7] = [
+pub(crate) const LEADS: [Lead; 7] = [
     lead("a", 0, "ads", Some("spring"), true, "200-999"),
     lead("b", 2, "ads", Some("spring"), true, "50-199"),
     lead("d", 15, "partner", None, false, "200-999"),
@@ -41,7 +43,7 @@ const LEADS: [Lead; 7] = [
     lead("g", 59, "events", Some("=HYPERLINK(1)"), true, "200-999"),
 ];
 
-const fn lead(
+pub(crate) const fn lead(
     name: &'static str,
     day: i64,
     source: &'static str,
@@ -172,7 +174,7 @@ async fn tenant(server: &TestServer) -> anyhow::Result<(String, Value)> {
 
 /// Makes one lead through the API or the public page, and waits for its
 /// step (scored, routed).
-async fn create(server: &TestServer, token: &str, i: usize, lead: &Lead) -> anyhow::Result<String> {
+pub(crate) async fn create(server: &TestServer, token: &str, i: usize, lead: &Lead) -> anyhow::Result<String> {
     let mut query = format!("?source={}", lead.source);
     if let Some(campaign) = lead.campaign {
         query.push_str(&format!("&utm_campaign={}", campaign.replace('=', "%3D")));
@@ -194,7 +196,7 @@ async fn create(server: &TestServer, token: &str, i: usize, lead: &Lead) -> anyh
 }
 
 /// The local date `days` after `start`, in Shanghai (UTC+8, no DST).
-fn local_day(start: jiff::Timestamp, days: i64) -> String {
+pub(crate) fn local_day(start: jiff::Timestamp, days: i64) -> String {
     let shanghai = TimeZone::fixed(offset(8));
     start
         .checked_add(jiff::SignedDuration::from_secs(days * DAY))
@@ -205,7 +207,7 @@ fn local_day(start: jiff::Timestamp, days: i64) -> String {
 }
 
 /// The rows of a view keyed by their first column.
-fn rows<'a>(board: &'a Value, view: &str) -> Vec<&'a Value> {
+pub(crate) fn rows<'a>(board: &'a Value, view: &str) -> Vec<&'a Value> {
     board[view]
         .as_array()
         .unwrap_or_else(|| panic!("{view}: {board}"))
@@ -213,7 +215,7 @@ fn rows<'a>(board: &'a Value, view: &str) -> Vec<&'a Value> {
         .collect()
 }
 
-fn figure(board: &Value, name: &str) -> Value {
+pub(crate) fn figure(board: &Value, name: &str) -> Value {
     rows(board, "summary")
         .into_iter()
         .find(|r| r["figure"] == name)
@@ -221,9 +223,25 @@ fn figure(board: &Value, name: &str) -> Value {
         .unwrap_or_else(|| panic!("no figure {name}"))
 }
 
-async fn the_dashboard_counts_a_known_history_exactly(backend: Backend) -> anyhow::Result<()> {
-    let server = TestServer::start_with(backend, &["--manual-clock"]).await?;
-    let (token, people) = tenant(&server).await?;
+/// The tenant after its known history: the admin's token, the users (by
+/// name: their `id` and `token`), and when the first lead was made (10:00
+/// in Shanghai); the clock then stands a day after the last step
+/// (day 60, 10:01).
+pub(crate) struct KnownHistory {
+    pub token: String,
+    pub people: Value,
+    pub start: jiff::Timestamp,
+}
+
+impl KnownHistory {
+    pub fn token_of(&self, who: &str) -> String {
+        self.people[who]["token"].as_str().unwrap().to_owned()
+    }
+}
+
+/// Builds the known history (see [`history`]) on a `--manual-clock` server.
+pub(crate) async fn known_history(server: &TestServer) -> anyhow::Result<KnownHistory> {
+    let (token, people) = tenant(server).await?;
     let token_of = |who: &str| people[who]["token"].as_str().unwrap().to_owned();
 
     // Start at the next 10:00 in Shanghai, so every lead's day is plain.
@@ -235,7 +253,7 @@ async fn the_dashboard_counts_a_known_history_exactly(backend: Backend) -> anyho
         ten = ten.tomorrow()?;
     }
     let wait = (ten.timestamp().as_microsecond() - now.as_microsecond() + 999_999) / 1_000_000;
-    let start = advance(&server, wait as u64).await?["now"]
+    let start = advance(server, wait as u64).await?["now"]
         .as_str()
         .unwrap()
         .parse::<jiff::Timestamp>()?;
@@ -244,17 +262,17 @@ async fn the_dashboard_counts_a_known_history_exactly(backend: Backend) -> anyho
     let mut elapsed = 0;
     for (at, step) in history() {
         if at > elapsed {
-            advance(&server, (at - elapsed) as u64).await?;
+            advance(server, (at - elapsed) as u64).await?;
             elapsed = at;
         }
         match step {
             Step::Create(i) => {
-                let id = create(&server, &token, i, &LEADS[i]).await?;
+                let id = create(server, &token, i, &LEADS[i]).await?;
                 ids.insert(LEADS[i].name, id);
             }
             Step::Activity(lead, who, kind) => {
                 let path = format!("/api/v1/leads/{}/activities", ids[lead]);
-                let (status, body) = post(&server, &token_of(who), &path, &json!({"kind": kind})).await?;
+                let (status, body) = post(server, &token_of(who), &path, &json!({"kind": kind})).await?;
                 anyhow::ensure!(status == StatusCode::CREATED, "{lead} {kind}: {status} {body}");
             }
             Step::Stage(lead, stage, deal) => {
@@ -267,13 +285,21 @@ async fn the_dashboard_counts_a_known_history_exactly(backend: Backend) -> anyho
                     body["expected_close"] = json!("2027-06-30");
                 }
                 let path = format!("/api/v1/leads/{}/stage", ids[lead]);
-                let (status, answer) = post(&server, &token, &path, &body).await?;
+                let (status, answer) = post(server, &token, &path, &body).await?;
                 anyhow::ensure!(status == StatusCode::OK, "{lead} -> {stage}: {status} {answer}");
             }
         }
     }
     // A day on: f's breach (day 41) is long past; nothing else falls due.
-    advance(&server, DAY as u64).await?;
+    advance(server, DAY as u64).await?;
+    Ok(KnownHistory { token, people, start })
+}
+
+async fn the_dashboard_counts_a_known_history_exactly(backend: Backend) -> anyhow::Result<()> {
+    let server = TestServer::start_with(backend, &["--manual-clock"]).await?;
+    let history = known_history(&server).await?;
+    let (token, start) = (history.token.clone(), history.start);
+    let token_of = |who: &str| history.token_of(who);
 
     let (from, to) = (local_day(start, 0), local_day(start, 59));
     let range = format!("from={from}&to={to}");
@@ -314,11 +340,17 @@ async fn the_dashboard_counts_a_known_history_exactly(backend: Backend) -> anyho
     // a: created on day 0, won on day 10.
     assert_eq!(figure(&board, "average_days_to_won"), json!(10.0));
     assert_eq!(figure(&board, "average_seconds_to_won"), json!(864_000));
-    // SLA: a, b, e, g in time; d late (touched after 10 minutes of 5); c, d, f breached.
+    // SLA: a, b, e, g in time; d late (touched after 10 minutes of 5); c
+    // and f missed (their deadlines passed on days 21 and 41, never
+    // touched: a note is no touch); c, d, f breached. Every deadline is
+    // decided by now, none pending, so compliance over the decided ones,
+    // 4 / (4 + 1 + 2), is what it was over all those due (4 / 7).
     assert_eq!(figure(&board, "sla_due"), json!(7));
     assert_eq!(figure(&board, "sla_in_time"), json!(4));
     assert_eq!(figure(&board, "sla_late"), json!(1));
+    assert_eq!(figure(&board, "sla_breached"), json!(2));
     assert_eq!(figure(&board, "sla_compliance"), json!(0.5714));
+    assert_eq!(figure(&board, "sla_pending"), json!(0));
     assert_eq!(figure(&board, "breaches"), json!(3));
 
     // Time in stage, over the stays that ended: new a 1 + b 2 + d 1 + e 1
@@ -391,16 +423,20 @@ async fn the_dashboard_counts_a_known_history_exactly(backend: Backend) -> anyho
                 r["sla_due"],
                 r["sla_in_time"],
                 r["sla_late"],
+                r["sla_breached"],
                 r["sla_compliance"],
+                r["sla_pending"],
                 r["breaches"]
             ])
         })
         .collect();
+    // other: e in time, d late (1 of 2); rep: a, b, g in time, c and f
+    // missed (3 of 5); nothing pending.
     assert_eq!(
         reps,
         vec![
-            json!(["other@acme.example", 1, 1, 0, 2, 1, 0, 0.0, 2, 1, 1, 0.5, 1]),
-            json!(["rep@acme.example", 2, 0, 1, 5, 1, 1, 0.2, 5, 3, 0, 0.6, 2]),
+            json!(["other@acme.example", 1, 1, 0, 2, 1, 0, 0.0, 2, 1, 1, 0, 0.5, 0, 1]),
+            json!(["rep@acme.example", 2, 0, 1, 5, 1, 1, 0.2, 5, 3, 0, 2, 0.6, 0, 2]),
         ]
     );
 
@@ -475,5 +511,37 @@ async fn the_dashboard_counts_a_known_history_exactly(backend: Backend) -> anyho
         .get_json(&token, &format!("/api/v1/dashboard/secrets.csv?{range}"))
         .await?;
     assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // A deadline still ahead is pending, neither kept nor missed: h, made
+    // now (day 60) from ads (rep's), cold (a day to its first touch), not
+    // touched. Compliance stays 4 of the 7 decided (in time over due would
+    // read 4 / 8), with 1 pending beside it; the rep's 3 of 5, 1 pending.
+    create(&server, &token, 7, &lead("h", 60, "ads", None, true, "1-49")).await?;
+    // The summary's SLA figures, then the rep's.
+    let sla_of = |board: &Value| -> Value {
+        let names = [
+            "sla_due",
+            "sla_in_time",
+            "sla_late",
+            "sla_breached",
+            "sla_compliance",
+            "sla_pending",
+        ];
+        let rep = rows(board, "reps")
+            .into_iter()
+            .find(|r| r["email"] == "rep@acme.example")
+            .cloned()
+            .unwrap_or_default();
+        let summary = names.map(|name| figure(board, name));
+        json!([summary, names.map(|name| rep[name].clone())])
+    };
+    let with_h = format!("from={from}&to={}", local_day(start, 60));
+    let (_, board) = server.get_json(&token, &format!("/api/v1/dashboard?{with_h}")).await?;
+    assert_eq!(board["total"], 8, "{board}");
+    assert_eq!(sla_of(&board), json!([[8, 4, 1, 2, 0.5714, 1], [6, 3, 0, 2, 0.6, 1]]));
+    // A day on, its deadline passed untouched: missed, and decided: 4 of 8.
+    advance(&server, DAY as u64).await?;
+    let (_, board) = server.get_json(&token, &format!("/api/v1/dashboard?{with_h}")).await?;
+    assert_eq!(sla_of(&board), json!([[8, 4, 1, 3, 0.5, 0], [6, 3, 0, 3, 0.5, 0]]));
     Ok(())
 }

@@ -325,6 +325,21 @@ async fn the_json_view_shows_problems_at_their_pointers_and_only_admins_design(b
         "{version}"
     );
 
+    // A post larger than twice the API's body limit is refused whole.
+    let huge = format!("{{\"description\": \"{}\"}}", "x".repeat(200 * 1024));
+    let refused = admin
+        .post(
+            DESIGNER,
+            &[
+                ("_csrf", &csrf),
+                ("title", "Demo"),
+                ("schema_json", &huge),
+                ("action", "json"),
+            ],
+        )
+        .await?;
+    assert_eq!(refused.status, StatusCode::PAYLOAD_TOO_LARGE);
+
     // Without the CSRF token, nothing; a rep or a manager may not design.
     let forged = admin
         .post(

@@ -5,6 +5,7 @@ mod access;
 mod admin_pages;
 mod dashboard;
 mod dashboard_page;
+mod dashboard_rebuild;
 mod followup;
 mod form_designer;
 mod form_page_capture;

@@ -51,6 +51,13 @@ pub const SESSION_COOKIE: &str = "lh_session";
 /// Page forms are small; a larger body is refused before it is read whole.
 const FORM_LIMIT: usize = 64 * 1024;
 
+/// The most a page's form post may send: at least [`FORM_LIMIT`], and room
+/// for a document as large as the API takes (`body_limit`) twice over, as
+/// the form designer sends its draft beside the fields drawn from it.
+fn page_post_limit(api_body_limit: usize) -> usize {
+    FORM_LIMIT.max(api_body_limit.saturating_mul(2))
+}
+
 /// The most a file upload (a multipart form) may send to the page route
 /// `route`; `None` where a route takes no file.
 fn upload_limit(route: &str) -> Option<usize> {
@@ -235,7 +242,8 @@ async fn gate(State(state): State<AppState>, request: Request, next: Next) -> Re
             let sent = multipart_csrf(&parts.headers, &bytes).await;
             (bytes, sent)
         } else {
-            let bytes = to_bytes(body, FORM_LIMIT).await.map_err(|_| PageError::TooLarge)?;
+            let limit = page_post_limit(state.settings.body_limit);
+            let bytes = to_bytes(body, limit).await.map_err(|_| PageError::TooLarge)?;
             let sent = form_urlencoded::parse(&bytes)
                 .find(|(key, _)| key == "_csrf")
                 .map(|(_, value)| value.into_owned());
