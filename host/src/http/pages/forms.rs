@@ -19,7 +19,7 @@ use maud::{Markup, html};
 use serde_json::{Value, json};
 
 use super::frame::{Section, csrf, local_time, notice, page};
-use super::setup::problems_at_pointers;
+use super::setup::{not_json, problems_at_pointers};
 use super::{PageError, Viewer};
 use crate::app::AppState;
 use crate::error::{ApiError, FieldError};
@@ -275,17 +275,8 @@ fn read_json_view(viewer: &Viewer, form: &BTreeMap<String, String>) -> Result<Fo
         if key == "ui_schema_json" && text.trim().is_empty() {
             return Ok(json!({}));
         }
-        serde_json::from_str(text).map_err(|e| {
-            FieldError::new(
-                if key == "schema_json" { "/schema" } else { "/ui_schema" },
-                format!(
-                    "{} (line {}, column {}: {e})",
-                    viewer.words().json_not_valid,
-                    e.line(),
-                    e.column()
-                ),
-            )
-        })
+        let at = if key == "schema_json" { "/schema" } else { "/ui_schema" };
+        serde_json::from_str(text).map_err(|e| not_json(viewer, at, &e))
     };
     let (schema, ui_schema) = (part("schema_json"), part("ui_schema_json"));
     match (schema, ui_schema) {

@@ -322,16 +322,22 @@ async fn render(state: &AppState, viewer: &Viewer, editor: Editor<'_>) -> Result
 pub(super) fn typed_document(viewer: &Viewer, text: &str) -> Result<Value, SetupError> {
     serde_json::from_str(text).map_err(|e| SetupError::Invalid {
         title: "",
-        problems: vec![FieldError::new(
-            "",
-            format!(
-                "{} (line {}, column {}: {e})",
-                viewer.words().json_not_valid,
-                e.line(),
-                e.column()
-            ),
-        )],
+        problems: vec![not_json(viewer, "", &e)],
     })
+}
+
+/// Text that should be JSON and is not: a problem at `pointer` saying the
+/// line and column where it stops.
+pub(super) fn not_json(viewer: &Viewer, pointer: &str, e: &serde_json::Error) -> FieldError {
+    FieldError::new(
+        pointer,
+        format!(
+            "{} (line {}, column {}: {e})",
+            viewer.words().json_not_valid,
+            e.line(),
+            e.column()
+        ),
+    )
 }
 
 /// Each problem at its pointer, with what the typed document holds there.
