@@ -42,6 +42,18 @@ pub struct WorkflowVersionRecord {
     pub created_at: Timestamp,
 }
 
+impl WorkflowVersionRecord {
+    fn from_row(row: &sqlx::any::AnyRow) -> StoreResult<Self> {
+        let definition: String = row.try_get("definition")?;
+        Ok(Self {
+            version: row.try_get("version")?,
+            definition: serde_json::from_str(&definition)
+                .map_err(|e| StoreError::Corrupt(format!("workflow definition: {e}")))?,
+            created_at: Timestamp(row.try_get("created_at")?),
+        })
+    }
+}
+
 impl TenantStore<'_> {
     /// Stores a new version of the workflow `slug` (creating the workflow,
     /// active, at version 1, if it is new). An archived workflow takes no
@@ -130,13 +142,21 @@ impl TenantStore<'_> {
         .fetch_optional(&self.store.read)
         .await?
         .ok_or(StoreError::NotFound)?;
-        let definition: String = row.try_get("definition")?;
-        Ok(WorkflowVersionRecord {
-            version: row.try_get("version")?,
-            definition: serde_json::from_str(&definition)
-                .map_err(|e| StoreError::Corrupt(format!("workflow definition: {e}")))?,
-            created_at: Timestamp(row.try_get("created_at")?),
-        })
+        WorkflowVersionRecord::from_row(&row)
+    }
+
+    /// A workflow's newest `count` versions, newest first, in one query.
+    pub async fn workflow_versions(&self, workflow_id: &str, count: i64) -> StoreResult<Vec<WorkflowVersionRecord>> {
+        let rows = sqlx::query(
+            "SELECT version, definition, created_at FROM workflow_versions \
+             WHERE tenant_id = $1 AND workflow_id = $2 ORDER BY version DESC LIMIT $3",
+        )
+        .bind(&self.tenant_id)
+        .bind(workflow_id)
+        .bind(count)
+        .fetch_all(&self.store.read)
+        .await?;
+        rows.iter().map(WorkflowVersionRecord::from_row).collect()
     }
 
     /// Pauses, resumes or archives a workflow. Archiving is final.

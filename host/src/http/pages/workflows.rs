@@ -153,12 +153,7 @@ fn definition_area(w: &Words, text: &str, problems: &[FieldError], read_only: bo
 
 /// The workflow's latest versions, newest first.
 async fn versions(store: &TenantStore<'_>, record: &WorkflowRecord) -> StoreResult<Vec<WorkflowVersionRecord>> {
-    let oldest = (record.current_version - VERSIONS_SHOWN + 1).max(1);
-    let mut versions = Vec::new();
-    for version in (oldest..=record.current_version).rev() {
-        versions.push(store.workflow_version(&record.id, version).await?);
-    }
-    Ok(versions)
+    store.workflow_versions(&record.id, VERSIONS_SHOWN.into()).await
 }
 
 /// What was typed and is refused, with its problems.
