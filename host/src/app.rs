@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::config::Settings;
+use crate::email::rate::SendAllowance;
 use crate::email::smtp::SmtpRelay;
 use crate::forms::FormCatalog;
 use crate::metrics::Metrics;
@@ -32,6 +33,8 @@ pub struct AppState {
     pub nurture: Arc<NurtureCaches>,
     /// The SMTP relay; `None`: emails wait in the outbox.
     pub smtp: Option<Arc<SmtpRelay>>,
+    /// Send slots this process took of its tenants' sending rates.
+    pub send_allowance: Arc<SendAllowance>,
 }
 
 impl AppState {
@@ -50,6 +53,7 @@ impl AppState {
             operator_token_hash,
             nurture: Arc::new(NurtureCaches::default()),
             smtp: None,
+            send_allowance: Arc::default(),
         }
     }
 }

@@ -430,6 +430,23 @@ impl Browser {
         anyhow::bail!("`{css}` kept going stale: the page kept changing")
     }
 
+    /// Waits until the element matching `css` reads `expected` (a submit's
+    /// next page may still be landing when the click returns); after
+    /// [`WAIT_LIMIT`] an error with the text it had.
+    pub async fn wait_for_text(&self, css: &str, expected: &str) -> anyhow::Result<()> {
+        let deadline = std::time::Instant::now() + WAIT_LIMIT;
+        loop {
+            let text = self.text_of(css).await?;
+            if text == expected {
+                return Ok(());
+            }
+            if std::time::Instant::now() > deadline {
+                bail!("`{css}` reads {text:?}, not {expected:?}, after {WAIT_LIMIT:?}");
+            }
+            tokio::time::sleep(POLL_EVERY).await;
+        }
+    }
+
     /// An attribute of the element matching `css`, as written in the page
     /// (looked up again, as [`Self::text_of`], if its page was replaced).
     pub async fn attr_of(&self, css: &str, name: &str) -> anyhow::Result<Option<String>> {

@@ -38,6 +38,27 @@ impl Backend {
     }
 }
 
+/// How long [`eventually`] waits for the server's background work.
+pub const EVENTUALLY: Duration = Duration::from_secs(30);
+
+/// Polls `check` until it gives a value (with a deadline: the server's
+/// sweeper runs jobs in the background, so a result the test waits for,
+/// like an email's `sent`, lands a moment after the SMTP exchange).
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<Option<T>>>,
+{
+    let deadline = std::time::Instant::now() + EVENTUALLY;
+    loop {
+        if let Some(value) = check().await? {
+            return Ok(value);
+        }
+        anyhow::ensure!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// The PostgreSQL server the tests create their databases on.
 pub fn postgres_admin_url() -> String {
     std::env::var("LEADHOST_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())

@@ -54,7 +54,11 @@ pub async fn deliver(state: &AppState, job: &JobRecord, email_id: &str) -> Store
         return state.store.retry_job(&job.id, "no SMTP server configured", retry).await;
     };
     let settings = store.settings().await?;
-    if !store.take_send_slot(now, settings.emails_per_minute).await? {
+    if !state
+        .send_allowance
+        .take(&store, now, settings.emails_per_minute)
+        .await?
+    {
         let next_minute = Timestamp((now.micros() / 60_000_000 + 1) * 60_000_000);
         let reason = "the tenant's sending rate is reached";
         return state.store.retry_job(&job.id, reason, next_minute).await;

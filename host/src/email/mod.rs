@@ -4,11 +4,14 @@
 //! message (`message`) that carries the same Message-ID on every attempt,
 //! the one-click unsubscribe headers, and links signed with the tenant's
 //! key (`links`); opens and clicks tracked, machines told from people
-//! (`tracking`).
+//! (`tracking`); the tenant's sending rate shared by every process
+//! (`rate`).
 
 pub mod compose;
 pub mod delivery;
 pub mod links;
 pub mod message;
+pub mod rate;
+pub mod relay_connections;
 pub mod smtp;
 pub mod tracking;

@@ -3,17 +3,14 @@
 
 use std::error::Error as _;
 use std::fmt;
-use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use lettre::transport::smtp;
 use lettre::transport::smtp::response::Code;
-use lettre::transport::smtp::{
-    self, AsyncSmtpTransportBuilder, PoolConfig, SMTP_PORT, SUBMISSION_PORT, SUBMISSIONS_PORT,
-};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use url::Url;
 
 use super::message::{self, OutgoingEmail};
+use super::relay_connections::{RelayConnections, RelayUrlError, SendFailure};
 
 /// How long opening the TCP (and TLS) connection may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -21,14 +18,11 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// only the connect, so a relay that stops answering would otherwise hang the send for good
 /// (lettre/lettre#1027). Relays usually answer the final DATA within seconds, even after scanning.
 const SEND_DEADLINE: Duration = Duration::from_secs(30);
-/// How many connections the relay gets: sends beyond it wait their turn. lettre's pool caps only the
-/// connections parked between sends, so without this bound a burst of sends would open (and close) a
-/// connection each; a relay usually allows a handful per client.
+/// How many connections the relay gets: sends beyond it wait their turn (a relay usually allows a
+/// handful per client).
 const CONNECTIONS: usize = 32;
-/// How many idle connections the pool keeps for reuse: all of them.
-const POOL_MAX_IDLE: u32 = CONNECTIONS as u32;
 /// Parked connections older than this are closed, before the relay times them out on its side.
-const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Reply codes of RFC 4954 that mean the relay refused *our* authentication. lettre reports them as
 /// permanent, but they say nothing about the recipient: suppressing the address for them would
@@ -37,12 +31,9 @@ const AUTHENTICATION_FAILURE_CODES: [u16; 4] = [530, 534, 535, 538];
 
 /// The SMTP relay, configured by one URL (LEADHOST_SMTP_URL), as lettre reads it:
 /// `smtp://host:port` (plain, for a local relay), `smtp://user:pass@host:587?tls=required` (STARTTLS),
-/// `smtps://user:pass@host:465` (TLS). Connections are pooled and reused.
+/// `smtps://user:pass@host:465` (TLS). Connections are kept and reused (see `relay_connections`).
 pub struct SmtpRelay {
-    /// Makes a transport, with a pool of its own, from the URL.
-    builder: AsyncSmtpTransportBuilder,
-    /// The transport in use; replaced, pool and all, when a send misses its deadline (see [`Self::send`]).
-    transport: Mutex<AsyncSmtpTransport<Tokio1Executor>>,
+    connections: RelayConnections,
     /// The URL without the password, for logs.
     description: String,
     /// One permit per connection (see [`CONNECTIONS`]).
@@ -55,9 +46,7 @@ pub enum SmtpConfigError {
     #[error("the SMTP URL does not parse: {0}")]
     InvalidUrl(#[from] url::ParseError),
     #[error("the SMTP URL is not usable: {0}")]
-    Unsupported(#[source] smtp::Error),
-    #[error("the SMTP relay must be set up inside the tokio runtime: its connection pool spawns a task")]
-    NoRuntime,
+    Unsupported(#[source] RelayUrlError),
 }
 
 /// What became of one attempt to hand an email to the relay.
@@ -72,25 +61,13 @@ pub enum SendOutcome {
 }
 
 impl SmtpRelay {
-    /// Sets up the relay (no connection is made until the first send). Must be called inside the tokio
-    /// runtime, where lettre's pool spawns its idle-connection reaper.
+    /// Sets up the relay (no connection is made until the first send).
     pub fn from_url(url: &str) -> Result<Self, SmtpConfigError> {
-        if tokio::runtime::Handle::try_current().is_err() {
-            return Err(SmtpConfigError::NoRuntime);
-        }
-        let parsed = Url::parse(url)?;
-        let pool = PoolConfig::new()
-            .max_size(POOL_MAX_IDLE)
-            .idle_timeout(POOL_IDLE_TIMEOUT);
-        let builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-            .map_err(SmtpConfigError::Unsupported)?
-            .timeout(Some(CONNECT_TIMEOUT))
-            .pool_config(pool);
-        let transport = Mutex::new(builder.clone().build());
+        let connections = RelayConnections::from_url(&Url::parse(url)?, CONNECT_TIMEOUT, IDLE_TIMEOUT)
+            .map_err(SmtpConfigError::Unsupported)?;
         Ok(Self {
-            builder,
-            transport,
-            description: describe(&parsed),
+            description: connections.describe(),
+            connections,
             in_flight: tokio::sync::Semaphore::new(CONNECTIONS),
         })
     }
@@ -105,10 +82,8 @@ impl SmtpRelay {
     /// An email that cannot be built is not sent: permanent when the recipient's address is invalid,
     /// transient otherwise (a bad sender or unsubscribe URL is configuration, not the recipient's fault).
     ///
-    /// A send that misses [`SEND_DEADLINE`] is dropped mid-conversation, and lettre would put its
-    /// connection back in the pool out of step with the server (the next send would read this one's late
-    /// answers). So the whole pool is replaced: the old one is dropped, and lettre closes its connections,
-    /// once the sends still using it are done.
+    /// A send that misses [`SEND_DEADLINE`] is dropped mid-conversation, and its connection with it
+    /// (closed, never reused: the next send would read this one's late answers).
     pub async fn send(&self, email: &OutgoingEmail) -> SendOutcome {
         let message = match message::build(email) {
             Ok(message) => message,
@@ -126,24 +101,20 @@ impl SmtpRelay {
                 answer: "the relay is shutting down".into(),
             };
         };
-        let transport = self.current_transport().clone();
-        match tokio::time::timeout(SEND_DEADLINE, transport.send(message)).await {
+        let formatted = message.formatted();
+        let send = self.connections.send(message.envelope(), &formatted);
+        match tokio::time::timeout(SEND_DEADLINE, send).await {
             Ok(Ok(response)) => SendOutcome::Accepted {
                 answer: reply_text(response.code(), response.message()),
             },
-            Ok(Err(error)) => classify(&error),
-            Err(_elapsed) => {
-                *self.current_transport() = self.builder.clone().build();
-                SendOutcome::Transient {
-                    answer: format!("no answer from the relay within {SEND_DEADLINE:?}"),
-                }
-            }
+            Ok(Err(SendFailure::Smtp(error))) => classify(&error),
+            Ok(Err(failure @ SendFailure::Connect(_))) => SendOutcome::Transient {
+                answer: failure.to_string(),
+            },
+            Err(_elapsed) => SendOutcome::Transient {
+                answer: format!("no answer from the relay within {SEND_DEADLINE:?}"),
+            },
         }
-    }
-
-    fn current_transport(&self) -> MutexGuard<'_, AsyncSmtpTransport<Tokio1Executor>> {
-        // Nothing panics while holding the lock, and the transport inside is valid either way.
-        self.transport.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -186,32 +157,12 @@ fn reply_text<'a>(code: Code, lines: impl IntoIterator<Item = &'a str>) -> Strin
     text
 }
 
-/// The relay for logs: what lettre will connect to and how, with the password left out.
-fn describe(url: &Url) -> String {
-    let tls_param = url.query_pairs().find(|(key, _)| key == "tls").map(|(_, value)| value);
-    // The same defaults as lettre's from_url, which has already accepted this URL.
-    let (tls, default_port) = match (url.scheme(), tls_param.as_deref()) {
-        ("smtps", _) => ("TLS", SUBMISSIONS_PORT),
-        (_, Some("required")) => ("STARTTLS required", SUBMISSION_PORT),
-        (_, Some("opportunistic")) => ("STARTTLS if offered", SUBMISSION_PORT),
-        _ => ("no TLS", SMTP_PORT),
-    };
-    let host = url.host_str().unwrap_or_default();
-    let port = url.port().unwrap_or(default_port);
-    // lettre authenticates only when the URL has a password.
-    let login = match url.password() {
-        Some(_) => format!(", as {}", url.username()),
-        None => String::new(),
-    };
-    format!("{host}:{port} ({tls}{login})")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn description(url: &str) -> String {
-        describe(&Url::parse(url).expect("a valid URL"))
+        SmtpRelay::from_url(url).expect("a usable URL").describe().to_owned()
     }
 
     #[test]
@@ -242,13 +193,5 @@ mod tests {
         let relay = SmtpRelay::from_url("smtp://user:s3cret@relay.example:2525").expect("a usable URL");
         assert_eq!(relay.describe(), "relay.example:2525 (no TLS, as user)");
         assert!(!format!("{relay:?}").contains("s3cret"));
-    }
-
-    #[test]
-    fn from_url_outside_the_runtime_is_an_error_not_a_panic() {
-        assert!(matches!(
-            SmtpRelay::from_url("smtp://localhost:2525"),
-            Err(SmtpConfigError::NoRuntime)
-        ));
     }
 }

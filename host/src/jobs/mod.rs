@@ -21,6 +21,7 @@ use crate::clock::Timestamp;
 use crate::domain::{CLAIM_LEASE, Job, JobKind, JobRecord};
 use crate::followup::sla::DeadlineDue;
 use crate::notifications::EmailNotice;
+use crate::nurture::run::Round;
 use crate::pipeline::{StepRoute, run_step};
 use crate::plugins::host::WRITE_SUCCESSES_EVERY;
 use crate::routing::pool::Recycle;
@@ -195,7 +196,7 @@ async fn sweep_lane(state: &AppState, lane: Lane, deliveries: Deliveries) -> usi
                 // Long or network-bound work must not hold up the sweep.
                 job if is_delivery(&job.job) && deliveries == Deliveries::Awaited => {
                     let state = state.clone();
-                    delivering.push(tokio::spawn(async move { bounded(&state, job).await }));
+                    delivering.push(tokio::spawn(async move { bounded(&state, job, None).await }));
                 }
                 job if matches!(job.job, Job::RescoreTenant(_)) || is_delivery(&job.job) => spawn(state, job),
                 job => match by_tenant.iter_mut().find(|(tenant, _)| *tenant == job.tenant_id) {
@@ -209,17 +210,27 @@ async fn sweep_lane(state: &AppState, lane: Lane, deliveries: Deliveries) -> usi
             .into_iter()
             .map(|(tenant, jobs)| {
                 let state = state.clone();
+                let tenant_id = tenant.clone();
                 let round = tokio::spawn(async move {
                     match lane {
-                        // Runs are independent of each other (each checks its own seq).
+                        // Runs are independent of each other (each checks its
+                        // own seq); what they read is read once for the round
+                        // (if that fails, each job reads its own).
                         Lane::Nurture => {
+                            let round = match Round::read(&state, &tenant_id, &jobs).await {
+                                Ok(round) => Some(round),
+                                Err(err) => {
+                                    tracing::warn!(tenant = %tenant_id, %err, "reading a round of nurture runs failed");
+                                    None
+                                }
+                            };
                             futures_util::stream::iter(jobs)
-                                .for_each_concurrent(RUNS_IN_FLIGHT, |job| bounded(&state, job))
+                                .for_each_concurrent(RUNS_IN_FLIGHT, |job| bounded(&state, job, round.as_ref()))
                                 .await
                         }
                         _ => {
                             for job in jobs {
-                                bounded(&state, job).await;
+                                bounded(&state, job, None).await;
                             }
                         }
                     }
@@ -249,11 +260,14 @@ fn is_delivery(job: &Job) -> bool {
     matches!(job, Job::Webhook(_) | Job::Email(_))
 }
 
-/// Runs a claimed job for at most `JOB_BOUND`; past it the job is released
-/// to be tried again later.
-async fn bounded(state: &AppState, job: JobRecord) {
+/// Runs a claimed job (in its `round`, if a nurture job) for at most
+/// `JOB_BOUND`; past it the job is released to be tried again later.
+async fn bounded(state: &AppState, job: JobRecord, round: Option<&Round>) {
     let (id, kind) = (job.id.clone(), job.kind());
-    if tokio::time::timeout(JOB_BOUND, execute(state, job)).await.is_err() {
+    if tokio::time::timeout(JOB_BOUND, execute_in(state, job, round))
+        .await
+        .is_err()
+    {
         tracing::warn!(job = %id, %kind, "a job ran past its bound; it will be retried");
         let retry_at = Timestamp::now().plus(RETRY_AFTER);
         let error = format!("stopped after {} s", JOB_BOUND.as_secs());
@@ -266,6 +280,10 @@ async fn bounded(state: &AppState, job: JobRecord) {
 /// Runs a claimed (or freshly written) job; a failure releases it to be
 /// tried again later.
 pub async fn execute(state: &AppState, job: JobRecord) {
+    execute_in(state, job, None).await
+}
+
+async fn execute_in(state: &AppState, job: JobRecord, round: Option<&Round>) {
     let (tenant_id, job_id) = (job.tenant_id.as_str(), job.id.clone());
     let store = state.store.tenant(tenant_id);
     let result = match &job.job {
@@ -306,7 +324,7 @@ pub async fn execute(state: &AppState, job: JobRecord) {
             )
             .await
         }
-        Job::Nurture(due) => crate::nurture::run::advance(state, &job, due).await,
+        Job::Nurture(due) => crate::nurture::run::advance(state, &job, due, round).await,
         Job::Email(email) => crate::email::delivery::deliver(state, &job, &email.email_id).await,
         Job::NotificationEmail(notice) => {
             let public_url = state.settings.public_url.clone().unwrap_or_default();

@@ -10,8 +10,8 @@
 //! a step's effect, and a plan for a run that moved meanwhile (an awaited
 //! event came) is dropped.
 
-use std::collections::{BTreeSet, HashSet};
-use std::sync::Arc;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -33,8 +33,8 @@ use crate::plugins::sandbox::CallRecord;
 use crate::scoring::Behaviour;
 use crate::scoring::model::field_value;
 use crate::storage::{
-    EmailRecord, LeadRecord, LeadVisibility, NewEmail, RunMove, RunRecord, StoreError, StoreResult, TenantSettings,
-    TenantStore, Unit, UnitOfWork, UserRecord, new_id,
+    BehaviourEventRecord, EmailRecord, LeadRecord, LeadVisibility, NewEmail, RunMove, RunRecord, StoreError,
+    StoreResult, TenantSettings, TenantStore, Unit, UnitOfWork, UserRecord, new_id,
 };
 
 /// Steps one job goes through at most (a workflow has at most 100, and a
@@ -43,10 +43,70 @@ const MAX_STEPS_PER_JOB: usize = 200;
 /// How often a run of a paused workflow looks again.
 const PAUSED_RETRY: Duration = Duration::from_secs(60);
 
-/// Runs the `nurture` job `due` (claimed as `job`).
-pub async fn advance(state: &AppState, job: &JobRecord, due: &RunJob) -> StoreResult<()> {
+/// A round of a tenant's `nurture` jobs: their runs and what the runs'
+/// steps read, read at once for all of them (see `storage::RoundRows`);
+/// each job then takes its own share.
+pub struct Round {
+    runs: HashMap<String, RunRecord>,
+    contexts: Mutex<HashMap<String, RunContext>>,
+}
+
+impl Round {
+    /// Reads the round of `jobs` (all of one tenant).
+    pub async fn read(state: &AppState, tenant_id: &str, jobs: &[JobRecord]) -> StoreResult<Self> {
+        let store = state.store.tenant(tenant_id);
+        let run_ids: Vec<&str> = jobs
+            .iter()
+            .filter_map(|job| match &job.job {
+                Job::Nurture(due) => Some(due.run_id.as_str()),
+                _ => None,
+            })
+            .collect();
+        let mut rows = store.round_rows(&run_ids).await?;
+        let consent_fields = state.nurture.consent_fields(&store).await?;
+        let settings = store.settings().await?;
+        let mut contexts = HashMap::new();
+        for run in &rows.runs {
+            let Some(lead) = rows.leads.get(&run.lead_id).cloned() else {
+                continue; // read again by the job, which then fails as it should
+            };
+            let owner = lead.owner_id.as_ref().and_then(|id| rows.owners.get(id)).cloned();
+            let suppressed = lead
+                .email
+                .as_ref()
+                .is_some_and(|address| rows.suppressed.contains(&address.to_lowercase()));
+            let context = RunContext::new(RunReads {
+                events: rows.events.get(&lead.id).cloned().unwrap_or_default(),
+                tags: rows.tags.get(&lead.id).cloned().unwrap_or_default(),
+                emails: rows.emails.remove(&run.id).unwrap_or_default(),
+                settings: settings.clone(),
+                consent_fields: &consent_fields,
+                suppressed,
+                owner,
+                lead,
+            });
+            contexts.insert(run.id.clone(), context);
+        }
+        Ok(Self {
+            runs: rows.runs.into_iter().map(|run| (run.id.clone(), run)).collect(),
+            contexts: Mutex::new(contexts),
+        })
+    }
+
+    fn take_context(&self, run_id: &str) -> Option<RunContext> {
+        self.contexts.lock().expect("not poisoned").remove(run_id)
+    }
+}
+
+/// Runs the `nurture` job `due` (claimed as `job`), with what its round
+/// read for it if it ran in one.
+pub async fn advance(state: &AppState, job: &JobRecord, due: &RunJob, round: Option<&Round>) -> StoreResult<()> {
     let store = state.store.tenant(&job.tenant_id);
-    let run = match store.nurture_run(&due.run_id).await {
+    let run = match round {
+        Some(round) => round.runs.get(&due.run_id).cloned().ok_or(StoreError::NotFound),
+        None => store.nurture_run(&due.run_id).await,
+    };
+    let run = match run {
         Ok(run) if run.is_active() && run.seq == due.seq => run,
         // Ended, moved on, or gone: the job has nothing left to do.
         Ok(_) | Err(StoreError::NotFound) => return store.run(DropJob(job.id.clone())).await,
@@ -66,8 +126,13 @@ pub async fn advance(state: &AppState, job: &JobRecord, due: &RunJob) -> StoreRe
         }
         WorkflowStatus::Archived => (Plan::ended("the workflow was archived"), None),
         WorkflowStatus::Active => {
-            let consent_fields = state.nurture.consent_fields(&store).await?;
-            let context = RunContext::read(&store, &run, &consent_fields).await?;
+            let context = match round.and_then(|round| round.take_context(&run.id)) {
+                Some(context) => context,
+                None => {
+                    let consent_fields = state.nurture.consent_fields(&store).await?;
+                    RunContext::read(&store, &run, &consent_fields).await?
+                }
+            };
             let sender = context.lead.email.clone().map(|to| Sender {
                 to,
                 from: context.settings.sender(),
@@ -108,32 +173,66 @@ struct RunContext {
     settings: TenantSettings,
 }
 
+/// The rows a run's context is made of, read for the run alone or for its round.
+struct RunReads<'a> {
+    lead: LeadRecord,
+    owner: Option<UserRecord>,
+    events: Vec<BehaviourEventRecord>,
+    tags: Vec<String>,
+    emails: Vec<EmailRecord>,
+    suppressed: bool,
+    settings: TenantSettings,
+    consent_fields: &'a BTreeSet<String>,
+}
+
 impl RunContext {
+    /// Reads the context of a run whose job ran alone (not in a round).
     async fn read(store: &TenantStore<'_>, run: &RunRecord, consent_fields: &BTreeSet<String>) -> StoreResult<Self> {
         let lead = store.lead(&run.lead_id, &LeadVisibility::All).await?;
         let owner = match &lead.owner_id {
             Some(id) => Some(store.user_by_id(id).await?),
             None => None,
         };
-        let recorded = store.behaviour_events(&lead.id).await?;
-        let events = recorded.iter().map(|e| e.kind.clone()).collect();
-        let behaviour = Behaviour::from_events(recorded.into_iter().map(|e| (e.kind, e.occurred_at)).collect());
-        let consent = consents(&lead.fields, consent_fields);
         let suppressed = match &lead.email {
             Some(address) => store.is_suppressed(address).await?,
             None => false,
         };
-        Ok(Self {
-            tags: store.lead_tags(&lead.id).await?.into_iter().collect(),
+        Ok(Self::new(RunReads {
+            events: store.behaviour_events(&lead.id).await?,
+            tags: store.lead_tags(&lead.id).await?,
             emails: store.run_emails(&run.id).await?,
             settings: store.settings().await?,
+            consent_fields,
+            suppressed,
+            owner,
+            lead,
+        }))
+    }
+
+    fn new(reads: RunReads<'_>) -> Self {
+        let RunReads {
+            lead,
+            owner,
+            events: recorded,
+            tags,
+            emails,
+            suppressed,
+            settings,
+            consent_fields,
+        } = reads;
+        let events = recorded.iter().map(|e| e.kind.clone()).collect();
+        let behaviour = Behaviour::from_events(recorded.into_iter().map(|e| (e.kind, e.occurred_at)).collect());
+        Self {
+            consent: consents(&lead.fields, consent_fields),
+            tags: tags.into_iter().collect(),
+            emails,
+            settings,
             owner,
             events,
             behaviour,
-            consent,
             suppressed,
             lead,
-        })
+        }
     }
 }
 

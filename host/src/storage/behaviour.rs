@@ -29,6 +29,19 @@ pub struct BehaviourEventRecord {
     pub occurred_at: Timestamp,
 }
 
+impl BehaviourEventRecord {
+    pub(super) fn from_row(row: &sqlx::any::AnyRow) -> StoreResult<Self> {
+        let detail: String = row.try_get("detail")?;
+        Ok(Self {
+            id: row.try_get("id")?,
+            kind: row.try_get("kind")?,
+            url: row.try_get("url")?,
+            detail: serde_json::from_str(&detail).unwrap_or(Value::Null),
+            occurred_at: Timestamp(row.try_get("occurred_at")?),
+        })
+    }
+}
+
 /// A stored event and the re-score job written with it (held by this
 /// process, to run at once).
 pub struct RecordedEvent {
@@ -58,18 +71,7 @@ impl TenantStore<'_> {
         .bind(lead_id)
         .fetch_all(&self.store.read)
         .await?;
-        rows.iter()
-            .map(|row| {
-                let detail: String = row.try_get("detail")?;
-                Ok(BehaviourEventRecord {
-                    id: row.try_get("id")?,
-                    kind: row.try_get("kind")?,
-                    url: row.try_get("url")?,
-                    detail: serde_json::from_str(&detail).unwrap_or(Value::Null),
-                    occurred_at: Timestamp(row.try_get("occurred_at")?),
-                })
-            })
-            .collect()
+        rows.iter().map(BehaviourEventRecord::from_row).collect()
     }
 
     /// (kind, when) of the events of the leads with ids in `first..=last`,

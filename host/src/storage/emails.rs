@@ -38,7 +38,7 @@ pub struct EmailRecord {
 }
 
 impl EmailRecord {
-    fn from_row(row: &AnyRow) -> StoreResult<Self> {
+    pub(super) fn from_row(row: &AnyRow) -> StoreResult<Self> {
         let at = |column: &str| -> StoreResult<Option<Timestamp>> {
             Ok(row.try_get::<Option<i64>, _>(column)?.map(Timestamp))
         };
@@ -203,21 +203,35 @@ impl TenantStore<'_> {
         Ok(row.is_some())
     }
 
-    /// Takes one of the minute's sends under the tenant's rate, shared by
-    /// every process through the database; `false` when the minute is full.
-    pub async fn take_send_slot(&self, now: Timestamp, per_minute: i32) -> StoreResult<bool> {
-        let minute = now.micros() / 60_000_000;
-        let taken = sqlx::query(
-            "INSERT INTO send_windows (tenant_id, minute, sent) VALUES ($1, $2, 1) \
-             ON CONFLICT (tenant_id, minute) DO UPDATE SET sent = send_windows.sent + 1 \
-             WHERE send_windows.sent < $3",
-        )
-        .bind(&self.tenant_id)
-        .bind(minute)
-        .bind(per_minute)
-        .execute(&self.store.write)
-        .await?;
-        Ok(taken.rows_affected() > 0)
+    /// Takes `block` of the minute's sends under the tenant's rate, shared
+    /// by every process through the database, or one when fewer than
+    /// `block` are left; how many it took (0: the minute is full).
+    pub async fn take_send_slots(&self, minute: i64, block: i64, per_minute: i32) -> StoreResult<i64> {
+        let per_minute = i64::from(per_minute);
+        let block = block.min(per_minute);
+        // Each statement is atomic on both backends, so processes sharing
+        // the tenant never exceed the rate.
+        let tries: &[i64] = if block > 1 { &[block, 1] } else { &[block] };
+        for &want in tries {
+            if want < 1 {
+                break;
+            }
+            let taken = sqlx::query(
+                "INSERT INTO send_windows (tenant_id, minute, sent) VALUES ($1, $2, $3) \
+                 ON CONFLICT (tenant_id, minute) DO UPDATE SET sent = send_windows.sent + $3 \
+                 WHERE send_windows.sent + $3 <= $4",
+            )
+            .bind(&self.tenant_id)
+            .bind(minute)
+            .bind(want)
+            .bind(per_minute)
+            .execute(&self.store.write)
+            .await?;
+            if taken.rows_affected() > 0 {
+                return Ok(want);
+            }
+        }
+        Ok(0)
     }
 }
 

@@ -51,7 +51,7 @@ pub struct LeadRecord {
 }
 
 impl LeadRecord {
-    fn from_row(row: &AnyRow) -> StoreResult<Self> {
+    pub(super) fn from_row(row: &AnyRow) -> StoreResult<Self> {
         Ok(Self {
             id: row.try_get("id")?,
             form: row.try_get("form_slug")?,

@@ -21,6 +21,7 @@ mod jobs;
 mod leads;
 mod notifications;
 mod nurture;
+mod nurture_round;
 mod pipeline;
 mod plugins;
 mod postgres;
@@ -53,6 +54,7 @@ pub use nurture::{
     ActiveVersion, NewRun, RunLogRecord, RunMove, RunRecord, StepCount, StepEmails, TenantSettings,
     sender_or_placeholder,
 };
+pub use nurture_round::RoundRows;
 pub use pipeline::{RepRecord, StepLead};
 pub use plugins::{NewPlugin, PendingCompile, PluginRecord};
 pub use routing::{MemberLoad, NewTeam, OwnedLead, PoolSettings, StoredRules, TeamMemberRecord, TeamRecord};

@@ -35,11 +35,11 @@ pub struct RunRecord {
     pub end_reason: Option<String>,
 }
 
-const RUN_COLUMNS: &str = "r.id, r.workflow_id, w.slug AS workflow, r.version, r.lead_id, r.step, r.seq, r.resume, \
+pub(super) const RUN_COLUMNS: &str = "r.id, r.workflow_id, w.slug AS workflow, r.version, r.lead_id, r.step, r.seq, r.resume, \
      r.waiting_for, r.wait_until, r.started_at, r.updated_at, r.ended_at, r.end_reason";
 
 impl RunRecord {
-    fn from_row(row: &AnyRow) -> StoreResult<Self> {
+    pub(super) fn from_row(row: &AnyRow) -> StoreResult<Self> {
         let resume: Option<String> = row.try_get("resume")?;
         Ok(Self {
             id: row.try_get("id")?,

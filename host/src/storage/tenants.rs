@@ -82,7 +82,7 @@ impl Default for RepAttributes {
 }
 
 impl UserRecord {
-    fn from_row(row: &AnyRow) -> StoreResult<Self> {
+    pub(super) fn from_row(row: &AnyRow) -> StoreResult<Self> {
         let role: String = row.try_get("role")?;
         let list = |column: &str| -> StoreResult<Vec<String>> {
             let text: String = row.try_get(column)?;

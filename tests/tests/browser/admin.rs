@@ -76,7 +76,7 @@ async fn an_admin_sees_a_broken_scoring_model_at_its_pointer_and_fixes_it() -> a
 
     paste_document(&browser, &broken.replace("\"twelve\"", "12")).await?;
     browser.click("form#json-form button[type=submit]").await?;
-    assert_eq!(browser.text_of("p.notice[role=status]").await?, "Saved.");
+    browser.wait_for_text("p.notice[role=status]", "Saved.").await?;
     let by = browser.text_of("#changes tbody tr td:nth-child(2)").await?;
     assert!(!by.is_empty() && by != "—", "who saved it: {by:?}");
     browser.screenshot(&shot("3-saved")).await?;
@@ -103,10 +103,9 @@ async fn an_admin_pauses_a_workflow() -> anyhow::Result<()> {
     assert_eq!(browser.text_of("#workflow-slow-drip dd.status").await?, "Active");
     browser.screenshot(&shot("1-active")).await?;
     browser.click("#workflow-slow-drip button[value=paused]").await?;
-    assert_eq!(
-        browser.text_of("p.notice[role=status]").await?,
-        "The workflow is now: Paused"
-    );
+    browser
+        .wait_for_text("p.notice[role=status]", "The workflow is now: Paused")
+        .await?;
     assert_eq!(browser.text_of("#workflow-slow-drip dd.status").await?, "Paused");
     browser.screenshot(&shot("2-paused")).await?;
     let (_, stored) = server.get_json(&ws.admin, "/api/v1/workflows/slow-drip").await?;
@@ -195,10 +194,12 @@ async fn an_admin_adds_a_field_sees_the_preview_change_and_publishes_it() -> any
     assert_eq!(form["form"]["current_version"], 1, "a draft is not published: {form}");
 
     browser.click("#publish").await?;
-    assert_eq!(
-        browser.text_of("p.notice[role=status]").await?,
-        "Published version 2; the public page shows it now."
-    );
+    browser
+        .wait_for_text(
+            "p.notice[role=status]",
+            "Published version 2; the public page shows it now.",
+        )
+        .await?;
     browser.screenshot(&shot("3-published")).await?;
     let (_, form) = server.get_json(&ws.admin, "/api/v1/forms/website-demo-request").await?;
     assert_eq!(form["form"]["current_version"], 2, "{form}");

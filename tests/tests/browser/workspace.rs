@@ -130,10 +130,9 @@ async fn a_rep_works_the_agenda_claims_from_the_pool_and_logs_a_call() -> anyhow
     assert_eq!(browser.text_of("#owner").await?, "Pool");
     browser.screenshot(&shot("4-pool-lead")).await?;
     browser.click("#claim").await?;
-    assert_eq!(
-        browser.text_of("p.notice[role=status]").await?,
-        "You claimed this lead."
-    );
+    browser
+        .wait_for_text("p.notice[role=status]", "You claimed this lead.")
+        .await?;
     assert_eq!(
         path_now(&browser, &server).await?,
         format!("/app/leads/{pool_lead}?done=claimed")
@@ -151,7 +150,9 @@ async fn a_rep_works_the_agenda_claims_from_the_pool_and_logs_a_call() -> anyhow
     browser.screenshot(&shot("6-call-filled")).await?;
     browser.click(SAVE_ACTIVITY).await?;
 
-    assert_eq!(browser.text_of("p.notice[role=status]").await?, "Activity logged.");
+    browser
+        .wait_for_text("p.notice[role=status]", "Activity logged.")
+        .await?;
     assert_eq!(
         path_now(&browser, &server).await?,
         format!("/app/leads/{pool_lead}?done=activity")
@@ -284,7 +285,9 @@ async fn a_rep_may_not_open_another_reps_lead_nor_post_without_the_csrf_token() 
     browser.wait_for("#kind").await?.select_by_value("call").await?;
     browser.fill("#outcome", "reached, call back Friday").await?;
     browser.click(SAVE_ACTIVITY).await?;
-    assert_eq!(browser.text_of("p.notice[role=status]").await?, "Activity logged.");
+    browser
+        .wait_for_text("p.notice[role=status]", "Activity logged.")
+        .await?;
     browser.screenshot(&shot("3-retried")).await?;
     let logged = activities(&server, &ws, own).await?;
     assert_eq!(logged.len(), 1, "{logged:?}");

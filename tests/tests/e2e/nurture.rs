@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use leadhost_tests::smtp::{ReceivedEmail, SmtpSink};
-use leadhost_tests::{Backend, StatusCode, TestServer, on_both_backends};
+use leadhost_tests::{Backend, StatusCode, TestServer, eventually, on_both_backends};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -28,7 +28,7 @@ on_both_backends!(
 );
 
 const DAY: u64 = 24 * 3600;
-const WAIT: Duration = Duration::from_secs(30);
+const WAIT: Duration = leadhost_tests::EVENTUALLY;
 
 /// A tenant (see `followup::sla_tenant`: an SLA policy and a team `inside`
 /// with one rep) whose warm and cold leads are held for nurture, a model
@@ -122,23 +122,6 @@ async fn runs_of(server: &TestServer, token: &str, lead_id: &str) -> anyhow::Res
     let (status, body) = server.get_json(token, &format!("/api/v1/leads/{lead_id}/runs")).await?;
     anyhow::ensure!(status == StatusCode::OK, "{body}");
     Ok(body["runs"].as_array().cloned().unwrap_or_default())
-}
-
-/// Polls `check` until it gives a value (with a deadline: the server's
-/// sweeper runs jobs in the background).
-async fn eventually<T, F, Fut>(what: &str, mut check: F) -> anyhow::Result<T>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = anyhow::Result<Option<T>>>,
-{
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        if let Some(value) = check().await? {
-            return Ok(value);
-        }
-        anyhow::ensure!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// The lead's emails once `n` of them have the status `status`.

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use leadhost_tests::pages::PageVisitor;
 use leadhost_tests::smtp::SmtpSink;
 use leadhost_tests::workspace::{PASSWORD, Workspace};
-use leadhost_tests::{Backend, StatusCode, TestServer, on_both_backends};
+use leadhost_tests::{Backend, StatusCode, TestServer, eventually, on_both_backends};
 use reqwest::Method;
 use serde_json::json;
 
@@ -133,14 +133,14 @@ async fn a_reset_link_by_email_sets_a_new_password_once_within_the_hour(backend:
     );
     let text = mail.text.clone().unwrap_or_default();
     let link = reset_link(&text).unwrap_or_else(|| panic!("no reset link in {text}"));
-    // Through the outbox: logged like every email, with no lead.
-    let (_, logged) = server
-        .get_json(
-            &ws.admin,
-            &format!("/api/v1/emails/{}", sent["email"].as_str().unwrap()),
-        )
-        .await?;
-    assert_eq!(logged["status"], "sent", "{logged}");
+    // Through the outbox: logged like every email, with no lead. The sender
+    // records `sent` just after the SMTP server's answer, so wait for it.
+    let email_path = format!("/api/v1/emails/{}", sent["email"].as_str().unwrap());
+    let logged = eventually("the reset email logged as sent", || async {
+        let (_, logged) = server.get_json(&ws.admin, &email_path).await?;
+        Ok((logged["status"] == "sent").then_some(logged))
+    })
+    .await?;
     assert!(logged["lead_id"].is_null(), "{logged}");
 
     let mut browser = PageVisitor::new(&server);
