@@ -10,6 +10,9 @@
 //!   taken over writes nothing;
 //! - the dashboard's rollups: new leads made at once are each counted once
 //!   (they share a day's rows);
+//! - the sending rate: two processes (each its own pools and its own slots
+//!   taken in blocks) sharing a tenant send no more than its rate between
+//!   them;
 //! - the concurrent merge: duplicates each filling a different empty field
 //!   keep every field (and, on PostgreSQL, two merges interleaved on
 //!   purpose: the second reads the lead while the first holds its
@@ -24,6 +27,7 @@ use leadhost::domain::{
     CLAIM_LEASE, DeadlineJob, IdempotencyKey, NewSubmission, NormalizedEmail, Region, Role, ScoreWrite, Stage,
     TenantSlug, Tier, TouchContext, counter,
 };
+use leadhost::email::rate::SendAllowance;
 use leadhost::followup::sla::DeadlineDue;
 use leadhost::leads::RecordSubmission;
 use leadhost::routing::pool::{Claim, Reassign};
@@ -469,7 +473,64 @@ on_both_backends!(
     concurrent_duplicates_keep_every_field,
     a_rescore_chunk_after_its_lease_was_lost_writes_nothing,
     concurrent_new_leads_are_each_counted_on_the_dashboard,
+    two_processes_sharing_a_tenant_send_no_more_than_its_rate,
 );
+
+/// Two processes (two stores on one database, each with its own pools and
+/// its own `SendAllowance`) take send slots, in blocks, until the minute is
+/// full: between them exactly the rate, taken in turns or all at once.
+async fn two_processes_sharing_a_tenant_send_no_more_than_its_rate(backend: Backend) {
+    let f = Fixture::new(backend).await;
+    let other = Store::open(&f.url, SqliteSync::Normal).await.unwrap();
+    let stores = [f.store.clone(), other];
+    let minute = |n: i64| leadhost::clock::Timestamp(leadhost::clock::Timestamp::now().micros() + n * 60_000_000);
+    // 100 a minute: blocks of 5 while they fit; 7: one at a time.
+    for (n, per_minute) in [(1, 100), (2, 7)] {
+        // In turns: each process gets its share.
+        let at = minute(n);
+        let allowances = [SendAllowance::default(), SendAllowance::default()];
+        let mut by_process = [0; 2];
+        let mut open = [true; 2];
+        while open.iter().any(|&o| o) {
+            for p in 0..2 {
+                if open[p] {
+                    let tenant = stores[p].tenant(&f.tenant_id);
+                    open[p] = allowances[p].take(&tenant, at, per_minute).await.unwrap();
+                    by_process[p] += i32::from(open[p]);
+                }
+            }
+        }
+        assert_eq!(
+            by_process[0] + by_process[1],
+            per_minute,
+            "{by_process:?} at {per_minute} a minute"
+        );
+        assert!(
+            by_process.iter().all(|&n| n > 0),
+            "each process sent some: {by_process:?}"
+        );
+
+        // All at once: eight tasks in each process.
+        let minute_of = minute(n + 10);
+        let mut tasks = Vec::new();
+        for store in &stores {
+            let allowance = Arc::new(SendAllowance::default());
+            for _ in 0..8 {
+                let (store, allowance, tenant_id) = (store.clone(), allowance.clone(), f.tenant_id.clone());
+                tasks.push(tokio::spawn(async move {
+                    let tenant = store.tenant(&tenant_id);
+                    let mut sent = 0;
+                    while allowance.take(&tenant, minute_of, per_minute).await.unwrap() {
+                        sent += 1;
+                    }
+                    sent
+                }));
+            }
+        }
+        let sent: i32 = futures_join(tasks).await.into_iter().sum();
+        assert_eq!(sent, per_minute, "at {per_minute} a minute, all at once");
+    }
+}
 
 async fn interleaved_merges(backend: Backend) {
     let f = Arc::new(Fixture::new(backend).await);

@@ -13,9 +13,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::bail;
 use leadhost_tests::browser::{Browser, BrowserOptions};
-use leadhost_tests::{Backend, StatusCode, TestServer};
+use leadhost_tests::{Backend, StatusCode, TestServer, eventually};
 use serde_json::Value;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
@@ -44,24 +43,6 @@ async fn leads(server: &TestServer, token: &str) -> anyhow::Result<Vec<Value>> {
 /// Waits out the rest of [`HUMAN_PAUSE`] since `since`.
 async fn pause_like_a_person(since: Instant) {
     tokio::time::sleep(HUMAN_PAUSE.saturating_sub(since.elapsed())).await;
-}
-
-/// Polls `check` every 100 ms for up to `limit`.
-async fn eventually<F, Fut>(limit: Duration, what: &str, mut check: F) -> anyhow::Result<()>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = anyhow::Result<bool>>,
-{
-    let deadline = Instant::now() + limit;
-    loop {
-        if check().await? {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            bail!("{what} did not happen within {limit:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -299,8 +280,8 @@ async fn a_kiosk_keeps_leads_while_the_server_is_down_and_sends_each_once() -> a
     browser.fill("#f-company", "Logistics Co").await?;
     pause_like_a_person(opened).await;
     browser.click("button[type=submit]").await?;
-    eventually(Duration::from_secs(10), "the first lead saved", || async {
-        Ok(status().await?.contains("Saved"))
+    eventually("the first lead saved", || async {
+        Ok((status().await?.contains("Saved")).then_some(()))
     })
     .await?;
     let typed_name = || async { Ok::<_, anyhow::Error>(browser.wait_for("#f-name").await?.prop("value").await?) };
@@ -318,8 +299,8 @@ async fn a_kiosk_keeps_leads_while_the_server_is_down_and_sends_each_once() -> a
     browser.fill("#f-name", "Wang Fang").await?;
     browser.fill("#f-company", "Expo Co").await?;
     browser.click("button[type=submit]").await?;
-    eventually(Duration::from_secs(10), "the second lead kept", || async {
-        Ok(status().await?.contains("1 waiting"))
+    eventually("the second lead kept", || async {
+        Ok((status().await?.contains("1 waiting")).then_some(()))
     })
     .await?;
     assert_eq!(typed_name().await?.as_deref(), Some(""));
@@ -330,12 +311,12 @@ async fn a_kiosk_keeps_leads_while_the_server_is_down_and_sends_each_once() -> a
     // Back on the same database, behind the same origin: sent by itself.
     let server = TestServer::start_on(database, &[]).await?;
     origin.point_at(Some(&server));
-    eventually(Duration::from_secs(30), "the kept lead arriving", || async {
-        Ok(leads(&server, &token).await?.len() == 2)
+    eventually("the kept lead arriving", || async {
+        Ok((leads(&server, &token).await?.len() == 2).then_some(()))
     })
     .await?;
-    eventually(Duration::from_secs(10), "the queue emptied", || async {
-        Ok(queued().await?.is_empty() && status().await?.contains("has been sent"))
+    eventually("the queue emptied", || async {
+        Ok((queued().await?.is_empty() && status().await?.contains("has been sent")).then_some(()))
     })
     .await?;
     browser.screenshot("public-form-kiosk-3-sent").await?;
@@ -350,8 +331,8 @@ async fn a_kiosk_keeps_leads_while_the_server_is_down_and_sends_each_once() -> a
             vec![Value::from(KIOSK_QUEUE), Value::from(replay)],
         )
         .await?;
-    eventually(Duration::from_secs(15), "the replay sent", || async {
-        Ok(queued().await?.is_empty())
+    eventually("the replay sent", || async {
+        Ok((queued().await?.is_empty()).then_some(()))
     })
     .await?;
     let all = leads(&server, &token).await?;
