@@ -10,14 +10,15 @@ use anyhow::Context;
 use serde::Deserialize;
 
 use crate::app::AppState;
+use crate::domain::Strategy;
 use crate::domain::{NormalizedEmail, Region, Role};
-use crate::domain::{ParseError, PluginName, Strategy, World};
+use crate::error::ApiError;
 use crate::forms::{FormUpload, create_form};
 use crate::nurture::Workflow;
-use crate::plugins::component::sha256_hex;
+use crate::plugins::upload::{self, Upload};
 use crate::routing::rules::RoutingRules;
 use crate::scoring::ScoreModel;
-use crate::storage::{NewPlugin, NewTeam, RepAttributes, StoreError, TenantRecord, TenantStore};
+use crate::storage::{NewTeam, RepAttributes, StoreError, TenantRecord, TenantStore};
 use crate::tenants::add_user;
 
 #[derive(Deserialize)]
@@ -282,26 +283,31 @@ async fn install_plugins(
             outcome.unbuilt.push(plugin.name.clone());
             continue;
         };
-        let name = PluginName::parse(&plugin.name).map_err(|e| anyhow::anyhow!("plugin {}: {}", plugin.name, e.0))?;
-        let world: World = plugin.world.parse().map_err(|e: ParseError| anyhow::anyhow!(e))?;
-        let config = read_json(&base.join(&plugin.config))?.to_string();
-        let sha256 = sha256_hex(&component);
-        let status = state
-            .plugins
-            .admit(store.tenant_id(), &component, &sha256, world)
-            .await
-            .with_context(|| format!("the example plugin {} ({})", plugin.name, plugin.component.display()))?;
-        let new = NewPlugin {
-            name: name.as_str(),
-            world,
-            config: &config,
+        // Through the API's upload: admitted, checked and stored as an admin's would be.
+        let upload = Upload {
+            name: Some(&plugin.name),
+            world: &plugin.world,
+            config: Some(read_json(&base.join(&plugin.config))?),
             component: &component,
-            sha256: &sha256,
-            status,
         };
-        state.plugins.keep(store, new, false).await?;
+        let refused = |error: ApiError| {
+            let problems = match &error {
+                ApiError::Validation { errors, .. } => {
+                    errors.iter().map(|e| format!(" {} {}", e.pointer, e.message)).collect()
+                }
+                _ => String::new(),
+            };
+            anyhow::anyhow!(
+                "the example plugin {} ({}): {error}{problems}",
+                plugin.name,
+                plugin.component.display()
+            )
+        };
+        upload::publish(&state.plugins, store, upload, false)
+            .await
+            .map_err(refused)?;
         if !plugin.enabled {
-            store.update_plugin(name.as_str(), Some(false), None).await?;
+            store.update_plugin(&plugin.name, Some(false), None).await?;
             state.plugins.forget(store.tenant_id());
         }
         outcome
