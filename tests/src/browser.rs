@@ -410,11 +410,38 @@ impl Browser {
             .with_context(|| format!("typing into `{css}`"))
     }
 
-    /// Clicks the element matching `css`; a click that submits a form returns
-    /// once the next page has loaded (chromedriver waits for navigations).
+    /// Clicks the element matching `css`. Chromedriver usually waits for a
+    /// navigation the click starts, but not always: where the next page
+    /// matters, [`Self::click_to_next_page`].
     pub async fn click(&self, css: &str) -> anyhow::Result<()> {
         let element = self.wait_for(css).await?;
         element.click().await.with_context(|| format!("clicking `{css}`"))
+    }
+
+    /// Clicks what leaves this page (a form's submit button, a link) and
+    /// returns once the next page has loaded. A click's return does not
+    /// promise that: an element of the old page may still answer a lookup,
+    /// so a check on what both pages show would read the old one. The old
+    /// page is marked before the click; the next page is the one without the
+    /// mark whose document is complete.
+    pub async fn click_to_next_page(&self, css: &str) -> anyhow::Result<()> {
+        const MARK: &str = "window.__leadhostLeaving = true; return true;";
+        const ARRIVED: &str = "return window.__leadhostLeaving !== true && document.readyState === 'complete';";
+        self.client.execute(MARK, vec![]).await.context("marking the page")?;
+        self.click(css).await?;
+        let deadline = Instant::now() + WAIT_LIMIT;
+        loop {
+            // A script run while the page is being replaced may fail; the
+            // next poll asks the new one.
+            if let Ok(Value::Bool(true)) = self.client.execute(ARRIVED, vec![]).await {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                let url = self.current_url().await.unwrap_or_else(|e| format!("(no URL: {e})"));
+                bail!("clicking `{css}` did not lead to a new page after {WAIT_LIMIT:?}; on {url}");
+            }
+            tokio::time::sleep(POLL_EVERY).await;
+        }
     }
 
     /// The visible text of the element matching `css`. An element found on

@@ -142,7 +142,9 @@ async fn a_manager_opens_the_dashboard_and_narrows_it_to_a_team() -> anyhow::Res
 
     let script = "document.querySelector('#team').value = 'east'; return true;";
     browser.client().execute(script, vec![]).await?;
-    browser.click("#dashboard-filters button[type=submit]").await?;
+    browser
+        .click_to_next_page("#dashboard-filters button[type=submit]")
+        .await?;
     browser.wait_for("#view-funnel").await?;
     let url = browser.current_url().await?;
     assert!(url.contains("team=east"), "{url}");

@@ -207,13 +207,12 @@ async fn a_manager_sees_their_teams_leads_and_not_another_teams() -> anyhow::Res
 
     // The search finds their team's lead by name, and not the other's.
     browser.fill("#q", "张伟").await?;
-    browser.click("form.filters button[type=submit]").await?;
+    browser.click_to_next_page("form.filters button[type=submit]").await?;
     browser.wait_for(&format!("#leads tr.lead[data-id='{own}']")).await?;
     let rows = browser.client().find_all(Locator::Css("tr.lead")).await?;
     assert_eq!(rows.len(), 1, "张伟's row alone");
     browser.fill("#q", "李娜").await?;
-    browser.click("form.filters button[type=submit]").await?;
-    browser.wait_for("form.filters").await?;
+    browser.click_to_next_page("form.filters button[type=submit]").await?;
     assert!(path_now(&browser, &server).await?.starts_with("/app/leads?"));
     assert!(!browser.is_present("tr.lead").await?, "no lead named 李娜 in sight");
     browser.screenshot(&shot("2-searched-other-team")).await?;
